@@ -1,0 +1,1 @@
+"""The patient registry: model, store, validated import, audit trail, export."""

@@ -1,0 +1,118 @@
+"""The audit trail: who changed which field of which record, when, from what to what.
+
+Every flush of a Bassinet session appends one :class:`~.models.AuditEntry` per
+inserted, changed or deleted field of registry data, in the same transaction as the
+change itself, so a change and its audit rows are committed or rolled back together.
+The listener is attached to every SQLAlchemy session; a flush that changes registry
+data in a session without an actor is refused. The audit table is append-only: no
+code here updates or deletes an audit row, and database triggers (migration 0001)
+refuse it on both SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import event, insert, inspect, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session, UOWTransaction
+
+from bassinet.errors import RegistryError
+from bassinet.registry.models import REGISTRY_TABLES, AuditEntry, Patient
+
+_AUDITED = tuple(REGISTRY_TABLES)
+
+
+def audit_text(value: object) -> str | None:
+    """A field value as the audit trail stores it."""
+    if value is None:
+        return None
+    if isinstance(value, Enum):
+        return str(value.value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def _patient_of(obj: object) -> int | None:
+    if isinstance(obj, Patient):
+        return obj.id
+    patient_id = getattr(obj, "patient_id", None)
+    return patient_id if isinstance(patient_id, int) else None
+
+
+def _entries(session: Session) -> Iterable[dict[str, Any]]:
+    now = dt.datetime.now(dt.UTC)
+    base = {
+        "at": now,
+        "actor": session.info.get("actor"),
+        "import_run_id": session.info.get("import_run_id"),
+    }
+    for action, objects in (
+        ("insert", session.new),
+        ("update", session.dirty),
+        ("delete", session.deleted),
+    ):
+        for obj in objects:
+            if not isinstance(obj, _AUDITED):
+                continue
+            state = inspect(obj)
+            record = {
+                **base,
+                "action": action,
+                "table_name": state.mapper.local_table.name,
+                "record_id": obj.id,
+                "patient_id": _patient_of(obj),
+            }
+            for attribute in state.mapper.column_attrs:
+                name = attribute.key
+                if name == "id":
+                    continue
+                if action == "update":
+                    history = state.attrs[name].history
+                    if not history.has_changes():
+                        continue
+                    old = history.deleted[0] if history.deleted else None
+                    new = history.added[0] if history.added else None
+                    if audit_text(old) == audit_text(new):
+                        continue
+                    yield {**record, "field": name, "old_value": audit_text(old),
+                           "new_value": audit_text(new)}
+                else:
+                    value = state.dict.get(name)
+                    if value is None:
+                        continue
+                    text = audit_text(value)
+                    yield {**record, "field": name,
+                           "old_value": text if action == "delete" else None,
+                           "new_value": None if action == "delete" else text}
+
+
+@event.listens_for(Session, "after_flush")
+def _write_audit(session: Session, _flush: UOWTransaction) -> None:
+    touches = any(isinstance(o, _AUDITED) for o in (*session.new, *session.dirty, *session.deleted))
+    if not touches:
+        return
+    if not session.info.get("actor"):
+        raise RegistryError(
+            "refusing an unaudited change to the registry: open the session with "
+            "bassinet.registry.store.registry_session(engine, actor=...)"
+        )
+    rows = list(_entries(session))
+    if rows:
+        session.connection().execute(insert(AuditEntry), rows)
+
+
+def history(connection: Connection | Session, patient_id: int) -> list[AuditEntry]:
+    """Every audit entry of one patient's records, oldest first."""
+    query = select(AuditEntry).where(AuditEntry.patient_id == patient_id).order_by(AuditEntry.id)
+    if isinstance(connection, Session):
+        return list(connection.scalars(query))
+    return [AuditEntry(**row._mapping) for row in connection.execute(query)]

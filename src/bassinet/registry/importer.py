@@ -1,0 +1,531 @@
+"""Validated import of CSV files and XLSX workbooks into the registry.
+
+An import runs in phases: read every file (:mod:`.reading`), map the centre's
+columns and codes onto the registry's (:mod:`.mapping`), parse every cell
+(:mod:`.sheets`), check the rules that span rows (:mod:`.rules`), then write.
+
+- All or nothing by default: with any problem, nothing is written and
+  :class:`~.problems.ImportRejected` lists every problem found.
+- With a quarantine file, the patients without problems are committed and every row
+  of a rejected patient is written to the quarantine file with its reasons.
+- The write is one transaction. Patients are matched by (centre, study_id): a new one
+  is inserted, a known one has only its changed fields updated, and for each long
+  sheet present in the import its rows for that patient are made to equal the file's
+  (matched by the sheet's key). Every change is audited (:mod:`.audit`); re-importing
+  the same file changes nothing. Source files are only read, never written.
+- Each import is recorded in ``import_run`` with the files' SHA-256, the rows read
+  and what was done, and who ran it.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+from collections import defaultdict
+from collections.abc import Callable, Mapping as AbcMapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, selectinload
+
+from bassinet.errors import DataError
+from bassinet.registry import models as m
+from bassinet.registry.mapping import Mapping
+from bassinet.registry.problems import ImportRejected, Problem, show
+from bassinet.registry.reading import RawSheet, read_any, sha256
+from bassinet.registry.rules import PatientRecords, Record, check_patient
+from bassinet.registry.sheets import MRD, SHEETS, CellError, SheetSpec, parse_cell
+from bassinet.registry.store import registry_session, require_current
+
+#: Called as progress(phase, done, total) while an import runs.
+Progress = Callable[[str, int, int], None]
+
+CHILD_MODELS: dict[str, tuple[type[m.Base], str]] = {
+    "remissions": (m.RemissionAssessment, "remissions"),
+    "mrd": (m.MRDMeasurement, "mrd"),
+    "courses": (m.TreatmentCourse, "courses"),
+    "transplants": (m.Transplant, "transplants"),
+    "events": (m.Event, "events"),
+}
+#: Columns of the patients sheet that are not fields of the patient table.
+PLACEMENT = ("study_id", "centre", "study_group", "original_country")
+FLUSH_EVERY = 500
+
+
+@dataclass
+class SheetCount:
+    read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    rejected: int = 0
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What an import did."""
+
+    import_run_id: int
+    counts: dict[str, SheetCount]
+    rejected: tuple[Problem, ...] = ()
+    quarantine: Path | None = None
+
+    @property
+    def changed(self) -> bool:
+        return any(c.inserted or c.updated or c.deleted for c in self.counts.values())
+
+
+@dataclass
+class _Sheet:
+    spec: SheetSpec
+    raw: RawSheet
+    fields: list[str | None]  # registry field of each header column, None if ignored
+
+
+@dataclass
+class _Parsed:
+    patients: dict[str, PatientRecords] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    #: study_id of every row, to find the patient a problem belongs to.
+    owner: dict[tuple[str, str, int], str] = field(default_factory=dict)
+
+
+def _assign_sheets(
+    patients_file: Path, long_files: AbcMapping[str, Path], mapping: Mapping
+) -> tuple[dict[str, RawSheet], list[dict[str, Any]]]:
+    """Read the files and decide which registry sheet each sheet of them is."""
+    assigned: dict[str, RawSheet] = {}
+    sources = []
+    titles = {
+        (mapped.sheet or name).casefold(): name for name, mapped in mapping.sheets.items()
+    }
+    titles.update({name.casefold(): name for name in SHEETS if name.casefold() not in titles})
+    ignored = {t.casefold() for t in mapping.ignore_sheets}
+    problems: list[Problem] = []
+    inputs = [("patients", patients_file), *long_files.items()]
+    for default_sheet, path in inputs:
+        if default_sheet not in SHEETS:
+            raise DataError(f"'{default_sheet}' is not a registry sheet ({', '.join(SHEETS)})")
+        raw_sheets = read_any(path, encoding=mapping.encoding, delimiter=mapping.delimiter)
+        sources.append(
+            {"path": str(path), "sha256": sha256(path),
+             "sheets": {r.title: len(r.rows) for r in raw_sheets}}
+        )
+        for raw in raw_sheets:
+            is_workbook = len(raw_sheets) > 1 or path.suffix.lower() in (".xlsx", ".xlsm")
+            if is_workbook:
+                if raw.title.casefold() in ignored:
+                    continue
+                name = titles.get(raw.title.casefold())
+                if name is None:
+                    problems.append(Problem(
+                        str(path), raw.title, None, None, None,
+                        f"sheet '{raw.title}' is not a registry sheet ({', '.join(SHEETS)}): "
+                        "name it under `sheets:` in the mapping file or list it in `ignore_sheets:`",
+                    ))
+                    continue
+            else:
+                name = default_sheet
+            if name in assigned:
+                raise DataError(
+                    f"the {name} sheet is given twice: {assigned[name].source} "
+                    f"[{assigned[name].title}] and {raw.source} [{raw.title}]"
+                )
+            assigned[name] = raw
+    if problems:
+        raise ImportRejected(problems)
+    if "patients" not in assigned:
+        raise DataError(f"{patients_file}: no patients sheet: a workbook needs a sheet named 'patients'")
+    return assigned, sources
+
+
+def _map_columns(name: str, raw: RawSheet, mapping: Mapping) -> tuple[_Sheet, list[Problem]]:
+    spec = SHEETS[name]
+    sheet_mapping = mapping.sheets.get(name)
+    theirs = {k.casefold(): val for k, val in (sheet_mapping.columns if sheet_mapping else {}).items()}
+    ignore = {c.casefold() for c in (sheet_mapping.ignore if sheet_mapping else [])}
+    ours = {c.casefold(): c for c in spec.by_name}
+    fields: list[str | None] = []
+    problems = []
+    seen: dict[str, str] = {}
+    for header in raw.header:
+        key = header.casefold()
+        target = theirs.get(key) or ours.get(key)
+        if target is None:
+            fields.append(None)
+            if key not in ignore:
+                problems.append(Problem(
+                    raw.source, raw.title, 1, header, header,
+                    f"is not a column of the registry's {name} sheet: map it under "
+                    f"`sheets: {name}: columns:` in the mapping file or list it under `ignore:`",
+                ))
+            continue
+        if target in seen:
+            problems.append(Problem(
+                raw.source, raw.title, 1, header, header,
+                f"maps to '{target}', as does column '{seen[target]}'",
+            ))
+        seen[target] = header
+        fields.append(target)
+    for column in spec.columns:
+        if column.required and column.name not in seen:
+            problems.append(Problem(
+                raw.source, raw.title, 1, None, None,
+                f"the required column '{column.name}' is missing",
+            ))
+    return _Sheet(spec, raw, fields), problems
+
+
+def _parse(sheets: dict[str, _Sheet], mapping: Mapping, progress: Progress | None) -> _Parsed:
+    parsed = _Parsed()
+    codes = {c.name: mapping.centre_codes(c.name) for s in SHEETS.values() for c in s.columns}
+    records: dict[str, list[Record]] = {}
+    total = sum(len(s.raw.rows) for s in sheets.values())
+    done = 0
+    for name, sheet in sheets.items():
+        columns = {f: h for f, h in zip(sheet.fields, sheet.raw.header, strict=True) if f}
+        rows = []
+        for number, cells in sheet.raw.rows:
+            values: dict[str, object] = {}
+            record = Record(sheet.raw.source, sheet.raw.title, number, values, columns)
+            for index, cell in enumerate(cells):
+                target = sheet.fields[index] if index < len(sheet.fields) else None
+                if index >= len(sheet.fields):
+                    if cell is not None and str(cell).strip():
+                        parsed.problems.append(Problem(
+                            sheet.raw.source, sheet.raw.title, number, f"#{index + 1}", cell,
+                            f"is beyond the last named column ({len(sheet.fields)} columns)",
+                        ))
+                    continue
+                if target is None:
+                    continue
+                column = sheet.spec.by_name[target]
+                try:
+                    values[target] = parse_cell(
+                        column, cell, date_format=mapping.date_format, centre_codes=codes[target]
+                    )
+                except CellError as exc:
+                    values[target] = None
+                    parsed.problems.append(Problem(
+                        sheet.raw.source, sheet.raw.title, number, columns[target], cell,
+                        str(exc), field=target,
+                    ))
+            for column in sheet.spec.columns:
+                if column.required and column.name in columns and column.name not in values:
+                    values[column.name] = None
+                    parsed.problems.append(record.problem(column.name, "is required"))
+            rows.append(record)
+            study_id = values.get("study_id")
+            if isinstance(study_id, str):
+                parsed.owner[(record.source, record.sheet, number)] = study_id
+            done += 1
+            if progress and done % 1000 == 0:
+                progress("checking", done, total)
+        records[name] = rows
+
+    for record in records["patients"]:
+        study_id = record.values.get("study_id")
+        if not isinstance(study_id, str):
+            continue
+        if study_id in parsed.patients:
+            first = parsed.patients[study_id].patient
+            parsed.problems.append(record.problem(
+                "study_id", f"appears twice in the patients sheet (also {first.where()})"
+            ))
+            parsed.problems.append(first.problem(
+                "study_id", f"appears twice in the patients sheet (also {record.where()})"
+            ))
+            continue
+        parsed.patients[study_id] = PatientRecords(record, {n: [] for n in sheets if n != "patients"})
+    for name, rows in records.items():
+        if name == "patients":
+            continue
+        keys: dict[tuple[str, tuple[object, ...]], Record] = {}
+        for record in rows:
+            study_id = record.values.get("study_id")
+            if not isinstance(study_id, str):
+                continue
+            if study_id not in parsed.patients:
+                parsed.problems.append(record.problem(
+                    "study_id", "names no patient of the patients sheet"
+                ))
+                continue
+            key = tuple(record.values.get(k) for k in SHEETS[name].key)
+            if all(k is not None for k in key) and (study_id, key) in keys:
+                shown = ", ".join(f"{k}={show(x)}" for k, x in zip(SHEETS[name].key, key, strict=True))
+                parsed.problems.append(record.problem(
+                    "study_id", f"has a second {name} row with {shown} "
+                    f"(first: {keys[(study_id, key)].where()})",
+                ))
+                continue
+            keys[(study_id, key)] = record
+            parsed.patients[study_id].children[name].append(record)
+    for bundle in parsed.patients.values():
+        parsed.problems.extend(check_patient(bundle))
+    return parsed
+
+
+def _check_against_registry(session: Session, parsed: _Parsed) -> list[Problem]:
+    """Rules that need the registry: a centre belongs to one study group."""
+    problems = []
+    centres = {c.name: c for c in session.scalars(select(m.Centre).options(selectinload(m.Centre.study_group)))}
+    groups = {g.name: g for g in session.scalars(select(m.StudyGroup))}
+    for bundle in parsed.patients.values():
+        values = bundle.patient.values
+        centre, group = values.get("centre"), values.get("study_group")
+        known = centres.get(centre) if isinstance(centre, str) else None
+        if known and group is not None and known.study_group and known.study_group.name != group:
+            problems.append(bundle.patient.problem(
+                "study_group", f"differs from the registry, where centre '{centre}' "
+                f"belongs to '{known.study_group.name}'",
+            ))
+        original = values.get("original_country")
+        known_group = groups.get(group) if isinstance(group, str) else None
+        if known_group and original is not None and known_group.original_country not in (None, original):
+            problems.append(bundle.patient.problem(
+                "original_country", f"differs from the registry, where study group '{group}' "
+                f"has original_country={show(known_group.original_country)}",
+            ))
+    return problems
+
+
+def _model_values(sheet: str, record: Record) -> dict[str, object]:
+    values: dict[str, object] = {}
+    for name, value in record.values.items():
+        if name in PLACEMENT:
+            continue
+        if isinstance(value, MRD):
+            prefix = "mrd_" if sheet == "transplants" else ""
+            values[f"{prefix}result" if prefix else "result"] = value.result
+            values[f"{prefix}value" if prefix else "value"] = value.value
+        elif name == "mrd_value" and value is None:
+            values["mrd_result"] = None
+            values["mrd_value"] = None
+        else:
+            values[name] = value
+    return values
+
+
+def _update(obj: object, values: dict[str, object]) -> bool:
+    changed = False
+    for name, value in values.items():
+        if getattr(obj, name) != value:
+            setattr(obj, name, value)
+            changed = True
+    return changed
+
+
+def _write(
+    session: Session,
+    parsed: _Parsed,
+    good: Sequence[str],
+    sheets: Sequence[str],
+    counts: dict[str, SheetCount],
+    progress: Progress | None,
+) -> None:
+    groups = {g.name: g for g in session.scalars(select(m.StudyGroup))}
+    centres = {c.name: c for c in session.scalars(select(m.Centre))}
+    wanted_centres = {parsed.patients[s].patient.values["centre"] for s in good}
+    for study_id in good:
+        values = parsed.patients[study_id].patient.values
+        group_name = values.get("study_group")
+        group = None
+        if isinstance(group_name, str):
+            group = groups.get(group_name)
+            if group is None:
+                group = groups[group_name] = m.StudyGroup(name=group_name)
+                session.add(group)
+            original = values.get("original_country")
+            if isinstance(original, bool) and group.original_country is None:
+                group.original_country = original
+        centre_name = values["centre"]
+        assert isinstance(centre_name, str)
+        if centre_name not in centres:
+            centres[centre_name] = m.Centre(name=centre_name, study_group=group)
+            session.add(centres[centre_name])
+        elif centres[centre_name].study_group is None and group is not None:
+            centres[centre_name].study_group = group
+    session.flush()
+
+    centre_ids = [centres[str(n)].id for n in wanted_centres]
+    loaders = [selectinload(getattr(m.Patient, attr)) for _, attr in CHILD_MODELS.values()]
+    existing = {
+        (p.centre_id, p.study_id): p
+        for p in session.scalars(
+            select(m.Patient).where(m.Patient.centre_id.in_(centre_ids)).options(*loaders)
+        )
+    }
+    for done, study_id in enumerate(good, start=1):
+        bundle = parsed.patients[study_id]
+        centre = centres[str(bundle.patient.values["centre"])]
+        fields = _model_values("patients", bundle.patient)
+        patient = existing.get((centre.id, study_id))
+        if patient is None:
+            patient = m.Patient(study_id=study_id, centre=centre, **fields)
+            session.add(patient)
+            counts["patients"].inserted += 1
+        elif _update(patient, fields):
+            counts["patients"].updated += 1
+        else:
+            counts["patients"].unchanged += 1
+        for sheet in sheets:
+            if sheet != "patients":
+                _sync_children(session, patient, sheet, bundle.rows(sheet), counts[sheet])
+        if done % FLUSH_EVERY == 0:
+            session.flush()
+            if progress:
+                progress("writing", done, len(good))
+    session.flush()
+    if progress:
+        progress("writing", len(good), len(good))
+
+
+def _sync_children(
+    session: Session, patient: m.Patient, sheet: str, rows: list[Record], count: SheetCount
+) -> None:
+    model, attribute = CHILD_MODELS[sheet]
+    key_fields = SHEETS[sheet].key
+    collection = getattr(patient, attribute)
+    current = {tuple(getattr(c, k) for k in key_fields): c for c in collection}
+    wanted = set()
+    for record in rows:
+        values = _model_values(sheet, record)
+        key = tuple(values[k] for k in key_fields)
+        wanted.add(key)
+        child = current.get(key)
+        if child is None:
+            collection.append(model(**values))
+            count.inserted += 1
+        elif _update(child, values):
+            count.updated += 1
+        else:
+            count.unchanged += 1
+    for key, child in current.items():
+        if key not in wanted:
+            collection.remove(child)
+            session.delete(child)
+            count.deleted += 1
+
+
+def _write_quarantine(path: Path, sheets: dict[str, _Sheet], problems: Sequence[Problem],
+                      rejected_rows: dict[tuple[str, str, int], list[str]]) -> None:
+    headers: list[str] = []
+    for sheet in sheets.values():
+        headers.extend(h for h in sheet.raw.header if h not in headers)
+    tmp = path.with_name(path.name + ".part")
+    with tmp.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["source", "sheet", "row", "reasons", *headers])
+        for sheet in sheets.values():
+            for number, cells in sheet.raw.rows:
+                reasons = rejected_rows.get((sheet.raw.source, sheet.raw.title, number))
+                if reasons is None:
+                    continue
+                by_header = dict(zip(sheet.raw.header, cells, strict=False))
+                writer.writerow([
+                    sheet.raw.source, sheet.raw.title, number, "; ".join(reasons),
+                    *(show(by_header[h]) if by_header.get(h) is not None else "" for h in headers),
+                ])
+    os.replace(tmp, path)
+
+
+def import_files(
+    engine: Engine,
+    patients: Path,
+    *,
+    long_sheets: AbcMapping[str, Path] | None = None,
+    mapping: Mapping | None = None,
+    actor: str,
+    quarantine: Path | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import a patients file (CSV, or a workbook with all sheets) and optional long-sheet files.
+
+    Parameters
+    ----------
+    engine
+        The registry (see :func:`bassinet.registry.store.make_engine`).
+    patients
+        A CSV file of one row per patient, or an XLSX workbook holding the patients
+        sheet and any long sheets.
+    long_sheets
+        Further CSV files by sheet name: ``remissions``, ``mrd``, ``courses``,
+        ``transplants``, ``events``.
+    mapping
+        The centre's column names and codes (:func:`bassinet.registry.mapping.load_mapping`).
+    actor
+        Who runs the import, for the audit trail.
+    quarantine
+        If given, commit the valid patients and write every row of the rejected ones,
+        with its reasons, to this CSV file. If not, any problem rejects the whole import.
+
+    Raises
+    ------
+    ImportRejected
+        If any row breaks a rule and no quarantine file was given; nothing is written.
+    """
+    mapping = mapping or Mapping()
+    require_current(engine)
+    raw, sources = _assign_sheets(patients, long_sheets or {}, mapping)
+    sheets: dict[str, _Sheet] = {}
+    header_problems: list[Problem] = []
+    for name in SHEETS:
+        if name in raw:
+            sheets[name], found = _map_columns(name, raw[name], mapping)
+            header_problems.extend(found)
+    if header_problems:
+        raise ImportRejected(header_problems)
+    parsed = _parse(sheets, mapping, progress)
+    counts = {name: SheetCount(read=len(s.raw.rows)) for name, s in sheets.items()}
+    started = dt.datetime.now(dt.UTC)
+    with registry_session(engine, actor=actor) as session:
+        problems = parsed.problems + _check_against_registry(session, parsed)
+        rejected_rows: dict[tuple[str, str, int], list[str]] = defaultdict(list)
+        rejected_patients = set()
+        for problem in problems:
+            where = (problem.source, problem.sheet, problem.row or 0)
+            rejected_rows[where].append(str(problem).split(": ", 1)[1])
+            owner = parsed.owner.get(where)
+            if owner is not None:
+                rejected_patients.add(owner)
+        if problems and quarantine is None:
+            raise ImportRejected(problems)
+        for study_id in rejected_patients:
+            bundle = parsed.patients.get(study_id)
+            if bundle is None:
+                continue
+            for record in [bundle.patient, *(r for rows in bundle.children.values() for r in rows)]:
+                where = (record.source, record.sheet, record.row)
+                if where not in rejected_rows:
+                    rejected_rows[where].append(
+                        f"not imported because other rows of patient '{study_id}' were rejected"
+                    )
+        for source, sheet_title, _row in rejected_rows:
+            for name, sheet in sheets.items():
+                if (sheet.raw.source, sheet.raw.title) == (source, sheet_title):
+                    counts[name].rejected += 1
+        good = [s for s in parsed.patients if s not in rejected_patients]
+        run = m.ImportRun(started_at=started, actor=actor, sources=sources, counts={},
+                          quarantine_file=str(quarantine) if quarantine and problems else None)
+        session.add(run)
+        session.flush()
+        session.info["import_run_id"] = run.id
+        if progress:
+            progress("writing", 0, len(good))
+        _write(session, parsed, good, list(sheets), counts, progress)
+        run.counts = {name: vars(c) for name, c in counts.items()}
+        if quarantine is not None and problems:
+            _write_quarantine(quarantine, sheets, problems, rejected_rows)
+        try:
+            session.commit()
+        except BaseException:
+            if quarantine is not None and problems:
+                quarantine.unlink(missing_ok=True)
+            raise
+        run_id = run.id
+    return ImportReport(run_id, counts, tuple(problems),
+                        quarantine if quarantine is not None and problems else None)

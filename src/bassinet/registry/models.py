@@ -1,0 +1,322 @@
+"""The registry's tables as a typed SQLAlchemy 2.0 model.
+
+The rules that a single row can check are also written into the database as CHECK,
+UNIQUE and FOREIGN KEY constraints, so that nothing bypassing Bassinet's importer
+(a hand-written SQL statement, a later web form) can store what the importer would
+refuse. Rules that span rows (dates in order across events, one death per patient)
+are checked by :mod:`.rules`; "one death at most" is also a partial unique index.
+
+Constraint names follow :data:`NAMING_CONVENTION`, so that Alembic migrations
+address the same names on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from bassinet.registry import vocabulary as v
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def code(enum: type[StrEnum], name: str) -> Enum:
+    """A text column restricted to an enum's codes by a named CHECK constraint."""
+    return Enum(
+        enum,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=max(len(m.value) for m in enum),
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+    )
+
+
+class StudyGroup(Base):
+    """A national or cooperative study group (e.g. one of Interfant's 18 groups)."""
+
+    __tablename__ = "study_group"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    original_country: Mapped[bool | None] = mapped_column(
+        doc="Whether the group took part from the start (Interfant's 'original countries')."
+    )
+
+    centres: Mapped[list[Centre]] = relationship(back_populates="study_group")
+
+
+class Centre(Base):
+    """A treating or transplanting centre."""
+
+    __tablename__ = "centre"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    study_group_id: Mapped[int | None] = mapped_column(ForeignKey("study_group.id"))
+
+    study_group: Mapped[StudyGroup | None] = relationship(back_populates="centres")
+    patients: Mapped[list[Patient]] = relationship(back_populates="centre")
+
+
+class Patient(Base):
+    """One infant: identity, diagnosis and biology, treatment assignment and follow-up."""
+
+    __tablename__ = "patient"
+    __table_args__ = (
+        UniqueConstraint("centre_id", "study_id"),
+        CheckConstraint("date_of_birth <= diagnosis_date", name="born_before_diagnosis"),
+        CheckConstraint("wbc IS NULL OR wbc >= 0", name="wbc_not_negative"),
+        CheckConstraint("day8_blasts IS NULL OR day8_blasts >= 0", name="blasts_not_negative"),
+        CheckConstraint(
+            "kmt2a_partner IS NULL OR kmt2a_status = 'rearranged'",
+            name="partner_only_if_rearranged",
+        ),
+        CheckConstraint(
+            "(randomisation_arm IS NULL) = (randomisation_date IS NULL)",
+            name="arm_with_date",
+        ),
+        CheckConstraint("last_contact_date >= diagnosis_date", name="follow_up_after_diagnosis"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    centre_id: Mapped[int] = mapped_column(ForeignKey("centre.id"), index=True)
+    study_id: Mapped[str] = mapped_column(String(64), doc="Pseudonymous study identifier.")
+    sex: Mapped[v.Sex] = mapped_column(code(v.Sex, "sex"))
+    date_of_birth: Mapped[dt.date] = mapped_column(Date)
+    diagnosis_date: Mapped[dt.date] = mapped_column(Date)
+    leukemia_type: Mapped[v.LeukemiaType] = mapped_column(code(v.LeukemiaType, "leukemia_type"))
+    immunophenotype: Mapped[v.Immunophenotype | None] = mapped_column(
+        code(v.Immunophenotype, "immunophenotype")
+    )
+    cd10: Mapped[v.CD10 | None] = mapped_column(code(v.CD10, "cd10"))
+    kmt2a_status: Mapped[v.KMT2AStatus] = mapped_column(code(v.KMT2AStatus, "kmt2a_status"))
+    kmt2a_partner: Mapped[v.KMT2APartner | None] = mapped_column(
+        code(v.KMT2APartner, "kmt2a_partner")
+    )
+    wbc: Mapped[float | None] = mapped_column(Float, doc="White cell count at diagnosis, x10^9/L.")
+    cns_status: Mapped[v.CNSStatus | None] = mapped_column(code(v.CNSStatus, "cns_status"))
+    day8_blasts: Mapped[float | None] = mapped_column(
+        Float, doc="Peripheral blasts per uL on day 8, after the prednisone prephase."
+    )
+    protocol: Mapped[str | None] = mapped_column(String(64))
+    protocol_version: Mapped[str | None] = mapped_column(String(32))
+    randomisation_arm: Mapped[v.Arm | None] = mapped_column(code(v.Arm, "randomisation_arm"))
+    randomisation_date: Mapped[dt.date | None] = mapped_column(Date)
+    last_contact_date: Mapped[dt.date] = mapped_column(Date)
+    vital_status: Mapped[v.VitalStatus] = mapped_column(code(v.VitalStatus, "vital_status"))
+
+    centre: Mapped[Centre] = relationship(back_populates="patients")
+    remissions: Mapped[list[RemissionAssessment]] = relationship(
+        back_populates="patient", cascade="all, delete-orphan"
+    )
+    mrd: Mapped[list[MRDMeasurement]] = relationship(
+        back_populates="patient", cascade="all, delete-orphan"
+    )
+    courses: Mapped[list[TreatmentCourse]] = relationship(
+        back_populates="patient", cascade="all, delete-orphan"
+    )
+    transplants: Mapped[list[Transplant]] = relationship(
+        back_populates="patient", cascade="all, delete-orphan"
+    )
+    events: Mapped[list[Event]] = relationship(
+        back_populates="patient", cascade="all, delete-orphan"
+    )
+
+
+class RemissionAssessment(Base):
+    """A bone-marrow remission assessment at a protocol time point."""
+
+    __tablename__ = "remission_assessment"
+    __table_args__ = (UniqueConstraint("patient_id", "time_point"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id", ondelete="CASCADE"))
+    time_point: Mapped[v.TimePoint] = mapped_column(code(v.TimePoint, "remission_time_point"))
+    assessment_date: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[v.RemissionStatus] = mapped_column(code(v.RemissionStatus, "remission_status"))
+
+    patient: Mapped[Patient] = relationship(back_populates="remissions")
+
+
+class MRDMeasurement(Base):
+    """A minimal residual disease measurement: a fraction, negative, or positive-not-quantifiable."""
+
+    __tablename__ = "mrd_measurement"
+    __table_args__ = (
+        UniqueConstraint("patient_id", "time_point", "method"),
+        CheckConstraint("value IS NULL OR (value >= 0 AND value <= 1)", name="value_is_fraction"),
+        CheckConstraint("(result = 'quantified') = (value IS NOT NULL)", name="value_iff_quantified"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id", ondelete="CASCADE"))
+    time_point: Mapped[v.TimePoint] = mapped_column(code(v.TimePoint, "mrd_time_point"))
+    measured_on: Mapped[dt.date] = mapped_column(Date)
+    method: Mapped[v.MRDMethod] = mapped_column(code(v.MRDMethod, "mrd_method"))
+    result: Mapped[v.MRDResult] = mapped_column(code(v.MRDResult, "mrd_result"))
+    value: Mapped[float | None] = mapped_column(Float)
+
+    patient: Mapped[Patient] = relationship(back_populates="mrd")
+
+
+class TreatmentCourse(Base):
+    """A course of the treatment protocol and the date it started."""
+
+    __tablename__ = "treatment_course"
+    __table_args__ = (UniqueConstraint("patient_id", "course"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id", ondelete="CASCADE"))
+    course: Mapped[v.Course] = mapped_column(code(v.Course, "course"))
+    start_date: Mapped[dt.date] = mapped_column(Date)
+
+    patient: Mapped[Patient] = relationship(back_populates="courses")
+
+
+class Transplant(Base):
+    """An allogeneic stem-cell transplant."""
+
+    __tablename__ = "transplant"
+    __table_args__ = (
+        UniqueConstraint("patient_id", "transplant_date"),
+        CheckConstraint(
+            "engraftment_date IS NULL OR engraftment_date >= transplant_date",
+            name="engraftment_after_transplant",
+        ),
+        CheckConstraint(
+            "mrd_value IS NULL OR (mrd_value >= 0 AND mrd_value <= 1)", name="mrd_is_fraction"
+        ),
+        CheckConstraint(
+            "(mrd_result = 'quantified') = (mrd_value IS NOT NULL)", name="mrd_value_iff_quantified"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id", ondelete="CASCADE"))
+    transplant_date: Mapped[dt.date] = mapped_column(Date)
+    donor_type: Mapped[v.DonorType] = mapped_column(code(v.DonorType, "donor_type"))
+    stem_cell_source: Mapped[v.StemCellSource | None] = mapped_column(
+        code(v.StemCellSource, "stem_cell_source")
+    )
+    remission_status: Mapped[v.PreTransplantStatus] = mapped_column(
+        code(v.PreTransplantStatus, "pre_transplant_status")
+    )
+    mrd_result: Mapped[v.MRDResult | None] = mapped_column(code(v.MRDResult, "pre_transplant_mrd"))
+    mrd_value: Mapped[float | None] = mapped_column(Float)
+    mrd_method: Mapped[v.MRDMethod | None] = mapped_column(
+        code(v.MRDMethod, "pre_transplant_mrd_method")
+    )
+    engraftment_date: Mapped[dt.date | None] = mapped_column(Date)
+
+    patient: Mapped[Patient] = relationship(back_populates="transplants")
+
+
+class Event(Base):
+    """A clinical event: resistant disease, relapse (with site), death (with cause), second malignancy."""
+
+    __tablename__ = "event"
+    __table_args__ = (
+        UniqueConstraint("patient_id", "event_type", "event_date"),
+        CheckConstraint(
+            "relapse_site IS NULL OR event_type = 'relapse'", name="site_only_for_relapse"
+        ),
+        CheckConstraint("death_cause IS NULL OR event_type = 'death'", name="cause_only_for_death"),
+        Index(
+            "uq_event_one_death",
+            "patient_id",
+            unique=True,
+            sqlite_where=text("event_type = 'death'"),
+            postgresql_where=text("event_type = 'death'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id", ondelete="CASCADE"))
+    event_type: Mapped[v.EventType] = mapped_column(code(v.EventType, "event_type"))
+    event_date: Mapped[dt.date] = mapped_column(Date)
+    relapse_site: Mapped[v.RelapseSite | None] = mapped_column(code(v.RelapseSite, "relapse_site"))
+    death_cause: Mapped[v.DeathCause | None] = mapped_column(code(v.DeathCause, "death_cause"))
+
+    patient: Mapped[Patient] = relationship(back_populates="events")
+
+
+class ImportRun(Base):
+    """One run of the importer: which files (with SHA-256), who, when, and what it did."""
+
+    __tablename__ = "import_run"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(100))
+    sources: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSON, doc="One entry per file: path, sha256, and rows read per sheet."
+    )
+    counts: Mapped[dict[str, Any]] = mapped_column(
+        JSON, doc="Per sheet: inserted, updated, unchanged, deleted, rejected."
+    )
+    quarantine_file: Mapped[str | None] = mapped_column(Text)
+
+
+class AuditEntry(Base):
+    """One field of one change to registry data. Append-only: triggers refuse UPDATE and DELETE."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        CheckConstraint("action IN ('insert', 'update', 'delete')", name="action"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(6))
+    table_name: Mapped[str] = mapped_column(String(64))
+    record_id: Mapped[int] = mapped_column(Integer)
+    patient_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    field: Mapped[str] = mapped_column(String(64))
+    old_value: Mapped[str | None] = mapped_column(Text)
+    new_value: Mapped[str | None] = mapped_column(Text)
+    import_run_id: Mapped[int | None] = mapped_column(Integer)
+
+
+#: Tables that hold registry data (audited), in an order safe for inserting.
+REGISTRY_TABLES: tuple[type[Base], ...] = (
+    StudyGroup,
+    Centre,
+    Patient,
+    RemissionAssessment,
+    MRDMeasurement,
+    TreatmentCourse,
+    Transplant,
+    Event,
+)

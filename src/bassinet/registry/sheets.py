@@ -1,0 +1,275 @@
+"""The import shapes: one row per patient, plus long sheets, and how each cell is read.
+
+The registry reads six sheets. ``patients`` is required (one row per patient); the
+long sheets ``remissions``, ``mrd``, ``courses``, ``transplants`` and ``events`` are
+optional and refer to patients by ``study_id``. :data:`SHEETS` lists every column,
+its kind and whether it is required; ``docs/import-format.md`` is written from it.
+
+Cells are parsed by small hand-written functions rather than pydantic models: a
+spreadsheet cell arrives as text, number or date depending on the file, and each
+error must name the sheet, row, column, value and rule in the registry's words;
+a function per kind of cell does that directly and is faster on 10,000-row files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Literal
+
+from bassinet.registry import vocabulary as v
+from bassinet.registry.reading import Cell
+
+Kind = Literal["text", "date", "number", "code", "yes_no", "mrd"]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One registry column of an import sheet."""
+
+    name: str
+    kind: Kind
+    required: bool = False
+    codes: type[StrEnum] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class SheetSpec:
+    """An import sheet: its columns and the columns that identify a row within a patient."""
+
+    name: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...] = ()
+    doc: str = ""
+    by_name: Mapping[str, Column] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_name", {c.name: c for c in self.columns})
+
+
+def _c(name: str, kind: Kind, required: bool = False, codes: type[StrEnum] | None = None,
+       minimum: float | None = None, maximum: float | None = None, doc: str = "") -> Column:
+    return Column(name, kind, required, codes, minimum, maximum, doc)
+
+
+STUDY_ID = _c("study_id", "text", True, doc="Pseudonymous study identifier.")
+
+SHEETS: dict[str, SheetSpec] = {
+    s.name: s
+    for s in (
+        SheetSpec(
+            "patients",
+            (
+                STUDY_ID,
+                _c("centre", "text", True, doc="Treating centre's name."),
+                _c("study_group", "text", doc="Study group of the centre."),
+                _c("original_country", "yes_no", doc="Whether the study group is an original one."),
+                _c("sex", "code", True, v.Sex),
+                _c("date_of_birth", "date", True),
+                _c("diagnosis_date", "date", True),
+                _c("leukemia_type", "code", True, v.LeukemiaType),
+                _c("immunophenotype", "code", codes=v.Immunophenotype),
+                _c("cd10", "code", codes=v.CD10),
+                _c("kmt2a_status", "code", True, v.KMT2AStatus),
+                _c("kmt2a_partner", "code", codes=v.KMT2APartner),
+                _c("wbc", "number", minimum=0, doc="White cells at diagnosis, x10^9/L."),
+                _c("cns_status", "code", codes=v.CNSStatus),
+                _c("day8_blasts", "number", minimum=0, doc="Day-8 peripheral blasts per uL."),
+                _c("protocol", "text"),
+                _c("protocol_version", "text"),
+                _c("randomisation_arm", "code", codes=v.Arm),
+                _c("randomisation_date", "date"),
+                _c("last_contact_date", "date", True),
+                _c("vital_status", "code", True, v.VitalStatus),
+            ),
+            doc="One row per patient.",
+        ),
+        SheetSpec(
+            "remissions",
+            (
+                STUDY_ID,
+                _c("time_point", "code", True, v.TimePoint),
+                _c("assessment_date", "date", True),
+                _c("status", "code", True, v.RemissionStatus),
+            ),
+            key=("time_point",),
+            doc="Remission assessments, one row per patient and time point.",
+        ),
+        SheetSpec(
+            "mrd",
+            (
+                STUDY_ID,
+                _c("time_point", "code", True, v.TimePoint),
+                _c("measured_on", "date", True),
+                _c("method", "code", True, v.MRDMethod),
+                _c("value", "mrd", True, doc="A fraction in [0, 1], 'negative' or 'PNQ'."),
+            ),
+            key=("time_point", "method"),
+            doc="MRD measurements, one row per patient, time point and method.",
+        ),
+        SheetSpec(
+            "courses",
+            (
+                STUDY_ID,
+                _c("course", "code", True, v.Course),
+                _c("start_date", "date", True),
+            ),
+            key=("course",),
+            doc="Treatment courses with their start dates.",
+        ),
+        SheetSpec(
+            "transplants",
+            (
+                STUDY_ID,
+                _c("transplant_date", "date", True),
+                _c("donor_type", "code", True, v.DonorType),
+                _c("stem_cell_source", "code", codes=v.StemCellSource),
+                _c("remission_status", "code", True, v.PreTransplantStatus),
+                _c("mrd_value", "mrd", doc="MRD before transplant: fraction, 'negative' or 'PNQ'."),
+                _c("mrd_method", "code", codes=v.MRDMethod),
+                _c("engraftment_date", "date"),
+            ),
+            key=("transplant_date",),
+            doc="Allogeneic stem-cell transplants.",
+        ),
+        SheetSpec(
+            "events",
+            (
+                STUDY_ID,
+                _c("event_type", "code", True, v.EventType),
+                _c("event_date", "date", True),
+                _c("relapse_site", "code", codes=v.RelapseSite),
+                _c("death_cause", "code", codes=v.DeathCause),
+            ),
+            key=("event_type", "event_date"),
+            doc="Resistant disease, relapse, death, second malignancy, each with its date.",
+        ),
+    )
+}
+
+YES = {"yes", "y", "true", "1"}
+NO = {"no", "n", "false", "0"}
+MRD_NEGATIVE = {"negative", "neg"}
+MRD_POSITIVE_NQ = {"pnq", "positive_nq", "positive-not-quantifiable", "positive not quantifiable"}
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class CellError(ValueError):
+    """A cell's value breaks its column's rule; the message is the rule."""
+
+
+@dataclass(frozen=True)
+class MRD:
+    """An MRD result as read from a cell."""
+
+    result: v.MRDResult
+    value: float | None
+
+
+def _key(text: str) -> str:
+    return " ".join(text.strip().casefold().replace("-", " ").replace("_", " ").split())
+
+
+def parse_date(raw: Cell, date_format: str | None) -> dt.date:
+    if isinstance(raw, dt.datetime):
+        return raw.date()
+    if isinstance(raw, dt.date):
+        return raw
+    if isinstance(raw, bool) or isinstance(raw, int | float):
+        raise CellError("is a number, not a date: format the column as dates (YYYY-MM-DD)")
+    text = str(raw).strip()
+    if date_format:
+        try:
+            return dt.datetime.strptime(text, date_format).date()
+        except ValueError as exc:
+            raise CellError(f"is not a date in the form {date_format} ({exc})") from exc
+    if ISO_DATE.match(text):
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError as exc:
+            raise CellError(f"is not a calendar date ({exc})") from exc
+    raise CellError("is not a date in the form YYYY-MM-DD")
+
+
+def parse_number(raw: Cell) -> float:
+    if isinstance(raw, bool):
+        raise CellError("is not a number")
+    if isinstance(raw, int | float):
+        number = float(raw)
+    else:
+        try:
+            number = float(str(raw).strip())
+        except ValueError as exc:
+            raise CellError("is not a number (use a point as the decimal mark)") from exc
+    if not math.isfinite(number):
+        raise CellError("must be a finite number")
+    return number
+
+
+def parse_code(raw: Cell, codes: type[StrEnum], centre_codes: Mapping[str, str]) -> StrEnum:
+    text = str(raw).strip()
+    mapped = centre_codes.get(_key(text), text)
+    for member in codes:
+        if _key(member.value) == _key(mapped):
+            return member
+    allowed = ", ".join(m.value for m in codes)
+    raise CellError(f"is not a known code: use one of {allowed}, or map it in the mapping file")
+
+
+def parse_mrd(raw: Cell) -> MRD:
+    if isinstance(raw, str):
+        word = raw.strip().casefold()
+        if word in MRD_NEGATIVE:
+            return MRD(v.MRDResult.NEGATIVE, None)
+        if word in MRD_POSITIVE_NQ:
+            return MRD(v.MRDResult.POSITIVE_NQ, None)
+    try:
+        number = parse_number(raw)
+    except CellError as exc:
+        raise CellError(
+            "is not an MRD result: give a fraction in [0, 1], 'negative' or 'PNQ'"
+        ) from exc
+    if not 0.0 <= number <= 1.0:
+        raise CellError("is not an MRD fraction in [0, 1] (a percentage must be divided by 100)")
+    return MRD(v.MRDResult.QUANTIFIED, number)
+
+
+def parse_cell(
+    column: Column, raw: Cell, *, date_format: str | None, centre_codes: Mapping[str, str]
+) -> object:
+    """The value of one cell, or ``None`` for a blank one; raises :class:`CellError`."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        if column.required:
+            raise CellError("is required")
+        return None
+    if column.kind == "text":
+        if isinstance(raw, float) and raw.is_integer():
+            raw = int(raw)
+        return str(raw).strip()
+    if column.kind == "date":
+        return parse_date(raw, date_format)
+    if column.kind == "number":
+        number = parse_number(raw)
+        if column.minimum is not None and number < column.minimum:
+            raise CellError(f"must be >= {column.minimum:g}")
+        if column.maximum is not None and number > column.maximum:
+            raise CellError(f"must be <= {column.maximum:g}")
+        return number
+    if column.kind == "code":
+        assert column.codes is not None
+        return parse_code(raw, column.codes, centre_codes)
+    if column.kind == "yes_no":
+        word = str(raw).strip().casefold()
+        if word in YES:
+            return True
+        if word in NO:
+            return False
+        raise CellError("is not yes or no")
+    return parse_mrd(raw)

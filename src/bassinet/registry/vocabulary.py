@@ -1,0 +1,157 @@
+"""The registry's controlled vocabulary.
+
+Every categorical field of the registry takes one of a fixed set of codes. The codes
+are stored as text with a CHECK constraint in the database (see :mod:`.models`); on
+import a centre's own codes ("haplo", "Haplo-HSCT", "HID") are mapped onto these by
+a mapping file (:mod:`.mapping`). Codes are matched case-insensitively, and only the
+codes below (or mapped ones) are accepted: an unknown code is an error, never a guess.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Sex(StrEnum):
+    MALE = "M"
+    FEMALE = "F"
+
+
+class LeukemiaType(StrEnum):
+    ALL = "ALL"
+    AML = "AML"
+
+
+class Immunophenotype(StrEnum):
+    PRO_B = "pro_B"
+    COMMON_B = "common_B"
+    PRE_B = "pre_B"
+    MATURE_B = "mature_B"
+    T_CELL = "T"
+    MYELOID = "myeloid"
+    MIXED = "mixed"
+    OTHER = "other"
+
+
+class CD10(StrEnum):
+    POSITIVE = "positive"
+    NEGATIVE = "negative"
+
+
+class KMT2AStatus(StrEnum):
+    GERMLINE = "germline"
+    REARRANGED = "rearranged"
+    UNKNOWN = "unknown"
+
+
+class KMT2APartner(StrEnum):
+    """The KMT2A fusion partner: AFF1 = t(4;11), MLLT1 = t(11;19), MLLT3 = t(9;11), MLLT10 = t(10;11)."""
+
+    AFF1 = "AFF1"
+    MLLT1 = "MLLT1"
+    MLLT3 = "MLLT3"
+    MLLT10 = "MLLT10"
+    OTHER = "other"
+
+
+class CNSStatus(StrEnum):
+    CNS1 = "CNS1"
+    CNS2 = "CNS2"
+    CNS3 = "CNS3"
+
+
+class VitalStatus(StrEnum):
+    ALIVE = "alive"
+    DEAD = "dead"
+
+
+class Arm(StrEnum):
+    """Interfant-06 randomised consolidation: IB (control) or ADE + MAE (experimental)."""
+
+    IB = "IB"
+    ADE_MAE = "ADE_MAE"
+
+
+class Course(StrEnum):
+    INDUCTION = "induction"
+    IB = "IB"
+    ADE = "ADE"
+    MAE = "MAE"
+    MARMA = "MARMA"
+    OCTADAD = "OCTADAD"
+    MAINTENANCE = "maintenance"
+    OTHER = "other"
+
+
+class TimePoint(StrEnum):
+    """When a response was assessed (MRD measurement or remission assessment)."""
+
+    DAY_15 = "day_15"
+    END_OF_INDUCTION = "end_of_induction"
+    END_OF_CONSOLIDATION = "end_of_consolidation"
+    START_OF_OCTADAD = "start_of_octadad"
+    PRE_TRANSPLANT = "pre_transplant"
+    OTHER = "other"
+
+
+class RemissionStatus(StrEnum):
+    CR = "CR"
+    NO_CR = "no_CR"
+
+
+class MRDMethod(StrEnum):
+    FCM = "FCM"
+    PCR = "PCR"
+
+
+class MRDResult(StrEnum):
+    """How an MRD result was reported: a fraction, negative, or positive but not quantifiable."""
+
+    QUANTIFIED = "quantified"
+    NEGATIVE = "negative"
+    POSITIVE_NQ = "positive_nq"
+
+
+class EventType(StrEnum):
+    RESISTANT_DISEASE = "resistant_disease"
+    RELAPSE = "relapse"
+    DEATH = "death"
+    SECOND_MALIGNANCY = "second_malignancy"
+
+
+class RelapseSite(StrEnum):
+    BONE_MARROW = "bone_marrow"
+    CNS = "CNS"
+    TESTIS = "testis"
+    COMBINED = "combined"
+    OTHER = "other"
+
+
+class DeathCause(StrEnum):
+    LEUKEMIA = "leukemia"
+    INFECTION = "infection"
+    TOXICITY = "toxicity"
+    TRANSPLANT_RELATED = "transplant_related"
+    OTHER = "other"
+    UNKNOWN = "unknown"
+
+
+class DonorType(StrEnum):
+    MATCHED_SIBLING = "matched_sibling"
+    MATCHED_UNRELATED = "matched_unrelated"
+    HAPLOIDENTICAL = "haploidentical"
+    CORD = "cord"
+
+
+class StemCellSource(StrEnum):
+    BONE_MARROW = "bone_marrow"
+    PERIPHERAL_BLOOD = "peripheral_blood"
+    CORD_BLOOD = "cord_blood"
+
+
+class PreTransplantStatus(StrEnum):
+    """Remission status before transplant: first remission, second or later, no remission."""
+
+    CR1 = "CR1"
+    CR2_OR_LATER = "CR2+"
+    NO_REMISSION = "NR"
