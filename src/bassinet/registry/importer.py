@@ -269,9 +269,28 @@ def _parse(sheets: dict[str, _Sheet], mapping: Mapping, progress: Progress | Non
     return parsed
 
 
+def _one_group_per_centre(parsed: _Parsed) -> list[Problem]:
+    """Within a file, a centre belongs to one study group, and a group is original or not."""
+    problems = []
+    first: dict[tuple[str, object], tuple[object, Record]] = {}
+    for bundle in parsed.patients.values():
+        values = bundle.patient.values
+        for owner, name in (("centre", "study_group"), ("study_group", "original_country")):
+            key, value = values.get(owner), values.get(name)
+            if key is None or value is None:
+                continue
+            seen = first.setdefault((owner, key), (value, bundle.patient))
+            if seen[0] != value:
+                problems.append(bundle.patient.problem(
+                    name, f"differs from {seen[1].where()}, where {owner} '{key}' has "
+                    f"{name} {show(seen[0])}",
+                ))
+    return problems
+
+
 def _check_against_registry(session: Session, parsed: _Parsed) -> list[Problem]:
     """Rules that need the registry: a centre belongs to one study group."""
-    problems = []
+    problems = _one_group_per_centre(parsed)
     centres = {c.name: c for c in session.scalars(select(m.Centre).options(selectinload(m.Centre.study_group)))}
     groups = {g.name: g for g in session.scalars(select(m.StudyGroup))}
     for bundle in parsed.patients.values():

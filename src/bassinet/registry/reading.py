@@ -95,7 +95,7 @@ def read_csv(path: Path, *, encoding: str = "utf-8-sig", delimiter: str | None =
         records = list(reader)
     except csv.Error as exc:
         raise DataError(f"{source}: line {reader.line_num}: not valid CSV: {exc}") from exc
-    header = _header(source, "csv", tuple(records[0]))
+    header = _header(source, path.stem, tuple(records[0]))
     rows = []
     for number, record in enumerate(records[1:], start=2):
         cells = tuple(record)

@@ -1,0 +1,408 @@
+"""The ``bassinet`` command. Thin: it parses options, calls the library, and prints.
+
+Errors that Bassinet raises on purpose are printed as one clear message, never a
+traceback: exit code 1 for data that break a rule, 3 for a registry or setting
+that is not usable; Typer itself uses 2 for a mistaken command line.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Literal, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from bassinet import __version__
+from bassinet.errors import BassinetError, DataError
+from bassinet.registry import (
+    ImportReport,
+    import_files,
+    init_registry,
+    load_mapping,
+    make_engine,
+    read_frames,
+    registry_session,
+)
+from bassinet.registry.audit import history
+from bassinet.registry.frames import export_frames
+from bassinet.registry.lookup import find_patient
+from bassinet.registry.problems import show
+from bassinet.registry.store import database_url
+from bassinet.registry.summary import summarise
+
+app = typer.Typer(
+    name="bassinet",
+    help="Bassinet: registry, rules and survival statistics for infant acute leukemia studies.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+patients_app = typer.Typer(help="List or show the registry's patients.", no_args_is_help=True)
+app.add_typer(patients_app, name="patients")
+
+out = Console()
+err = Console(stderr=True)
+T = TypeVar("T")
+
+Registry = Annotated[
+    str | None,
+    typer.Option(
+        "--registry", "-r", metavar="URL",
+        help="Database URL [default: $BASSINET_DATABASE_URL, else sqlite:///bassinet.db].",
+    ),
+]
+PROGRESS_THRESHOLD = 300
+
+
+def _run(action: Callable[[], T]) -> T:
+    """Run ``action``; print Bassinet's own errors as messages with a distinct exit code."""
+    try:
+        return action()
+    except DataError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+        raise typer.Exit(1) from None
+    except BassinetError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(3) from None
+
+
+def _actor(user: str | None) -> str:
+    if user:
+        return user
+    if os.environ.get("BASSINET_USER"):
+        return os.environ["BASSINET_USER"]
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid-{os.getuid()}"
+
+
+@app.callback(invoke_without_command=True)
+def main(
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    if version:
+        out.print(f"bassinet {__version__}")
+        raise typer.Exit()
+
+
+@app.command()
+def init(registry: Registry = None) -> None:
+    """Create the registry, or migrate it to this version's schema."""
+    before, after = _run(lambda: init_registry(registry))
+    where = database_url(registry)
+    if before == after:
+        out.print(f"registry at {where} is up to date (schema {after})")
+    elif before is None:
+        out.print(f"created the registry at {where} (schema {after})")
+    else:
+        out.print(f"migrated the registry at {where} from schema {before} to {after}")
+
+
+@contextmanager
+def _progress_bar(total_rows: int) -> Iterator[Callable[[str, int, int], None]]:
+    if total_rows <= PROGRESS_THRESHOLD:
+        def quiet(phase: str, done: int, total: int) -> None:
+            if phase == "writing" and done == 0:
+                err.print(f"writing {total} patient(s)", highlight=False)
+        yield quiet
+        return
+    columns = (TextColumn("{task.description:10}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=False) as bar:
+        tasks: dict[str, int] = {}
+
+        def update(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                if phase == "writing":
+                    err.print(f"writing {total} patient(s)", highlight=False)
+                tasks[phase] = bar.add_task(phase, total=total)
+            bar.update(tasks[phase], completed=done, total=total)
+
+        yield update
+
+
+def _count_rows(paths: list[Path]) -> int:
+    total = 0
+    for path in paths:
+        if path.suffix.lower() in (".csv", ".tsv", ".txt") and path.is_file():
+            with path.open("rb") as handle:
+                total += sum(1 for _ in handle)
+        elif path.is_file():
+            total += path.stat().st_size // 60
+    return total
+
+
+def _print_report(report: ImportReport) -> None:
+    table = Table(title=f"import run {report.import_run_id}")
+    for column in ("sheet", "read", "inserted", "updated", "unchanged", "deleted", "rejected"):
+        table.add_column(column, justify="left" if column == "sheet" else "right")
+    for name, count in report.counts.items():
+        table.add_row(name, *(str(getattr(count, f)) for f in
+                              ("read", "inserted", "updated", "unchanged", "deleted", "rejected")))
+    out.print(table)
+    if report.quarantine is not None:
+        out.print(f"[yellow]{len(report.rejected)} problem(s); the rejected rows and their reasons "
+                  f"are in {report.quarantine}[/]")
+    elif not report.changed:
+        out.print("nothing changed: the registry already holds these records")
+
+
+@app.command("import")
+def import_(
+    patients: Annotated[Path, typer.Argument(
+        help="Patients CSV (one row per patient), or an XLSX workbook with every sheet.")],
+    remissions: Annotated[Path | None, typer.Option(help="CSV of remission assessments.")] = None,
+    mrd: Annotated[Path | None, typer.Option(help="CSV of MRD measurements.")] = None,
+    courses: Annotated[Path | None, typer.Option(help="CSV of treatment courses.")] = None,
+    transplants: Annotated[Path | None, typer.Option(help="CSV of transplants.")] = None,
+    events: Annotated[Path | None, typer.Option(help="CSV of events.")] = None,
+    mapping: Annotated[Path | None, typer.Option(
+        help="YAML file mapping the centre's column names and codes onto the registry's.")] = None,
+    quarantine: Annotated[Path | None, typer.Option(
+        help="Commit the valid patients and write rejected rows with their reasons to this CSV.")] = None,
+    encoding: Annotated[str | None, typer.Option(
+        help="Encoding of CSV files (default UTF-8), e.g. latin-1.")] = None,
+    user: Annotated[str | None, typer.Option(
+        help="Who runs the import, for the audit trail [default: $BASSINET_USER or login].")] = None,
+    registry: Registry = None,
+) -> None:
+    """Check and import patients; by default all or nothing, with every problem listed."""
+    long_sheets = {name: path for name, path in (
+        ("remissions", remissions), ("mrd", mrd), ("courses", courses),
+        ("transplants", transplants), ("events", events)) if path is not None}
+
+    def work() -> ImportReport:
+        loaded = load_mapping(mapping)
+        if encoding:
+            loaded = loaded.model_copy(update={"encoding": encoding})
+        engine = make_engine(registry)
+        try:
+            with _progress_bar(_count_rows([patients, *long_sheets.values()])) as progress:
+                return import_files(engine, patients, long_sheets=long_sheets, mapping=loaded,
+                                    actor=_actor(user), quarantine=quarantine, progress=progress)
+        finally:
+            engine.dispose()
+
+    _print_report(_run(work))
+
+
+@app.command()
+def export(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the tables to.")] = Path("export"),
+    fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
+    registry: Registry = None,
+) -> None:
+    """Write every registry table as CSV or Parquet."""
+    if fmt not in ("csv", "parquet"):
+        err.print(f"[bold red]error:[/] --format {fmt!r} is not csv or parquet")
+        raise typer.Exit(2)
+    chosen: Literal["csv", "parquet"] = "csv" if fmt == "csv" else "parquet"
+
+    def work() -> list[Path]:
+        engine = make_engine(registry)
+        try:
+            return export_frames(read_frames(engine), out_dir, fmt=chosen)
+        finally:
+            engine.dispose()
+
+    for path in _run(work):
+        out.print(str(path))
+
+
+@app.command()
+def audit(
+    patient: Annotated[str, typer.Argument(help="The patient's study ID.")],
+    centre: Annotated[str | None, typer.Option(help="The centre, if the study ID repeats.")] = None,
+    registry: Registry = None,
+) -> None:
+    """Show the history of one patient's records, oldest change first."""
+    def work() -> Table:
+        engine = make_engine(registry)
+        try:
+            from bassinet.registry.store import require_current
+            require_current(engine)
+            with registry_session(engine, actor="bassinet audit") as session:
+                found = find_patient(session, patient, centre=centre)
+                entries = history(session, found.id)
+        finally:
+            engine.dispose()
+        table = Table(title=f"audit trail of {patient} ({found.centre.name})")
+        for column in ("when (UTC)", "who", "action", "table", "record", "field", "old", "new", "import"):
+            table.add_column(column)
+        for e in entries:
+            table.add_row(e.at.strftime("%Y-%m-%d %H:%M:%S"), e.actor, e.action, e.table_name,
+                          str(e.record_id), e.field, e.old_value or "", e.new_value or "",
+                          str(e.import_run_id or ""))
+        return table
+
+    out.print(_run(work))
+
+
+@patients_app.command("list")
+def patients_list(
+    centre: Annotated[str | None, typer.Option(help="Only this centre.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many rows (0: all).")] = 50,
+    registry: Registry = None,
+) -> None:
+    """List patients with their diagnosis and follow-up."""
+    def work() -> Table:
+        engine = make_engine(registry)
+        try:
+            frame = read_frames(engine).patients
+        finally:
+            engine.dispose()
+        if centre is not None:
+            frame = frame[frame["centre"] == centre]
+        table = Table(title=f"{len(frame)} patient(s)")
+        columns = ["study_id", "centre", "leukemia_type", "kmt2a_status", "diagnosis_date",
+                   "last_contact_date", "vital_status"]
+        for column in columns:
+            table.add_column(column)
+        shown = frame if limit <= 0 else frame.head(limit)
+        for row in shown[columns].itertuples(index=False):
+            table.add_row(*(show(x.date() if hasattr(x, "date") else x) for x in row))
+        if limit > 0 and len(frame) > limit:
+            table.caption = f"first {limit} of {len(frame)}; --limit 0 shows all"
+        return table
+
+    out.print(_run(work))
+
+
+@patients_app.command("show")
+def patients_show(
+    patient: Annotated[str, typer.Argument(help="The patient's study ID.")],
+    centre: Annotated[str | None, typer.Option(help="The centre, if the study ID repeats.")] = None,
+    registry: Registry = None,
+) -> None:
+    """Show every record of one patient."""
+    def work() -> list[Table]:
+        engine = make_engine(registry)
+        try:
+            from bassinet.registry.store import require_current
+            require_current(engine)
+            with registry_session(engine, actor="bassinet patients show") as session:
+                found = find_patient(session, patient, centre=centre)
+                tables = [_record_table(f"patient {patient}", [found], exclude={"id", "centre_id"})]
+                group = found.centre.study_group
+                tables[0].add_row("centre", found.centre.name)
+                tables[0].add_row("study_group", group.name if group else "")
+                for title, rows in (("remissions", found.remissions), ("MRD", found.mrd),
+                                    ("courses", found.courses), ("transplants", found.transplants),
+                                    ("events", found.events)):
+                    if rows:
+                        tables.append(_rows_table(title, rows))
+                return tables
+        finally:
+            engine.dispose()
+
+    for table in _run(work):
+        out.print(table)
+
+
+def _fields(obj: object, exclude: set[str]) -> list[str]:
+    from sqlalchemy import inspect
+    return [a.key for a in inspect(obj).mapper.column_attrs if a.key not in exclude]
+
+
+def _record_table(title: str, objs: list[object], exclude: set[str]) -> Table:
+    table = Table(title=title, show_header=False)
+    table.add_column("field")
+    table.add_column("value")
+    for name in _fields(objs[0], exclude):
+        value = getattr(objs[0], name)
+        table.add_row(name, show(getattr(value, "value", value)))
+    return table
+
+
+def _rows_table(title: str, rows: list[object]) -> Table:
+    names = _fields(rows[0], {"id", "patient_id"})
+    table = Table(title=title)
+    for name in names:
+        table.add_column(name)
+    for row in rows:
+        table.add_row(*(show(getattr(getattr(row, n), "value", getattr(row, n))) for n in names))
+    return table
+
+
+def example_folder() -> Path:
+    """The example cohort shipped with Bassinet (inside the wheel, or in a source checkout)."""
+    packaged = resources.files("bassinet") / "examples"
+    if packaged.is_dir():
+        return Path(str(packaged))
+    checkout = Path(__file__).resolve().parents[2] / "examples"
+    if checkout.is_dir():
+        return checkout
+    raise BassinetError("the example cohort is missing from this installation")
+
+
+@app.command()
+def demo(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the demo registry.")] = Path("bassinet-demo"),
+) -> None:
+    """Import the example cohort into a fresh SQLite registry and summarise it."""
+    def work() -> None:
+        examples = example_folder()
+        out_dir.mkdir(parents=True, exist_ok=True)
+        database = out_dir / "registry.db"
+        database.unlink(missing_ok=True)
+        url = f"sqlite:///{database.resolve()}"
+        init_registry(url)
+        engine = make_engine(url)
+        try:
+            long_sheets = {p.stem: p for p in sorted(examples.glob("*.csv")) if p.stem != "patients"}
+            report = import_files(engine, examples / "patients.csv", long_sheets=long_sheets,
+                                  actor="bassinet demo")
+            _print_report(report)
+            centre = examples / "centre-export"
+            if centre.is_dir():
+                out.print(f"\nimporting a centre's own spreadsheet through {centre / 'mapping.yaml'}")
+                report = import_files(engine, centre / "patients.xlsx",
+                                      mapping=load_mapping(centre / "mapping.yaml"), actor="bassinet demo")
+                _print_report(report)
+            _print_summary(read_frames(engine))
+        finally:
+            engine.dispose()
+        out.print(f"\nregistry written to {database}; try: bassinet patients list --registry {url}")
+
+    _run(work)
+
+
+def _print_summary(frames: object) -> None:
+    from bassinet.registry.frames import RegistryFrames
+    assert isinstance(frames, RegistryFrames)
+    summary = summarise(frames)
+    years = f", diagnosed {summary.diagnosis_years[0]}-{summary.diagnosis_years[1]}" if summary.diagnosis_years else ""
+    out.print(f"\n[bold]{summary.patients} patients[/] in {summary.centres} centres of "
+              f"{summary.study_groups} study groups{years}")
+    table = Table(title="leukemia type by KMT2A status")
+    table.add_column("type")
+    for column in summary.by_type_and_kmt2a.columns:
+        table.add_column(str(column), justify="right")
+    for index, row in summary.by_type_and_kmt2a.iterrows():
+        table.add_row(str(index), *(str(int(x)) for x in row))
+    out.print(table)
+    for title, series in (("events", summary.events), ("transplants by donor", summary.transplants_by_donor),
+                          ("vital status", summary.vital_status)):
+        small = Table(title=title)
+        small.add_column(title.split()[0])
+        small.add_column("n", justify="right")
+        for key, value in series.items():
+            small.add_row(str(key), str(int(value)))
+        out.print(small)
+    if summary.follow_up_days_median is not None:
+        out.print(f"median time from diagnosis to last contact of living patients: "
+                  f"{summary.follow_up_days_median / 30.4375:.1f} months")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

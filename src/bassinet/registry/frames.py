@@ -1,0 +1,137 @@
+"""The registry's edge: every table as a pandas DataFrame, and export to CSV or Parquet.
+
+This is what the rest of Bassinet reads. Dates are ``datetime64`` columns, codes are
+plain strings, and the patients frame carries its centre's and study group's names,
+so that downstream code never opens a database session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+from sqlalchemy import Date, DateTime, Engine, Integer, Table, select
+
+from bassinet.errors import ConfigurationError
+from bassinet.registry import models as m
+from bassinet.registry.store import make_engine, require_current
+
+#: Frame name -> table, in the order they are exported.
+TABLES: dict[str, Table] = {
+    "study_groups": m.StudyGroup.__table__,
+    "centres": m.Centre.__table__,
+    "patients": m.Patient.__table__,
+    "remissions": m.RemissionAssessment.__table__,
+    "mrd": m.MRDMeasurement.__table__,
+    "courses": m.TreatmentCourse.__table__,
+    "transplants": m.Transplant.__table__,
+    "events": m.Event.__table__,
+    "import_runs": m.ImportRun.__table__,
+    "audit_log": m.AuditEntry.__table__,
+}
+
+
+def _frame(engine: Engine, table: Table) -> pd.DataFrame:
+    with engine.connect() as connection:
+        result = connection.execute(select(table).order_by(*table.primary_key.columns))
+        frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    for column in table.columns:
+        if isinstance(column.type, DateTime):
+            frame[column.name] = pd.to_datetime(frame[column.name], utc=True)
+        elif isinstance(column.type, Date):
+            frame[column.name] = pd.to_datetime(frame[column.name])
+        elif isinstance(column.type, Integer) and column.nullable:
+            frame[column.name] = frame[column.name].astype("Int64")
+        elif frame[column.name].dtype == object and len(frame):
+            first = frame[column.name].dropna()
+            if len(first) and hasattr(first.iloc[0], "value") and isinstance(first.iloc[0], str):
+                frame[column.name] = frame[column.name].map(
+                    lambda x: None if x is None else str(x.value), na_action="ignore"
+                )
+    return frame
+
+
+@dataclass(frozen=True)
+class RegistryFrames(Mapping[str, pd.DataFrame]):
+    """One DataFrame per registry table; ``frames.patients`` or ``frames["patients"]``."""
+
+    study_groups: pd.DataFrame
+    centres: pd.DataFrame
+    patients: pd.DataFrame
+    remissions: pd.DataFrame
+    mrd: pd.DataFrame
+    courses: pd.DataFrame
+    transplants: pd.DataFrame
+    events: pd.DataFrame
+    import_runs: pd.DataFrame
+    audit_log: pd.DataFrame
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name not in TABLES:
+            raise KeyError(f"no registry frame {name!r}; frames: {', '.join(TABLES)}")
+        frame: pd.DataFrame = getattr(self, name)
+        return frame
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(TABLES)
+
+    def __len__(self) -> int:
+        return len(TABLES)
+
+
+def read_frames(engine: Engine) -> RegistryFrames:
+    """Every table of the registry at ``engine`` as a DataFrame."""
+    require_current(engine)
+    frames = {name: _frame(engine, table) for name, table in TABLES.items()}
+    centres = frames["centres"].merge(
+        frames["study_groups"].rename(columns={"id": "study_group_id", "name": "study_group"}),
+        on="study_group_id", how="left",
+    ).rename(columns={"id": "centre_id", "name": "centre"})
+    patients = frames["patients"].merge(
+        centres[["centre_id", "centre", "study_group", "original_country"]], on="centre_id", how="left"
+    )
+    ordered = ["id", "study_id", "centre", "study_group", "original_country"]
+    frames["patients"] = patients[ordered + [c for c in patients.columns if c not in ordered]]
+    return RegistryFrames(**frames)
+
+
+def open_registry(url: str | None = None) -> RegistryFrames:
+    """Open the registry at ``url`` (default: ``$BASSINET_DATABASE_URL`` or ``bassinet.db``) as frames.
+
+    Examples
+    --------
+    >>> frames = open_registry("sqlite:///bassinet.db")   # doctest: +SKIP
+    >>> frames.patients.groupby("leukemia_type").size()   # doctest: +SKIP
+    """
+    engine = make_engine(url)
+    try:
+        return read_frames(engine)
+    finally:
+        engine.dispose()
+
+
+def export_frames(
+    frames: RegistryFrames, folder: Path, *, fmt: Literal["csv", "parquet"] = "csv"
+) -> list[Path]:
+    """Write every frame to ``folder`` as ``NAME.csv`` or ``NAME.parquet``."""
+    if fmt not in ("csv", "parquet"):
+        raise ConfigurationError(f"export format {fmt!r} is not csv or parquet")
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in TABLES:
+        frame = frames[name].copy()
+        path = folder / f"{name}.{fmt}"
+        if fmt == "csv":
+            frame.to_csv(path, index=False, date_format="%Y-%m-%d")
+        else:
+            for column in frame.columns:
+                if frame[column].dtype == object:
+                    frame[column] = frame[column].map(
+                        lambda x: x if x is None or isinstance(x, str) else str(x), na_action="ignore"
+                    )
+            frame.to_parquet(path, index=False)
+        written.append(path)
+    return written
