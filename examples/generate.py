@@ -20,23 +20,52 @@ from bassinet.simulate import registry_rows, write_csv
 HERE = Path(__file__).parent
 
 CENTRE_COLUMNS = {
-    "patients": {"study_id": "Pat-ID", "centre": "Hospital", "study_group": "Group",
-                 "sex": "Gender", "date_of_birth": "DOB", "diagnosis_date": "Dx date",
-                 "leukemia_type": "Diagnosis", "kmt2a_status": "KMT2A", "kmt2a_partner": "Partner",
-                 "wbc": "WBC (10^9/L)", "last_contact_date": "Last FU", "vital_status": "Status"},
-    "transplants": {"study_id": "Pat-ID", "transplant_date": "HSCT date", "donor_type": "Donor",
-                    "remission_status": "Disease status", "mrd_value": "MRD pre-HSCT",
-                    "mrd_method": "MRD method", "engraftment_date": "Engraftment"},
-    "events": {"study_id": "Pat-ID", "event_type": "Event", "event_date": "Event date",
-               "relapse_site": "Site", "death_cause": "Cause"},
+    "patients": {
+        "study_id": "Pat-ID",
+        "centre": "Hospital",
+        "study_group": "Group",
+        "sex": "Gender",
+        "date_of_birth": "DOB",
+        "diagnosis_date": "Dx date",
+        "leukemia_type": "Diagnosis",
+        "kmt2a_status": "KMT2A",
+        "kmt2a_partner": "Partner",
+        "wbc": "WBC (10^9/L)",
+        "last_contact_date": "Last FU",
+        "vital_status": "Status",
+    },
+    "transplants": {
+        "study_id": "Pat-ID",
+        "transplant_date": "HSCT date",
+        "donor_type": "Donor",
+        "remission_status": "Disease status",
+        "mrd_value": "MRD pre-HSCT",
+        "mrd_method": "MRD method",
+        "engraftment_date": "Engraftment",
+    },
+    "events": {
+        "study_id": "Pat-ID",
+        "event_type": "Event",
+        "event_date": "Event date",
+        "relapse_site": "Site",
+        "death_cause": "Cause",
+    },
 }
 CENTRE_CODES = {
     "sex": {"M": "male", "F": "female"},
-    "donor_type": {"haploidentical": "Haplo-HSCT", "matched_unrelated": "MUD",
-                   "matched_sibling": "MSD", "cord": "UCB"},
+    "donor_type": {
+        "haploidentical": "Haplo-HSCT",
+        "matched_unrelated": "MUD",
+        "matched_sibling": "MSD",
+        "cord": "UCB",
+    },
     "vital_status": {"alive": "A", "dead": "D"},
-    "event_type": {"relapse": "Relapse", "death": "Death", "resistant_disease": "Refractory",
-                   "second_malignancy": "SMN"},
+    "event_type": {
+        "relapse": "Relapse",
+        "death": "Death",
+        "resistant_disease": "Refractory",
+        "second_malignancy": "SMN",
+    },
 }
 
 
@@ -48,8 +77,9 @@ def main() -> None:
     notes = workbook.create_sheet("Read me")
     notes.append(["Export of the transplant database; synthetic patients."])
     for sheet, columns in CENTRE_COLUMNS.items():
-        out = workbook.create_sheet({"patients": "Patients", "transplants": "HSCT",
-                                     "events": "Events"}[sheet])
+        out = workbook.create_sheet(
+            {"patients": "Patients", "transplants": "HSCT", "events": "Events"}[sheet]
+        )
         out.append(list(columns.values()))
         for record in rows[sheet]:
             cells = []

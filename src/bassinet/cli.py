@@ -10,7 +10,7 @@ from __future__ import annotations
 import getpass
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -18,7 +18,14 @@ from typing import Annotated, Literal, TypeVar
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from bassinet import __version__
@@ -29,6 +36,7 @@ from bassinet.registry import (
     init_registry,
     load_mapping,
     make_engine,
+    read_audit_log,
     read_frames,
     registry_session,
 )
@@ -56,7 +64,9 @@ T = TypeVar("T")
 Registry = Annotated[
     str | None,
     typer.Option(
-        "--registry", "-r", metavar="URL",
+        "--registry",
+        "-r",
+        metavar="URL",
         help="Database URL [default: $BASSINET_DATABASE_URL, else sqlite:///bassinet.db].",
     ),
 ]
@@ -111,15 +121,21 @@ def init(registry: Registry = None) -> None:
 @contextmanager
 def _progress_bar(total_rows: int) -> Iterator[Callable[[str, int, int], None]]:
     if total_rows <= PROGRESS_THRESHOLD:
+
         def quiet(phase: str, done: int, total: int) -> None:
             if phase == "writing" and done == 0:
                 err.print(f"writing {total} patient(s)", highlight=False)
+
         yield quiet
         return
-    columns = (TextColumn("{task.description:10}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn())
+    columns = (
+        TextColumn("{task.description:10}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=err, transient=False) as bar:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def update(phase: str, done: int, total: int) -> None:
             if phase not in tasks:
@@ -147,39 +163,65 @@ def _print_report(report: ImportReport) -> None:
     for column in ("sheet", "read", "inserted", "updated", "unchanged", "deleted", "rejected"):
         table.add_column(column, justify="left" if column == "sheet" else "right")
     for name, count in report.counts.items():
-        table.add_row(name, *(str(getattr(count, f)) for f in
-                              ("read", "inserted", "updated", "unchanged", "deleted", "rejected")))
+        table.add_row(
+            name,
+            *(
+                str(getattr(count, f))
+                for f in ("read", "inserted", "updated", "unchanged", "deleted", "rejected")
+            ),
+        )
     out.print(table)
     if report.quarantine is not None:
-        out.print(f"[yellow]{len(report.rejected)} problem(s); the rejected rows and their reasons "
-                  f"are in {report.quarantine}[/]")
+        out.print(
+            f"[yellow]{len(report.rejected)} problem(s); the rejected rows and their reasons "
+            f"are in {report.quarantine}[/]"
+        )
     elif not report.changed:
         out.print("nothing changed: the registry already holds these records")
 
 
 @app.command("import")
 def import_(
-    patients: Annotated[Path, typer.Argument(
-        help="Patients CSV (one row per patient), or an XLSX workbook with every sheet.")],
+    patients: Annotated[
+        Path,
+        typer.Argument(help="Patients CSV (one row per patient), or an XLSX workbook with every sheet."),
+    ],
     remissions: Annotated[Path | None, typer.Option(help="CSV of remission assessments.")] = None,
     mrd: Annotated[Path | None, typer.Option(help="CSV of MRD measurements.")] = None,
     courses: Annotated[Path | None, typer.Option(help="CSV of treatment courses.")] = None,
     transplants: Annotated[Path | None, typer.Option(help="CSV of transplants.")] = None,
     events: Annotated[Path | None, typer.Option(help="CSV of events.")] = None,
-    mapping: Annotated[Path | None, typer.Option(
-        help="YAML file mapping the centre's column names and codes onto the registry's.")] = None,
-    quarantine: Annotated[Path | None, typer.Option(
-        help="Commit the valid patients and write rejected rows with their reasons to this CSV.")] = None,
-    encoding: Annotated[str | None, typer.Option(
-        help="Encoding of CSV files (default UTF-8), e.g. latin-1.")] = None,
-    user: Annotated[str | None, typer.Option(
-        help="Who runs the import, for the audit trail [default: $BASSINET_USER or login].")] = None,
+    mapping: Annotated[
+        Path | None,
+        typer.Option(help="YAML file mapping the centre's column names and codes onto the registry's."),
+    ] = None,
+    quarantine: Annotated[
+        Path | None,
+        typer.Option(
+            help="Commit the valid patients and write rejected rows with their reasons to this CSV."
+        ),
+    ] = None,
+    encoding: Annotated[
+        str | None, typer.Option(help="Encoding of CSV files (default UTF-8), e.g. latin-1.")
+    ] = None,
+    user: Annotated[
+        str | None,
+        typer.Option(help="Who runs the import, for the audit trail [default: $BASSINET_USER or login]."),
+    ] = None,
     registry: Registry = None,
 ) -> None:
     """Check and import patients; by default all or nothing, with every problem listed."""
-    long_sheets = {name: path for name, path in (
-        ("remissions", remissions), ("mrd", mrd), ("courses", courses),
-        ("transplants", transplants), ("events", events)) if path is not None}
+    long_sheets = {
+        name: path
+        for name, path in (
+            ("remissions", remissions),
+            ("mrd", mrd),
+            ("courses", courses),
+            ("transplants", transplants),
+            ("events", events),
+        )
+        if path is not None
+    }
 
     def work() -> ImportReport:
         loaded = load_mapping(mapping)
@@ -188,8 +230,15 @@ def import_(
         engine = make_engine(registry)
         try:
             with _progress_bar(_count_rows([patients, *long_sheets.values()])) as progress:
-                return import_files(engine, patients, long_sheets=long_sheets, mapping=loaded,
-                                    actor=_actor(user), quarantine=quarantine, progress=progress)
+                return import_files(
+                    engine,
+                    patients,
+                    long_sheets=long_sheets,
+                    mapping=loaded,
+                    actor=_actor(user),
+                    quarantine=quarantine,
+                    progress=progress,
+                )
         finally:
             engine.dispose()
 
@@ -211,7 +260,7 @@ def export(
     def work() -> list[Path]:
         engine = make_engine(registry)
         try:
-            return export_frames(read_frames(engine), out_dir, fmt=chosen)
+            return export_frames(read_frames(engine), out_dir, fmt=chosen, audit_log=read_audit_log(engine))
         finally:
             engine.dispose()
 
@@ -226,10 +275,12 @@ def audit(
     registry: Registry = None,
 ) -> None:
     """Show the history of one patient's records, oldest change first."""
+
     def work() -> Table:
         engine = make_engine(registry)
         try:
             from bassinet.registry.store import require_current
+
             require_current(engine)
             with registry_session(engine, actor="bassinet audit") as session:
                 found = find_patient(session, patient, centre=centre)
@@ -237,12 +288,30 @@ def audit(
         finally:
             engine.dispose()
         table = Table(title=f"audit trail of {patient} ({found.centre.name})")
-        for column in ("when (UTC)", "who", "action", "table", "record", "field", "old", "new", "import"):
+        for column in (
+            "when (UTC)",
+            "who",
+            "action",
+            "table",
+            "record",
+            "field",
+            "old",
+            "new",
+            "import",
+        ):
             table.add_column(column)
         for e in entries:
-            table.add_row(e.at.strftime("%Y-%m-%d %H:%M:%S"), e.actor, e.action, e.table_name,
-                          str(e.record_id), e.field, e.old_value or "", e.new_value or "",
-                          str(e.import_run_id or ""))
+            table.add_row(
+                e.at.strftime("%Y-%m-%d %H:%M:%S"),
+                e.actor,
+                e.action,
+                e.table_name,
+                str(e.record_id),
+                e.field,
+                e.old_value or "",
+                e.new_value or "",
+                str(e.import_run_id or ""),
+            )
         return table
 
     out.print(_run(work))
@@ -255,6 +324,7 @@ def patients_list(
     registry: Registry = None,
 ) -> None:
     """List patients with their diagnosis and follow-up."""
+
     def work() -> Table:
         engine = make_engine(registry)
         try:
@@ -264,8 +334,15 @@ def patients_list(
         if centre is not None:
             frame = frame[frame["centre"] == centre]
         table = Table(title=f"{len(frame)} patient(s)")
-        columns = ["study_id", "centre", "leukemia_type", "kmt2a_status", "diagnosis_date",
-                   "last_contact_date", "vital_status"]
+        columns = [
+            "study_id",
+            "centre",
+            "leukemia_type",
+            "kmt2a_status",
+            "diagnosis_date",
+            "last_contact_date",
+            "vital_status",
+        ]
         for column in columns:
             table.add_column(column)
         shown = frame if limit <= 0 else frame.head(limit)
@@ -285,10 +362,12 @@ def patients_show(
     registry: Registry = None,
 ) -> None:
     """Show every record of one patient."""
+
     def work() -> list[Table]:
         engine = make_engine(registry)
         try:
             from bassinet.registry.store import require_current
+
             require_current(engine)
             with registry_session(engine, actor="bassinet patients show") as session:
                 found = find_patient(session, patient, centre=centre)
@@ -296,9 +375,13 @@ def patients_show(
                 group = found.centre.study_group
                 tables[0].add_row("centre", found.centre.name)
                 tables[0].add_row("study_group", group.name if group else "")
-                for title, rows in (("remissions", found.remissions), ("MRD", found.mrd),
-                                    ("courses", found.courses), ("transplants", found.transplants),
-                                    ("events", found.events)):
+                for title, rows in (
+                    ("remissions", found.remissions),
+                    ("MRD", found.mrd),
+                    ("courses", found.courses),
+                    ("transplants", found.transplants),
+                    ("events", found.events),
+                ):
                     if rows:
                         tables.append(_rows_table(title, rows))
                 return tables
@@ -311,6 +394,7 @@ def patients_show(
 
 def _fields(obj: object, exclude: set[str]) -> list[str]:
     from sqlalchemy import inspect
+
     return [a.key for a in inspect(obj).mapper.column_attrs if a.key not in exclude]
 
 
@@ -324,7 +408,7 @@ def _record_table(title: str, objs: list[object], exclude: set[str]) -> Table:
     return table
 
 
-def _rows_table(title: str, rows: list[object]) -> Table:
+def _rows_table(title: str, rows: Sequence[object]) -> Table:
     names = _fields(rows[0], {"id", "patient_id"})
     table = Table(title=title)
     for name in names:
@@ -347,9 +431,12 @@ def example_folder() -> Path:
 
 @app.command()
 def demo(
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the demo registry.")] = Path("bassinet-demo"),
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the demo registry.")] = Path(
+        "bassinet-demo"
+    ),
 ) -> None:
     """Import the example cohort into a fresh SQLite registry and summarise it."""
+
     def work() -> None:
         examples = example_folder()
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -360,14 +447,19 @@ def demo(
         engine = make_engine(url)
         try:
             long_sheets = {p.stem: p for p in sorted(examples.glob("*.csv")) if p.stem != "patients"}
-            report = import_files(engine, examples / "patients.csv", long_sheets=long_sheets,
-                                  actor="bassinet demo")
+            report = import_files(
+                engine, examples / "patients.csv", long_sheets=long_sheets, actor="bassinet demo"
+            )
             _print_report(report)
             centre = examples / "centre-export"
             if centre.is_dir():
                 out.print(f"\nimporting a centre's own spreadsheet through {centre / 'mapping.yaml'}")
-                report = import_files(engine, centre / "patients.xlsx",
-                                      mapping=load_mapping(centre / "mapping.yaml"), actor="bassinet demo")
+                report = import_files(
+                    engine,
+                    centre / "patients.xlsx",
+                    mapping=load_mapping(centre / "mapping.yaml"),
+                    actor="bassinet demo",
+                )
                 _print_report(report)
             _print_summary(read_frames(engine))
         finally:
@@ -379,11 +471,18 @@ def demo(
 
 def _print_summary(frames: object) -> None:
     from bassinet.registry.frames import RegistryFrames
+
     assert isinstance(frames, RegistryFrames)
     summary = summarise(frames)
-    years = f", diagnosed {summary.diagnosis_years[0]}-{summary.diagnosis_years[1]}" if summary.diagnosis_years else ""
-    out.print(f"\n[bold]{summary.patients} patients[/] in {summary.centres} centres of "
-              f"{summary.study_groups} study groups{years}")
+    years = (
+        f", diagnosed {summary.diagnosis_years[0]}-{summary.diagnosis_years[1]}"
+        if summary.diagnosis_years
+        else ""
+    )
+    out.print(
+        f"\n[bold]{summary.patients} patients[/] in {summary.centres} centres of "
+        f"{summary.study_groups} study groups{years}"
+    )
     table = Table(title="leukemia type by KMT2A status")
     table.add_column("type")
     for column in summary.by_type_and_kmt2a.columns:
@@ -391,8 +490,11 @@ def _print_summary(frames: object) -> None:
     for index, row in summary.by_type_and_kmt2a.iterrows():
         table.add_row(str(index), *(str(int(x)) for x in row))
     out.print(table)
-    for title, series in (("events", summary.events), ("transplants by donor", summary.transplants_by_donor),
-                          ("vital status", summary.vital_status)):
+    for title, series in (
+        ("events", summary.events),
+        ("transplants by donor", summary.transplants_by_donor),
+        ("vital status", summary.vital_status),
+    ):
         small = Table(title=title)
         small.add_column(title.split()[0])
         small.add_column("n", justify="right")
@@ -400,8 +502,10 @@ def _print_summary(frames: object) -> None:
             small.add_row(str(key), str(int(value)))
         out.print(small)
     if summary.follow_up_days_median is not None:
-        out.print(f"median time from diagnosis to last contact of living patients: "
-                  f"{summary.follow_up_days_median / 30.4375:.1f} months")
+        out.print(
+            f"median time from diagnosis to last contact of living patients: "
+            f"{summary.follow_up_days_median / 30.4375:.1f} months"
+        )
 
 
 if __name__ == "__main__":  # pragma: no cover

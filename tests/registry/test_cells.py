@@ -11,10 +11,20 @@ from bassinet.registry import vocabulary as v
 from bassinet.registry.sheets import MRD, SHEETS, CellError, parse_cell
 
 
-def cell(sheet: str, column: str, raw: object, *, date_format: str | None = None,
-         codes: dict[str, str] | None = None) -> object:
-    return parse_cell(SHEETS[sheet].by_name[column], raw,  # type: ignore[arg-type]
-                      date_format=date_format, centre_codes=codes or {})
+def cell(
+    sheet: str,
+    column: str,
+    raw: object,
+    *,
+    date_format: str | None = None,
+    codes: dict[str, str] | None = None,
+) -> object:
+    return parse_cell(
+        SHEETS[sheet].by_name[column],
+        raw,  # type: ignore[arg-type]
+        date_format=date_format,
+        centre_codes=codes or {},
+    )
 
 
 @pytest.mark.parametrize(
@@ -141,7 +151,9 @@ def test_mapped_centre_codes_become_registry_codes(raw: str) -> None:
     assert cell("transplants", "donor_type", raw, codes=codes) is v.DonorType.HAPLOIDENTICAL
 
 
-@pytest.mark.parametrize(("raw", "expected"), [("yes", True), ("Y", True), ("1", True), ("no", False), ("FALSE", False)])
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("yes", True), ("Y", True), ("1", True), ("no", False), ("FALSE", False)]
+)
 def test_yes_no_cells(raw: str, expected: bool) -> None:
     assert cell("patients", "original_country", raw) is expected
 

@@ -57,18 +57,46 @@ def test_long_sheets_are_imported_for_their_patients(engine: Engine, tmp_path: P
     path, others = write_files(
         tmp_path,
         [patient("P001", vital_status="dead", last_contact_date="2020-04-01")],
-        mrd=[{"study_id": "P001", "time_point": "end_of_induction", "measured_on": "2019-06-05",
-              "method": "PCR", "value": "1e-4"}],
-        events=[{"study_id": "P001", "event_type": "relapse", "event_date": "2020-01-15",
-                 "relapse_site": "CNS"},
-                {"study_id": "P001", "event_type": "death", "event_date": "2020-04-01",
-                 "death_cause": "leukemia"}],
-        transplants=[{"study_id": "P001", "transplant_date": "2019-10-01", "donor_type": "cord",
-                      "remission_status": "CR1", "mrd_value": "negative", "mrd_method": "FCM"}],
+        mrd=[
+            {
+                "study_id": "P001",
+                "time_point": "end_of_induction",
+                "measured_on": "2019-06-05",
+                "method": "PCR",
+                "value": "1e-4",
+            }
+        ],
+        events=[
+            {
+                "study_id": "P001",
+                "event_type": "relapse",
+                "event_date": "2020-01-15",
+                "relapse_site": "CNS",
+            },
+            {
+                "study_id": "P001",
+                "event_type": "death",
+                "event_date": "2020-04-01",
+                "death_cause": "leukemia",
+            },
+        ],
+        transplants=[
+            {
+                "study_id": "P001",
+                "transplant_date": "2019-10-01",
+                "donor_type": "cord",
+                "remission_status": "CR1",
+                "mrd_value": "negative",
+                "mrd_method": "FCM",
+            }
+        ],
     )
     report = import_files(engine, path, long_sheets=others, actor="tester")
-    assert (report.counts["mrd"].inserted, report.counts["events"].inserted,
-            report.counts["transplants"].inserted) == (1, 2, 1)
+    assert (
+        report.counts["mrd"].inserted,
+        report.counts["events"].inserted,
+        report.counts["transplants"].inserted,
+    ) == (1, 2, 1)
     with registry_session(engine, actor="reader") as session:
         [mrd] = session.scalars(select(m.MRDMeasurement)).all()
         assert (mrd.result, mrd.value) == (m.v.MRDResult.QUANTIFIED, 1e-4)
@@ -104,13 +132,13 @@ def test_an_updated_file_updates_only_the_changed_fields_and_audits_each(
     path, _ = write_files(tmp_path / "v1", [patient("P001"), patient("P002")])
     import_files(engine, path, actor="first")
     audit_before = count(engine, m.AuditEntry)
-    path, _ = write_files(tmp_path / "v2", [patient("P001", wbc="299.9", cns_status="CNS2"),
-                                            patient("P002")])
+    path, _ = write_files(tmp_path / "v2", [patient("P001", wbc="299.9", cns_status="CNS2"), patient("P002")])
     report = import_files(engine, path, actor="second")
     assert (report.counts["patients"].updated, report.counts["patients"].unchanged) == (1, 1)
     with registry_session(engine, actor="reader") as session:
-        new = session.scalars(select(m.AuditEntry).where(m.AuditEntry.id > audit_before)
-                              .order_by(m.AuditEntry.field)).all()
+        new = session.scalars(
+            select(m.AuditEntry).where(m.AuditEntry.id > audit_before).order_by(m.AuditEntry.field)
+        ).all()
         assert [(e.action, e.field, e.old_value, e.new_value, e.actor) for e in new] == [
             ("update", "cns_status", "CNS1", "CNS2", "second"),
             ("update", "wbc", "412.0", "299.9", "second"),
@@ -120,8 +148,16 @@ def test_an_updated_file_updates_only_the_changed_fields_and_audits_each(
 def test_a_long_row_missing_from_an_updated_file_is_deleted_and_audited(
     engine: Engine, tmp_path: Path
 ) -> None:
-    mrd = [{"study_id": "P001", "time_point": tp, "measured_on": "2019-06-05", "method": "PCR",
-            "value": "negative"} for tp in ("end_of_induction", "end_of_consolidation")]
+    mrd = [
+        {
+            "study_id": "P001",
+            "time_point": tp,
+            "measured_on": "2019-06-05",
+            "method": "PCR",
+            "value": "negative",
+        }
+        for tp in ("end_of_induction", "end_of_consolidation")
+    ]
     path, others = write_files(tmp_path / "v1", [patient()], mrd=mrd)
     import_files(engine, path, long_sheets=others, actor="tester")
     path, others = write_files(tmp_path / "v2", [patient()], mrd=mrd[:1])
@@ -130,12 +166,20 @@ def test_a_long_row_missing_from_an_updated_file_is_deleted_and_audited(
     with registry_session(engine, actor="reader") as session:
         deleted = session.scalars(select(m.AuditEntry).where(m.AuditEntry.action == "delete")).all()
         assert {(e.table_name, e.field, e.old_value) for e in deleted} >= {
-            ("mrd_measurement", "time_point", "end_of_consolidation")}
+            ("mrd_measurement", "time_point", "end_of_consolidation")
+        }
 
 
 def test_long_sheets_absent_from_an_import_are_left_alone(engine: Engine, tmp_path: Path) -> None:
-    mrd = [{"study_id": "P001", "time_point": "end_of_induction", "measured_on": "2019-06-05",
-            "method": "PCR", "value": "negative"}]
+    mrd = [
+        {
+            "study_id": "P001",
+            "time_point": "end_of_induction",
+            "measured_on": "2019-06-05",
+            "method": "PCR",
+            "value": "negative",
+        }
+    ]
     path, others = write_files(tmp_path / "v1", [patient()], mrd=mrd)
     import_files(engine, path, long_sheets=others, actor="tester")
     path, _ = write_files(tmp_path / "v2", [patient()])
@@ -152,8 +196,13 @@ def test_each_import_is_recorded_with_the_files_sha256_counts_and_actor(
         run = session.get(m.ImportRun, report.import_run_id)
         assert run is not None
         assert run.actor == "data manager"
-        assert run.sources == [{"path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-                                "sheets": {"patients": 1}}]
+        assert run.sources == [
+            {
+                "path": str(path),
+                "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+                "sheets": {"patients": 1},
+            }
+        ]
         assert run.counts["patients"]["inserted"] == 1
 
 
@@ -183,11 +232,25 @@ def test_a_mapping_file_maps_a_centres_columns_and_codes(engine: Engine, tmp_pat
         "codes:\n  donor_type: {haplo: haploidentical, Haplo-HSCT: haploidentical, HID: haploidentical}\n"
     )
     path, _ = write_files(tmp_path, [patient("P1"), patient("P2"), patient("P3")])
-    transplants = write_sheet(tmp_path / "tx.csv", [
-        {"Pat": f"P{i}", "transplant_date": "2019-10-01", "Donor": code, "remission_status": "CR1"}
-        for i, code in ((1, "haplo"), (2, "Haplo-HSCT"), (3, "HID"))])
-    import_files(engine, path, long_sheets={"transplants": transplants},
-                 mapping=load_mapping(mapping_file), actor="tester")
+    transplants = write_sheet(
+        tmp_path / "tx.csv",
+        [
+            {
+                "Pat": f"P{i}",
+                "transplant_date": "2019-10-01",
+                "Donor": code,
+                "remission_status": "CR1",
+            }
+            for i, code in ((1, "haplo"), (2, "Haplo-HSCT"), (3, "HID"))
+        ],
+    )
+    import_files(
+        engine,
+        path,
+        long_sheets={"transplants": transplants},
+        mapping=load_mapping(mapping_file),
+        actor="tester",
+    )
     with registry_session(engine, actor="reader") as session:
         donors = session.scalars(select(m.Transplant.donor_type)).all()
     assert donors == [m.v.DonorType.HAPLOIDENTICAL] * 3
@@ -195,8 +258,12 @@ def test_a_mapping_file_maps_a_centres_columns_and_codes(engine: Engine, tmp_pat
 
 def test_the_example_centre_workbook_imports_through_its_mapping(engine: Engine) -> None:
     folder = Path(__file__).resolve().parents[2] / "examples" / "centre-export"
-    report = import_files(engine, folder / "patients.xlsx",
-                          mapping=load_mapping(folder / "mapping.yaml"), actor="tester")
+    report = import_files(
+        engine,
+        folder / "patients.xlsx",
+        mapping=load_mapping(folder / "mapping.yaml"),
+        actor="tester",
+    )
     assert report.counts["patients"].inserted == 15
 
 
@@ -212,8 +279,12 @@ def test_a_missing_required_column_is_refused(engine: Engine, tmp_path: Path) ->
 
 def test_an_unknown_column_is_reported_not_dropped(engine: Engine, tmp_path: Path) -> None:
     path, _ = write_files(tmp_path, [patient(favourite_toy="bear")])
-    refused(engine, path, r"row 1: column 'favourite_toy' \(favourite_toy\) is not a column of the "
-            r"registry's patients sheet: map it")
+    refused(
+        engine,
+        path,
+        r"row 1: column 'favourite_toy' \(favourite_toy\) is not a column of the "
+        r"registry's patients sheet: map it",
+    )
 
 
 def test_an_unknown_column_listed_under_ignore_is_imported_without_it(engine: Engine, tmp_path: Path) -> None:
@@ -224,20 +295,35 @@ def test_an_unknown_column_listed_under_ignore_is_imported_without_it(engine: En
 
 def test_an_impossible_date_is_refused(engine: Engine, tmp_path: Path) -> None:
     path, _ = write_files(tmp_path, [patient(), patient("P002", diagnosis_date="2019-02-30")])
-    refused(engine, path, r"\[patients\] row 3: column 'diagnosis_date' \(2019-02-30\) is not a calendar date")
+    refused(
+        engine,
+        path,
+        r"\[patients\] row 3: column 'diagnosis_date' \(2019-02-30\) is not a calendar date",
+    )
 
 
 def test_an_unparseable_date_is_refused(engine: Engine, tmp_path: Path) -> None:
     path, _ = write_files(tmp_path, [patient(date_of_birth="10/01/2019")])
-    refused(engine, path, r"row 2: column 'date_of_birth' \(10/01/2019\) is not a date in the form YYYY-MM-DD")
+    refused(
+        engine,
+        path,
+        r"row 2: column 'date_of_birth' \(10/01/2019\) is not a date in the form YYYY-MM-DD",
+    )
 
 
 def test_death_before_diagnosis_is_refused(engine: Engine, tmp_path: Path) -> None:
     path, others = write_files(
-        tmp_path, [patient(vital_status="dead", last_contact_date="2019-05-02")],
-        events=[{"study_id": "P001", "event_type": "death", "event_date": "2019-04-20"}])
-    refused(engine, path, r"\[events\] row 2: column 'event_date' \(2019-04-20\) is before "
-            r"'diagnosis_date' \(2019-05-02\)", long_sheets=others)
+        tmp_path,
+        [patient(vital_status="dead", last_contact_date="2019-05-02")],
+        events=[{"study_id": "P001", "event_type": "death", "event_date": "2019-04-20"}],
+    )
+    refused(
+        engine,
+        path,
+        r"\[events\] row 2: column 'event_date' \(2019-04-20\) is before "
+        r"'diagnosis_date' \(2019-05-02\)",
+        long_sheets=others,
+    )
 
 
 def test_diagnosis_at_thirteen_months_is_refused(engine: Engine, tmp_path: Path) -> None:
@@ -251,19 +337,46 @@ def test_negative_wbc_is_refused(engine: Engine, tmp_path: Path) -> None:
 
 
 def test_mrd_of_one_and_a_half_is_refused(engine: Engine, tmp_path: Path) -> None:
-    path, others = write_files(tmp_path, [patient()], mrd=[{
-        "study_id": "P001", "time_point": "end_of_induction", "measured_on": "2019-06-05",
-        "method": "PCR", "value": "1.5"}])
-    refused(engine, path, r"\[mrd\] row 2: column 'value' \(1.5\) is not an MRD fraction in \[0, 1\]",
-            long_sheets=others)
+    path, others = write_files(
+        tmp_path,
+        [patient()],
+        mrd=[
+            {
+                "study_id": "P001",
+                "time_point": "end_of_induction",
+                "measured_on": "2019-06-05",
+                "method": "PCR",
+                "value": "1.5",
+            }
+        ],
+    )
+    refused(
+        engine,
+        path,
+        r"\[mrd\] row 2: column 'value' \(1.5\) is not an MRD fraction in \[0, 1\]",
+        long_sheets=others,
+    )
 
 
 def test_an_unknown_donor_code_without_a_mapping_is_refused(engine: Engine, tmp_path: Path) -> None:
-    path, others = write_files(tmp_path, [patient()], transplants=[{
-        "study_id": "P001", "transplant_date": "2019-10-01", "donor_type": "Haplo-HSCT",
-        "remission_status": "CR1"}])
-    refused(engine, path, r"\[transplants\] row 2: column 'donor_type' \(Haplo-HSCT\) is not a known code",
-            long_sheets=others)
+    path, others = write_files(
+        tmp_path,
+        [patient()],
+        transplants=[
+            {
+                "study_id": "P001",
+                "transplant_date": "2019-10-01",
+                "donor_type": "Haplo-HSCT",
+                "remission_status": "CR1",
+            }
+        ],
+    )
+    refused(
+        engine,
+        path,
+        r"\[transplants\] row 2: column 'donor_type' \(Haplo-HSCT\) is not a known code",
+        long_sheets=others,
+    )
 
 
 def test_duplicate_patient_ids_in_a_file_are_refused(engine: Engine, tmp_path: Path) -> None:
@@ -280,23 +393,38 @@ def test_a_partner_with_germline_kmt2a_is_refused(engine: Engine, tmp_path: Path
 
 def test_two_deaths_are_refused(engine: Engine, tmp_path: Path) -> None:
     path, others = write_files(
-        tmp_path, [patient(vital_status="dead", last_contact_date="2020-03-01")],
-        events=[{"study_id": "P001", "event_type": "death", "event_date": d}
-                for d in ("2020-02-01", "2020-03-01")])
+        tmp_path,
+        [patient(vital_status="dead", last_contact_date="2020-03-01")],
+        events=[
+            {"study_id": "P001", "event_type": "death", "event_date": d} for d in ("2020-02-01", "2020-03-01")
+        ],
+    )
     refused(engine, path, "is a second death for this patient", long_sheets=others)
 
 
 def test_a_long_row_for_an_unknown_patient_is_refused(engine: Engine, tmp_path: Path) -> None:
-    path, others = write_files(tmp_path, [patient()], events=[
-        {"study_id": "P999", "event_type": "relapse", "event_date": "2020-01-01"}])
-    refused(engine, path, r"\[events\] row 2: column 'study_id' \(P999\) names no patient", long_sheets=others)
+    path, others = write_files(
+        tmp_path,
+        [patient()],
+        events=[{"study_id": "P999", "event_type": "relapse", "event_date": "2020-01-01"}],
+    )
+    refused(
+        engine,
+        path,
+        r"\[events\] row 2: column 'study_id' \(P999\) names no patient",
+        long_sheets=others,
+    )
 
 
 def test_a_centre_cannot_move_to_another_study_group(engine: Engine, tmp_path: Path) -> None:
     import_files(engine, write_files(tmp_path / "a", [patient("P001")])[0], actor="tester")
     path, _ = write_files(tmp_path / "b", [patient("P002", study_group="AIEOP")])
-    refused(engine, path, r"column 'study_group' \(AIEOP\) differs from the registry, where centre "
-            r"'Rotterdam' belongs to 'DCOG'")
+    refused(
+        engine,
+        path,
+        r"column 'study_group' \(AIEOP\) differs from the registry, where centre "
+        r"'Rotterdam' belongs to 'DCOG'",
+    )
 
 
 def test_a_centre_with_two_study_groups_in_one_file_is_refused(engine: Engine, tmp_path: Path) -> None:
@@ -317,10 +445,15 @@ def test_a_header_without_rows_imports_nothing(engine: Engine, tmp_path: Path) -
 
 
 def test_a_latin1_file_is_refused_with_a_hint_and_read_when_named(engine: Engine, tmp_path: Path) -> None:
-    path = write_sheet(tmp_path / "patients.csv", [patient(centre="Hôpital Robert-Debré")],
-                       encoding="latin-1")
-    refused(engine, path, r"line 2: byte 0xf4 is not valid utf-8-sig; the file is in another "
-            r"encoding: name it with --encoding")
+    path = write_sheet(
+        tmp_path / "patients.csv", [patient(centre="Hôpital Robert-Debré")], encoding="latin-1"
+    )
+    refused(
+        engine,
+        path,
+        r"line 2: byte 0xf4 is not valid utf-8-sig; the file is in another "
+        r"encoding: name it with --encoding",
+    )
     import_files(engine, path, mapping=Mapping(encoding="latin-1"), actor="tester")
     with registry_session(engine, actor="reader") as session:
         assert session.scalars(select(m.Centre.name)).all() == ["Hôpital Robert-Debré"]
@@ -335,6 +468,7 @@ def test_a_file_that_is_not_a_spreadsheet_is_refused(engine: Engine, tmp_path: P
 
 def test_a_zip_that_is_not_a_workbook_is_refused(engine: Engine, tmp_path: Path) -> None:
     import zipfile
+
     path = tmp_path / "patients.xlsx"
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("hello.txt", "not a workbook")
@@ -343,6 +477,7 @@ def test_a_zip_that_is_not_a_workbook_is_refused(engine: Engine, tmp_path: Path)
 
 def test_a_workbook_sheet_that_is_not_a_registry_sheet_is_reported(engine: Engine, tmp_path: Path) -> None:
     import openpyxl
+
     path = tmp_path / "cohort.xlsx"
     workbook = openpyxl.Workbook()
     workbook.active.title = "patients"
@@ -354,11 +489,21 @@ def test_a_workbook_sheet_that_is_not_a_registry_sheet_is_reported(engine: Engin
 
 
 def test_every_problem_of_a_file_is_listed_at_once(engine: Engine, tmp_path: Path) -> None:
-    path, _ = write_files(tmp_path, [patient("P1", wbc="-1"), patient("P2", sex="X"),
-                                     patient("P3", diagnosis_date="2019-02-30")])
+    path, _ = write_files(
+        tmp_path,
+        [
+            patient("P1", wbc="-1"),
+            patient("P2", sex="X"),
+            patient("P3", diagnosis_date="2019-02-30"),
+        ],
+    )
     error = refused(engine, path, r"3 problem\(s\) in 3 row\(s\)")
     assert isinstance(error, ImportRejected)
-    assert [(p.row, p.field) for p in error.problems] == [(2, "wbc"), (3, "sex"), (4, "diagnosis_date")]
+    assert [(p.row, p.field) for p in error.problems] == [
+        (2, "wbc"),
+        (3, "sex"),
+        (4, "diagnosis_date"),
+    ]
 
 
 # -- quarantine -----------------------------------------------------------------------------------
@@ -368,9 +513,19 @@ def test_quarantine_commits_valid_patients_and_writes_rejected_rows_with_reasons
     engine: Engine, tmp_path: Path
 ) -> None:
     path, others = write_files(
-        tmp_path, [patient("P1"), patient("P2", wbc="-1"), patient("P3")],
-        mrd=[{"study_id": s, "time_point": "end_of_induction", "measured_on": "2019-06-05",
-              "method": "PCR", "value": value} for s, value in (("P1", "0.01"), ("P2", "0.02"), ("P3", "1.5"))])
+        tmp_path,
+        [patient("P1"), patient("P2", wbc="-1"), patient("P3")],
+        mrd=[
+            {
+                "study_id": s,
+                "time_point": "end_of_induction",
+                "measured_on": "2019-06-05",
+                "method": "PCR",
+                "value": value,
+            }
+            for s, value in (("P1", "0.01"), ("P2", "0.02"), ("P3", "1.5"))
+        ],
+    )
     quarantine = tmp_path / "rejected.csv"
     report = import_files(engine, path, long_sheets=others, actor="tester", quarantine=quarantine)
     assert report.counts["patients"].inserted == 1

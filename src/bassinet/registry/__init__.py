@@ -5,7 +5,13 @@ SQLAlchemy session, so no write to registry data escapes the audit trail.
 """
 
 from bassinet.registry import audit as _audit  # noqa: F401  (registers the audit listener)
-from bassinet.registry.frames import RegistryFrames, export_frames, open_registry, read_frames
+from bassinet.registry.frames import (
+    RegistryFrames,
+    export_frames,
+    open_registry,
+    read_audit_log,
+    read_frames,
+)
 from bassinet.registry.importer import ImportReport, SheetCount, import_files
 from bassinet.registry.mapping import Mapping, load_mapping
 from bassinet.registry.problems import ImportRejected, Problem
@@ -31,6 +37,7 @@ __all__ = [
     "load_mapping",
     "make_engine",
     "open_registry",
+    "read_audit_log",
     "read_frames",
     "registry_session",
     "require_current",

@@ -67,8 +67,8 @@ def _entries(session: Session) -> Iterable[dict[str, Any]]:
             record = {
                 **base,
                 "action": action,
-                "table_name": state.mapper.local_table.name,
-                "record_id": obj.id,
+                "table_name": obj.__tablename__,
+                "record_id": getattr(obj, "id"),  # noqa: B009  (every registry table has an id)
                 "patient_id": _patient_of(obj),
             }
             for attribute in state.mapper.column_attrs:
@@ -83,16 +83,23 @@ def _entries(session: Session) -> Iterable[dict[str, Any]]:
                     new = history.added[0] if history.added else None
                     if audit_text(old) == audit_text(new):
                         continue
-                    yield {**record, "field": name, "old_value": audit_text(old),
-                           "new_value": audit_text(new)}
+                    yield {
+                        **record,
+                        "field": name,
+                        "old_value": audit_text(old),
+                        "new_value": audit_text(new),
+                    }
                 else:
                     value = state.dict.get(name)
                     if value is None:
                         continue
                     text = audit_text(value)
-                    yield {**record, "field": name,
-                           "old_value": text if action == "delete" else None,
-                           "new_value": None if action == "delete" else text}
+                    yield {
+                        **record,
+                        "field": name,
+                        "old_value": text if action == "delete" else None,
+                        "new_value": None if action == "delete" else text,
+                    }
 
 
 @event.listens_for(Session, "after_flush")

@@ -3,6 +3,10 @@
 This is what the rest of Bassinet reads. Dates are ``datetime64`` columns, codes are
 plain strings, and the patients frame carries its centre's and study group's names,
 so that downstream code never opens a database session.
+
+The audit trail is not among the analysis frames: it grows with every change (some
+30 rows a patient on import) and no analysis reads it, so :func:`read_frames` leaves
+it out and :func:`read_audit_log` reads it on request. ``bassinet export`` writes both.
 """
 
 from __future__ import annotations
@@ -21,17 +25,17 @@ from bassinet.registry.store import make_engine, require_current
 
 #: Frame name -> table, in the order they are exported.
 TABLES: dict[str, Table] = {
-    "study_groups": m.StudyGroup.__table__,
-    "centres": m.Centre.__table__,
-    "patients": m.Patient.__table__,
-    "remissions": m.RemissionAssessment.__table__,
-    "mrd": m.MRDMeasurement.__table__,
-    "courses": m.TreatmentCourse.__table__,
-    "transplants": m.Transplant.__table__,
-    "events": m.Event.__table__,
-    "import_runs": m.ImportRun.__table__,
-    "audit_log": m.AuditEntry.__table__,
+    "study_groups": m.Base.metadata.tables[m.StudyGroup.__tablename__],
+    "centres": m.Base.metadata.tables[m.Centre.__tablename__],
+    "patients": m.Base.metadata.tables[m.Patient.__tablename__],
+    "remissions": m.Base.metadata.tables[m.RemissionAssessment.__tablename__],
+    "mrd": m.Base.metadata.tables[m.MRDMeasurement.__tablename__],
+    "courses": m.Base.metadata.tables[m.TreatmentCourse.__tablename__],
+    "transplants": m.Base.metadata.tables[m.Transplant.__tablename__],
+    "events": m.Base.metadata.tables[m.Event.__tablename__],
+    "import_runs": m.Base.metadata.tables[m.ImportRun.__tablename__],
 }
+AUDIT_LOG = m.Base.metadata.tables[m.AuditEntry.__tablename__]
 
 
 def _frame(engine: Engine, table: Table) -> pd.DataFrame:
@@ -67,7 +71,6 @@ class RegistryFrames(Mapping[str, pd.DataFrame]):
     transplants: pd.DataFrame
     events: pd.DataFrame
     import_runs: pd.DataFrame
-    audit_log: pd.DataFrame
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         if name not in TABLES:
@@ -86,16 +89,29 @@ def read_frames(engine: Engine) -> RegistryFrames:
     """Every table of the registry at ``engine`` as a DataFrame."""
     require_current(engine)
     frames = {name: _frame(engine, table) for name, table in TABLES.items()}
-    centres = frames["centres"].merge(
-        frames["study_groups"].rename(columns={"id": "study_group_id", "name": "study_group"}),
-        on="study_group_id", how="left",
-    ).rename(columns={"id": "centre_id", "name": "centre"})
+    centres = (
+        frames["centres"]
+        .merge(
+            frames["study_groups"].rename(columns={"id": "study_group_id", "name": "study_group"}),
+            on="study_group_id",
+            how="left",
+        )
+        .rename(columns={"id": "centre_id", "name": "centre"})
+    )
     patients = frames["patients"].merge(
-        centres[["centre_id", "centre", "study_group", "original_country"]], on="centre_id", how="left"
+        centres[["centre_id", "centre", "study_group", "original_country"]],
+        on="centre_id",
+        how="left",
     )
     ordered = ["id", "study_id", "centre", "study_group", "original_country"]
     frames["patients"] = patients[ordered + [c for c in patients.columns if c not in ordered]]
     return RegistryFrames(**frames)
+
+
+def read_audit_log(engine: Engine) -> pd.DataFrame:
+    """The whole audit trail as a DataFrame, oldest entry first."""
+    require_current(engine)
+    return _frame(engine, AUDIT_LOG)
 
 
 def open_registry(url: str | None = None) -> RegistryFrames:
@@ -114,15 +130,22 @@ def open_registry(url: str | None = None) -> RegistryFrames:
 
 
 def export_frames(
-    frames: RegistryFrames, folder: Path, *, fmt: Literal["csv", "parquet"] = "csv"
+    frames: RegistryFrames,
+    folder: Path,
+    *,
+    fmt: Literal["csv", "parquet"] = "csv",
+    audit_log: pd.DataFrame | None = None,
 ) -> list[Path]:
-    """Write every frame to ``folder`` as ``NAME.csv`` or ``NAME.parquet``."""
+    """Write every frame (and the audit log, if given) to ``folder`` as ``NAME.csv`` or ``NAME.parquet``."""
     if fmt not in ("csv", "parquet"):
         raise ConfigurationError(f"export format {fmt!r} is not csv or parquet")
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for name in TABLES:
-        frame = frames[name].copy()
+    tables = dict(frames)
+    if audit_log is not None:
+        tables["audit_log"] = audit_log
+    for name, original in tables.items():
+        frame = original.copy()
         path = folder / f"{name}.{fmt}"
         if fmt == "csv":
             frame.to_csv(path, index=False, date_format="%Y-%m-%d")
@@ -130,7 +153,8 @@ def export_frames(
             for column in frame.columns:
                 if frame[column].dtype == object:
                     frame[column] = frame[column].map(
-                        lambda x: x if x is None or isinstance(x, str) else str(x), na_action="ignore"
+                        lambda x: x if x is None or isinstance(x, str) else str(x),
+                        na_action="ignore",
                     )
             frame.to_parquet(path, index=False)
         written.append(path)

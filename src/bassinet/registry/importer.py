@@ -23,7 +23,8 @@ import csv
 import datetime as dt
 import os
 from collections import defaultdict
-from collections.abc import Callable, Mapping as AbcMapping, Sequence
+from collections.abc import Callable, Sequence
+from collections.abc import Mapping as AbcMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -100,9 +101,7 @@ def _assign_sheets(
     """Read the files and decide which registry sheet each sheet of them is."""
     assigned: dict[str, RawSheet] = {}
     sources = []
-    titles = {
-        (mapped.sheet or name).casefold(): name for name, mapped in mapping.sheets.items()
-    }
+    titles = {(mapped.sheet or name).casefold(): name for name, mapped in mapping.sheets.items()}
     titles.update({name.casefold(): name for name in SHEETS if name.casefold() not in titles})
     ignored = {t.casefold() for t in mapping.ignore_sheets}
     problems: list[Problem] = []
@@ -112,8 +111,11 @@ def _assign_sheets(
             raise DataError(f"'{default_sheet}' is not a registry sheet ({', '.join(SHEETS)})")
         raw_sheets = read_any(path, encoding=mapping.encoding, delimiter=mapping.delimiter)
         sources.append(
-            {"path": str(path), "sha256": sha256(path),
-             "sheets": {r.title: len(r.rows) for r in raw_sheets}}
+            {
+                "path": str(path),
+                "sha256": sha256(path),
+                "sheets": {r.title: len(r.rows) for r in raw_sheets},
+            }
         )
         for raw in raw_sheets:
             is_workbook = len(raw_sheets) > 1 or path.suffix.lower() in (".xlsx", ".xlsm")
@@ -122,11 +124,17 @@ def _assign_sheets(
                     continue
                 name = titles.get(raw.title.casefold())
                 if name is None:
-                    problems.append(Problem(
-                        str(path), raw.title, None, None, None,
-                        f"sheet '{raw.title}' is not a registry sheet ({', '.join(SHEETS)}): "
-                        "name it under `sheets:` in the mapping file or list it in `ignore_sheets:`",
-                    ))
+                    problems.append(
+                        Problem(
+                            str(path),
+                            raw.title,
+                            None,
+                            None,
+                            None,
+                            f"sheet '{raw.title}' is not a registry sheet ({', '.join(SHEETS)}): "
+                            "name it under `sheets:` in the mapping file or list it in `ignore_sheets:`",
+                        )
+                    )
                     continue
             else:
                 name = default_sheet
@@ -158,25 +166,43 @@ def _map_columns(name: str, raw: RawSheet, mapping: Mapping) -> tuple[_Sheet, li
         if target is None:
             fields.append(None)
             if key not in ignore:
-                problems.append(Problem(
-                    raw.source, raw.title, 1, header, header,
-                    f"is not a column of the registry's {name} sheet: map it under "
-                    f"`sheets: {name}: columns:` in the mapping file or list it under `ignore:`",
-                ))
+                problems.append(
+                    Problem(
+                        raw.source,
+                        raw.title,
+                        1,
+                        header,
+                        header,
+                        f"is not a column of the registry's {name} sheet: map it under "
+                        f"`sheets: {name}: columns:` in the mapping file or list it under `ignore:`",
+                    )
+                )
             continue
         if target in seen:
-            problems.append(Problem(
-                raw.source, raw.title, 1, header, header,
-                f"maps to '{target}', as does column '{seen[target]}'",
-            ))
+            problems.append(
+                Problem(
+                    raw.source,
+                    raw.title,
+                    1,
+                    header,
+                    header,
+                    f"maps to '{target}', as does column '{seen[target]}'",
+                )
+            )
         seen[target] = header
         fields.append(target)
     for column in spec.columns:
         if column.required and column.name not in seen:
-            problems.append(Problem(
-                raw.source, raw.title, 1, None, None,
-                f"the required column '{column.name}' is missing",
-            ))
+            problems.append(
+                Problem(
+                    raw.source,
+                    raw.title,
+                    1,
+                    None,
+                    None,
+                    f"the required column '{column.name}' is missing",
+                )
+            )
     return _Sheet(spec, raw, fields), problems
 
 
@@ -196,10 +222,16 @@ def _parse(sheets: dict[str, _Sheet], mapping: Mapping, progress: Progress | Non
                 target = sheet.fields[index] if index < len(sheet.fields) else None
                 if index >= len(sheet.fields):
                     if cell is not None and str(cell).strip():
-                        parsed.problems.append(Problem(
-                            sheet.raw.source, sheet.raw.title, number, f"#{index + 1}", cell,
-                            f"is beyond the last named column ({len(sheet.fields)} columns)",
-                        ))
+                        parsed.problems.append(
+                            Problem(
+                                sheet.raw.source,
+                                sheet.raw.title,
+                                number,
+                                f"#{index + 1}",
+                                cell,
+                                f"is beyond the last named column ({len(sheet.fields)} columns)",
+                            )
+                        )
                     continue
                 if target is None:
                     continue
@@ -210,10 +242,17 @@ def _parse(sheets: dict[str, _Sheet], mapping: Mapping, progress: Progress | Non
                     )
                 except CellError as exc:
                     values[target] = None
-                    parsed.problems.append(Problem(
-                        sheet.raw.source, sheet.raw.title, number, columns[target], cell,
-                        str(exc), field=target,
-                    ))
+                    parsed.problems.append(
+                        Problem(
+                            sheet.raw.source,
+                            sheet.raw.title,
+                            number,
+                            columns[target],
+                            cell,
+                            str(exc),
+                            field=target,
+                        )
+                    )
             for column in sheet.spec.columns:
                 if column.required and column.name in columns and column.name not in values:
                     values[column.name] = None
@@ -233,12 +272,12 @@ def _parse(sheets: dict[str, _Sheet], mapping: Mapping, progress: Progress | Non
             continue
         if study_id in parsed.patients:
             first = parsed.patients[study_id].patient
-            parsed.problems.append(record.problem(
-                "study_id", f"appears twice in the patients sheet (also {first.where()})"
-            ))
-            parsed.problems.append(first.problem(
-                "study_id", f"appears twice in the patients sheet (also {record.where()})"
-            ))
+            parsed.problems.append(
+                record.problem("study_id", f"appears twice in the patients sheet (also {first.where()})")
+            )
+            parsed.problems.append(
+                first.problem("study_id", f"appears twice in the patients sheet (also {record.where()})")
+            )
             continue
         parsed.patients[study_id] = PatientRecords(record, {n: [] for n in sheets if n != "patients"})
     for name, rows in records.items():
@@ -250,17 +289,17 @@ def _parse(sheets: dict[str, _Sheet], mapping: Mapping, progress: Progress | Non
             if not isinstance(study_id, str):
                 continue
             if study_id not in parsed.patients:
-                parsed.problems.append(record.problem(
-                    "study_id", "names no patient of the patients sheet"
-                ))
+                parsed.problems.append(record.problem("study_id", "names no patient of the patients sheet"))
                 continue
             key = tuple(record.values.get(k) for k in SHEETS[name].key)
             if all(k is not None for k in key) and (study_id, key) in keys:
                 shown = ", ".join(f"{k}={show(x)}" for k, x in zip(SHEETS[name].key, key, strict=True))
-                parsed.problems.append(record.problem(
-                    "study_id", f"has a second {name} row with {shown} "
-                    f"(first: {keys[(study_id, key)].where()})",
-                ))
+                parsed.problems.append(
+                    record.problem(
+                        "study_id",
+                        f"has a second {name} row with {shown} (first: {keys[(study_id, key)].where()})",
+                    )
+                )
                 continue
             keys[(study_id, key)] = record
             parsed.patients[study_id].children[name].append(record)
@@ -281,34 +320,44 @@ def _one_group_per_centre(parsed: _Parsed) -> list[Problem]:
                 continue
             seen = first.setdefault((owner, key), (value, bundle.patient))
             if seen[0] != value:
-                problems.append(bundle.patient.problem(
-                    name, f"differs from {seen[1].where()}, where {owner} '{key}' has "
-                    f"{name} {show(seen[0])}",
-                ))
+                problems.append(
+                    bundle.patient.problem(
+                        name,
+                        f"differs from {seen[1].where()}, where {owner} '{key}' has {name} {show(seen[0])}",
+                    )
+                )
     return problems
 
 
 def _check_against_registry(session: Session, parsed: _Parsed) -> list[Problem]:
     """Rules that need the registry: a centre belongs to one study group."""
     problems = _one_group_per_centre(parsed)
-    centres = {c.name: c for c in session.scalars(select(m.Centre).options(selectinload(m.Centre.study_group)))}
+    centres = {
+        c.name: c for c in session.scalars(select(m.Centre).options(selectinload(m.Centre.study_group)))
+    }
     groups = {g.name: g for g in session.scalars(select(m.StudyGroup))}
     for bundle in parsed.patients.values():
         values = bundle.patient.values
         centre, group = values.get("centre"), values.get("study_group")
         known = centres.get(centre) if isinstance(centre, str) else None
         if known and group is not None and known.study_group and known.study_group.name != group:
-            problems.append(bundle.patient.problem(
-                "study_group", f"differs from the registry, where centre '{centre}' "
-                f"belongs to '{known.study_group.name}'",
-            ))
+            problems.append(
+                bundle.patient.problem(
+                    "study_group",
+                    f"differs from the registry, where centre '{centre}' "
+                    f"belongs to '{known.study_group.name}'",
+                )
+            )
         original = values.get("original_country")
         known_group = groups.get(group) if isinstance(group, str) else None
         if known_group and original is not None and known_group.original_country not in (None, original):
-            problems.append(bundle.patient.problem(
-                "original_country", f"differs from the registry, where study group '{group}' "
-                f"has original_country={show(known_group.original_country)}",
-            ))
+            problems.append(
+                bundle.patient.problem(
+                    "original_country",
+                    f"differs from the registry, where study group '{group}' "
+                    f"has original_country={show(known_group.original_country)}",
+                )
+            )
     return problems
 
 
@@ -430,8 +479,12 @@ def _sync_children(
             count.deleted += 1
 
 
-def _write_quarantine(path: Path, sheets: dict[str, _Sheet], problems: Sequence[Problem],
-                      rejected_rows: dict[tuple[str, str, int], list[str]]) -> None:
+def _write_quarantine(
+    path: Path,
+    sheets: dict[str, _Sheet],
+    problems: Sequence[Problem],
+    rejected_rows: dict[tuple[str, str, int], list[str]],
+) -> None:
     headers: list[str] = []
     for sheet in sheets.values():
         headers.extend(h for h in sheet.raw.header if h not in headers)
@@ -445,10 +498,15 @@ def _write_quarantine(path: Path, sheets: dict[str, _Sheet], problems: Sequence[
                 if reasons is None:
                     continue
                 by_header = dict(zip(sheet.raw.header, cells, strict=False))
-                writer.writerow([
-                    sheet.raw.source, sheet.raw.title, number, "; ".join(reasons),
-                    *(show(by_header[h]) if by_header.get(h) is not None else "" for h in headers),
-                ])
+                writer.writerow(
+                    [
+                        sheet.raw.source,
+                        sheet.raw.title,
+                        number,
+                        "; ".join(reasons),
+                        *(show(by_header[h]) if by_header.get(h) is not None else "" for h in headers),
+                    ]
+                )
     os.replace(tmp, path)
 
 
@@ -528,8 +586,13 @@ def import_files(
                 if (sheet.raw.source, sheet.raw.title) == (source, sheet_title):
                     counts[name].rejected += 1
         good = [s for s in parsed.patients if s not in rejected_patients]
-        run = m.ImportRun(started_at=started, actor=actor, sources=sources, counts={},
-                          quarantine_file=str(quarantine) if quarantine and problems else None)
+        run = m.ImportRun(
+            started_at=started,
+            actor=actor,
+            sources=sources,
+            counts={},
+            quarantine_file=str(quarantine) if quarantine and problems else None,
+        )
         session.add(run)
         session.flush()
         session.info["import_run_id"] = run.id
@@ -546,5 +609,6 @@ def import_files(
                 quarantine.unlink(missing_ok=True)
             raise
         run_id = run.id
-    return ImportReport(run_id, counts, tuple(problems),
-                        quarantine if quarantine is not None and problems else None)
+    return ImportReport(
+        run_id, counts, tuple(problems), quarantine if quarantine is not None and problems else None
+    )

@@ -55,9 +55,7 @@ class Mapping(BaseModel):
     def _names_are_known(self) -> Mapping:
         for sheet, sheet_mapping in self.sheets.items():
             if sheet not in SHEETS:
-                raise ValueError(
-                    f"sheets: '{sheet}' is not a registry sheet (one of {', '.join(SHEETS)})"
-                )
+                raise ValueError(f"sheets: '{sheet}' is not a registry sheet (one of {', '.join(SHEETS)})")
             spec = SHEETS[sheet]
             for theirs, ours in sheet_mapping.columns.items():
                 if ours not in spec.by_name:
@@ -68,9 +66,7 @@ class Mapping(BaseModel):
         coded = {c.name: c for s in SHEETS.values() for c in s.columns if c.codes is not None}
         for field_name, table in self.codes.items():
             if field_name not in coded:
-                raise ValueError(
-                    f"codes: '{field_name}' is not a coded column ({', '.join(sorted(coded))})"
-                )
+                raise ValueError(f"codes: '{field_name}' is not a coded column ({', '.join(sorted(coded))})")
             codes = coded[field_name].codes
             assert codes is not None
             allowed = {_key(m.value) for m in codes}

@@ -121,9 +121,7 @@ class Patient(Base):
     )
     cd10: Mapped[v.CD10 | None] = mapped_column(code(v.CD10, "cd10"))
     kmt2a_status: Mapped[v.KMT2AStatus] = mapped_column(code(v.KMT2AStatus, "kmt2a_status"))
-    kmt2a_partner: Mapped[v.KMT2APartner | None] = mapped_column(
-        code(v.KMT2APartner, "kmt2a_partner")
-    )
+    kmt2a_partner: Mapped[v.KMT2APartner | None] = mapped_column(code(v.KMT2APartner, "kmt2a_partner"))
     wbc: Mapped[float | None] = mapped_column(Float, doc="White cell count at diagnosis, x10^9/L.")
     cns_status: Mapped[v.CNSStatus | None] = mapped_column(code(v.CNSStatus, "cns_status"))
     day8_blasts: Mapped[float | None] = mapped_column(
@@ -140,18 +138,14 @@ class Patient(Base):
     remissions: Mapped[list[RemissionAssessment]] = relationship(
         back_populates="patient", cascade="all, delete-orphan"
     )
-    mrd: Mapped[list[MRDMeasurement]] = relationship(
-        back_populates="patient", cascade="all, delete-orphan"
-    )
+    mrd: Mapped[list[MRDMeasurement]] = relationship(back_populates="patient", cascade="all, delete-orphan")
     courses: Mapped[list[TreatmentCourse]] = relationship(
         back_populates="patient", cascade="all, delete-orphan"
     )
     transplants: Mapped[list[Transplant]] = relationship(
         back_populates="patient", cascade="all, delete-orphan"
     )
-    events: Mapped[list[Event]] = relationship(
-        back_populates="patient", cascade="all, delete-orphan"
-    )
+    events: Mapped[list[Event]] = relationship(back_populates="patient", cascade="all, delete-orphan")
 
 
 class RemissionAssessment(Base):
@@ -214,9 +208,7 @@ class Transplant(Base):
             "engraftment_date IS NULL OR engraftment_date >= transplant_date",
             name="engraftment_after_transplant",
         ),
-        CheckConstraint(
-            "mrd_value IS NULL OR (mrd_value >= 0 AND mrd_value <= 1)", name="mrd_is_fraction"
-        ),
+        CheckConstraint("mrd_value IS NULL OR (mrd_value >= 0 AND mrd_value <= 1)", name="mrd_is_fraction"),
         CheckConstraint(
             "(mrd_result = 'quantified') = (mrd_value IS NOT NULL)", name="mrd_value_iff_quantified"
         ),
@@ -234,9 +226,7 @@ class Transplant(Base):
     )
     mrd_result: Mapped[v.MRDResult | None] = mapped_column(code(v.MRDResult, "pre_transplant_mrd"))
     mrd_value: Mapped[float | None] = mapped_column(Float)
-    mrd_method: Mapped[v.MRDMethod | None] = mapped_column(
-        code(v.MRDMethod, "pre_transplant_mrd_method")
-    )
+    mrd_method: Mapped[v.MRDMethod | None] = mapped_column(code(v.MRDMethod, "pre_transplant_mrd_method"))
     engraftment_date: Mapped[dt.date | None] = mapped_column(Date)
 
     patient: Mapped[Patient] = relationship(back_populates="transplants")
@@ -248,9 +238,7 @@ class Event(Base):
     __tablename__ = "event"
     __table_args__ = (
         UniqueConstraint("patient_id", "event_type", "event_date"),
-        CheckConstraint(
-            "relapse_site IS NULL OR event_type = 'relapse'", name="site_only_for_relapse"
-        ),
+        CheckConstraint("relapse_site IS NULL OR event_type = 'relapse'", name="site_only_for_relapse"),
         CheckConstraint("death_cause IS NULL OR event_type = 'death'", name="cause_only_for_death"),
         Index(
             "uq_event_one_death",
@@ -292,9 +280,7 @@ class AuditEntry(Base):
     """One field of one change to registry data. Append-only: triggers refuse UPDATE and DELETE."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (
-        CheckConstraint("action IN ('insert', 'update', 'delete')", name="action"),
-    )
+    __table_args__ = (CheckConstraint("action IN ('insert', 'update', 'delete')", name="action"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

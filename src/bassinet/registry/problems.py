@@ -57,8 +57,5 @@ class ImportRejected(DataError):
         if more > 0:
             lines.append(f"... and {more} more")
         rows = {(p.source, p.sheet, p.row) for p in self.problems}
-        head = (
-            f"import refused, nothing was written: {len(self.problems)} problem(s) "
-            f"in {len(rows)} row(s)"
-        )
+        head = f"import refused, nothing was written: {len(self.problems)} problem(s) in {len(rows)} row(s)"
         super().__init__("\n".join([head, *lines]))

@@ -36,8 +36,13 @@ class Record:
     def problem(self, name: str, rule: str) -> Problem:
         """A problem with this row's value of the registry field ``name``."""
         return Problem(
-            self.source, self.sheet, self.row, self.columns.get(name, name),
-            self.values.get(name), rule, field=name,
+            self.source,
+            self.sheet,
+            self.row,
+            self.columns.get(name, name),
+            self.values.get(name),
+            rule,
+            field=name,
         )
 
     def date(self, name: str) -> dt.date | None:
@@ -93,9 +98,7 @@ def diagnosed_as_infant(p: PatientRecords) -> Iterator[Problem]:
 def born_before_diagnosis(p: PatientRecords) -> Iterator[Problem]:
     born, diagnosed = p.patient.date("date_of_birth"), p.patient.date("diagnosis_date")
     if born and diagnosed and born > diagnosed:
-        yield p.patient.problem(
-            "date_of_birth", f"is after 'diagnosis_date' ({show(diagnosed)})"
-        )
+        yield p.patient.problem("date_of_birth", f"is after 'diagnosis_date' ({show(diagnosed)})")
 
 
 def records_after_diagnosis(p: PatientRecords) -> Iterator[Problem]:
@@ -110,7 +113,8 @@ def records_after_diagnosis(p: PatientRecords) -> Iterator[Problem]:
             continue
         if name == "transplant_date" and when <= diagnosed:
             yield record.problem(
-                name, f"is not after 'diagnosis_date' ({show(diagnosed)}): a transplant follows diagnosis"
+                name,
+                f"is not after 'diagnosis_date' ({show(diagnosed)}): a transplant follows diagnosis",
             )
         elif when < diagnosed:
             yield record.problem(name, f"is before 'diagnosis_date' ({show(diagnosed)})")
@@ -131,14 +135,14 @@ def remission_before_relapse(p: PatientRecords) -> Iterator[Problem]:
         if when and when < first_cr:
             yield relapse.problem(
                 "event_date",
-                f"is a relapse before the first complete remission ({show(first_cr)}, "
-                f"{cr_row.where()})",
+                f"is a relapse before the first complete remission ({show(first_cr)}, {cr_row.where()})",
             )
 
 
 def nothing_after_death(p: PatientRecords) -> Iterator[Problem]:
     deaths = p.events(v.EventType.DEATH)
-    died = min((d.date("event_date") for d in deaths if d.date("event_date")), default=None)
+    dates = [when for when in (d.date("event_date") for d in deaths) if when is not None]
+    died = min(dates, default=None)
     if died is None:
         return
     checks = [(p.patient, "randomisation_date"), (p.patient, "last_contact_date")]
@@ -171,18 +175,14 @@ def follow_up_covers_records(p: PatientRecords) -> Iterator[Problem]:
 def one_death_at_most(p: PatientRecords) -> Iterator[Problem]:
     deaths = p.events(v.EventType.DEATH)
     for extra in deaths[1:]:
-        yield extra.problem(
-            "event_type", f"is a second death for this patient (first: {deaths[0].where()})"
-        )
+        yield extra.problem("event_type", f"is a second death for this patient (first: {deaths[0].where()})")
 
 
 def vital_status_agrees_with_death(p: PatientRecords) -> Iterator[Problem]:
     status = p.patient.values.get("vital_status")
     deaths = p.events(v.EventType.DEATH)
     if deaths and status == v.VitalStatus.ALIVE:
-        yield p.patient.problem(
-            "vital_status", f"is alive, but a death is recorded ({deaths[0].where()})"
-        )
+        yield p.patient.problem("vital_status", f"is alive, but a death is recorded ({deaths[0].where()})")
     if not deaths and status == v.VitalStatus.DEAD and "events" in p.children:
         yield p.patient.problem(
             "vital_status", "is dead, but the events sheet records no death with its date"
@@ -198,7 +198,10 @@ def partner_only_if_rearranged(p: PatientRecords) -> Iterator[Problem]:
 
 
 def arm_with_date(p: PatientRecords) -> Iterator[Problem]:
-    arm, date = p.patient.values.get("randomisation_arm"), p.patient.values.get("randomisation_date")
+    arm, date = (
+        p.patient.values.get("randomisation_arm"),
+        p.patient.values.get("randomisation_date"),
+    )
     if (arm is None) != (date is None):
         missing = "randomisation_date" if date is None else "randomisation_arm"
         present = "randomisation_arm" if date is None else "randomisation_date"
@@ -218,9 +221,7 @@ def engraftment_after_transplant(p: PatientRecords) -> Iterator[Problem]:
     for record in p.rows("transplants"):
         given, engrafted = record.date("transplant_date"), record.date("engraftment_date")
         if given and engrafted and engrafted < given:
-            yield record.problem(
-                "engraftment_date", f"is before 'transplant_date' ({show(given)})"
-            )
+            yield record.problem("engraftment_date", f"is before 'transplant_date' ({show(given)})")
 
 
 def mrd_method_with_value(p: PatientRecords) -> Iterator[Problem]:

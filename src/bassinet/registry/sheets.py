@@ -54,8 +54,15 @@ class SheetSpec:
         object.__setattr__(self, "by_name", {c.name: c for c in self.columns})
 
 
-def _c(name: str, kind: Kind, required: bool = False, codes: type[StrEnum] | None = None,
-       minimum: float | None = None, maximum: float | None = None, doc: str = "") -> Column:
+def _c(
+    name: str,
+    kind: Kind,
+    required: bool = False,
+    codes: type[StrEnum] | None = None,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    doc: str = "",
+) -> Column:
     return Column(name, kind, required, codes, minimum, maximum, doc)
 
 
@@ -182,7 +189,7 @@ def parse_date(raw: Cell, date_format: str | None) -> dt.date:
         return raw.date()
     if isinstance(raw, dt.date):
         return raw
-    if isinstance(raw, bool) or isinstance(raw, int | float):
+    if isinstance(raw, bool | int | float):
         raise CellError("is a number, not a date: format the column as dates (YYYY-MM-DD)")
     text = str(raw).strip()
     if date_format:
@@ -233,9 +240,7 @@ def parse_mrd(raw: Cell) -> MRD:
     try:
         number = parse_number(raw)
     except CellError as exc:
-        raise CellError(
-            "is not an MRD result: give a fraction in [0, 1], 'negative' or 'PNQ'"
-        ) from exc
+        raise CellError("is not an MRD result: give a fraction in [0, 1], 'negative' or 'PNQ'") from exc
     if not 0.0 <= number <= 1.0:
         raise CellError("is not an MRD fraction in [0, 1] (a percentage must be divided by 100)")
     return MRD(v.MRDResult.QUANTIFIED, number)

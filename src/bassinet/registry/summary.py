@@ -28,8 +28,7 @@ def summarise(frames: RegistryFrames) -> RegistrySummary:
     """A :class:`RegistrySummary` of the registry's frames."""
     patients = frames.patients
     by_type = (
-        pd.crosstab(patients["leukemia_type"], patients["kmt2a_status"])
-        if len(patients) else pd.DataFrame()
+        pd.crosstab(patients["leukemia_type"], patients["kmt2a_status"]) if len(patients) else pd.DataFrame()
     )
     years = None
     follow_up = None

@@ -12,6 +12,7 @@ import csv
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -33,7 +34,7 @@ class RegistryRows:
 GROUPS = (("DCOG", True), ("COALL", True), ("AIEOP", True), ("CoALL-JP", False), ("PINDA", False))
 
 
-def _day(origin: dt.date, days: float) -> dt.date:
+def _day(origin: dt.date, days: int | np.integer[Any]) -> dt.date:
     return origin + dt.timedelta(days=int(days))
 
 
@@ -50,23 +51,32 @@ def registry_rows(n: int, *, seed: int = 0, centres: int = 12) -> RegistryRows:
         leukemia = "ALL" if rng.random() < 0.6 else "AML"
         rearranged = rng.random() < 0.75
         kmt2a = "rearranged" if rearranged else ("germline" if rng.random() < 0.95 else "unknown")
-        partner = str(rng.choice(["AFF1", "MLLT1", "MLLT3", "MLLT10", "other"],
-                                 p=[0.5, 0.2, 0.12, 0.08, 0.1])) if rearranged else ""
+        partner = (
+            str(rng.choice(["AFF1", "MLLT1", "MLLT3", "MLLT10", "other"], p=[0.5, 0.2, 0.12, 0.08, 0.1]))
+            if rearranged
+            else ""
+        )
         study_id = f"P{seed:02d}-{i + 1:06d}"
         patient: Row = {
-            "study_id": study_id, "centre": centre, "study_group": group,
+            "study_id": study_id,
+            "centre": centre,
+            "study_group": group,
             "original_country": "yes" if original else "no",
             "sex": "M" if rng.random() < 0.5 else "F",
-            "date_of_birth": born, "diagnosis_date": diagnosed, "leukemia_type": leukemia,
+            "date_of_birth": born,
+            "diagnosis_date": diagnosed,
+            "leukemia_type": leukemia,
             "immunophenotype": ("pro_B" if rearranged else "common_B") if leukemia == "ALL" else "myeloid",
             "cd10": ("negative" if rearranged else "positive") if leukemia == "ALL" else "",
-            "kmt2a_status": kmt2a, "kmt2a_partner": partner,
+            "kmt2a_status": kmt2a,
+            "kmt2a_partner": partner,
             "wbc": round(float(rng.lognormal(4.5, 1.2)), 1),
             "cns_status": str(rng.choice(["CNS1", "CNS2", "CNS3"], p=[0.8, 0.12, 0.08])),
             "day8_blasts": float(int(rng.lognormal(6, 2))) if leukemia == "ALL" else "",
             "protocol": "Interfant-06" if leukemia == "ALL" else "",
             "protocol_version": "1.0" if leukemia == "ALL" else "",
-            "randomisation_arm": "", "randomisation_date": "",
+            "randomisation_arm": "",
+            "randomisation_date": "",
         }
         end = diagnosed
         records: list[tuple[str, Row]] = []
@@ -74,45 +84,96 @@ def registry_rows(n: int, *, seed: int = 0, centres: int = 12) -> RegistryRows:
         induction_end = _day(diagnosed, 33)
         records.append(("courses", {"course": "induction", "start_date": _day(diagnosed, 7)}))
         if resistant:
-            records.append(("remissions", {"time_point": "end_of_induction",
-                                           "assessment_date": induction_end, "status": "no_CR"}))
+            records.append(
+                (
+                    "remissions",
+                    {
+                        "time_point": "end_of_induction",
+                        "assessment_date": induction_end,
+                        "status": "no_CR",
+                    },
+                )
+            )
             records.append(("events", {"event_type": "resistant_disease", "event_date": induction_end}))
             end = induction_end
         else:
-            records.append(("remissions", {"time_point": "end_of_induction",
-                                           "assessment_date": induction_end, "status": "CR"}))
-            records.append(("mrd", {"time_point": "end_of_induction", "measured_on": induction_end,
-                                    "method": "PCR", "value": str(rng.choice(
-                                        [f"{10 ** rng.uniform(-5, -1):.2e}", "negative", "PNQ"]))}))
+            records.append(
+                (
+                    "remissions",
+                    {
+                        "time_point": "end_of_induction",
+                        "assessment_date": induction_end,
+                        "status": "CR",
+                    },
+                )
+            )
+            records.append(
+                (
+                    "mrd",
+                    {
+                        "time_point": "end_of_induction",
+                        "measured_on": induction_end,
+                        "method": "PCR",
+                        "value": str(rng.choice([f"{10 ** rng.uniform(-5, -1):.2e}", "negative", "PNQ"])),
+                    },
+                )
+            )
             end = induction_end
             if leukemia == "ALL" and kmt2a == "rearranged" and rng.random() < 0.8:
                 arm = "IB" if rng.random() < 0.5 else "ADE_MAE"
-                patient["randomisation_arm"], patient["randomisation_date"] = arm, _day(induction_end, 2)
+                patient["randomisation_arm"], patient["randomisation_date"] = (
+                    arm,
+                    _day(induction_end, 2),
+                )
         if not resistant and rng.random() < 0.25:
             transplant = _day(diagnosed, rng.integers(120, 300))
-            records.append(("transplants", {
-                "transplant_date": transplant,
-                "donor_type": str(rng.choice(["matched_sibling", "matched_unrelated", "haploidentical", "cord"])),
-                "stem_cell_source": "bone_marrow", "remission_status": "CR1",
-                "mrd_value": "negative", "mrd_method": "FCM",
-                "engraftment_date": _day(transplant, rng.integers(10, 30)),
-            }))
+            records.append(
+                (
+                    "transplants",
+                    {
+                        "transplant_date": transplant,
+                        "donor_type": str(
+                            rng.choice(["matched_sibling", "matched_unrelated", "haploidentical", "cord"])
+                        ),
+                        "stem_cell_source": "bone_marrow",
+                        "remission_status": "CR1",
+                        "mrd_value": "negative",
+                        "mrd_method": "FCM",
+                        "engraftment_date": _day(transplant, rng.integers(10, 30)),
+                    },
+                )
+            )
             end = _day(transplant, 30)
         relapse = None
         if not resistant and rng.random() < 0.35:
             relapse = _day(end, rng.integers(30, 700))
-            records.append(("events", {"event_type": "relapse", "event_date": relapse,
-                                       "relapse_site": "bone_marrow"}))
+            records.append(
+                (
+                    "events",
+                    {"event_type": "relapse", "event_date": relapse, "relapse_site": "bone_marrow"},
+                )
+            )
             end = relapse
         dies = (relapse is not None and rng.random() < 0.6) or rng.random() < 0.1 or resistant
         if dies:
             death = _day(end, rng.integers(1, 400))
-            records.append(("events", {"event_type": "death", "event_date": death,
-                                       "death_cause": "leukemia" if relapse or resistant else "toxicity"}))
+            records.append(
+                (
+                    "events",
+                    {
+                        "event_type": "death",
+                        "event_date": death,
+                        "death_cause": "leukemia" if relapse or resistant else "toxicity",
+                    },
+                )
+            )
             patient["last_contact_date"], patient["vital_status"] = death, "dead"
         else:
             last = _day(end, rng.integers(1, 3000))
-            patient["last_contact_date"], patient["vital_status"] = min(max(last, end), cutoff), "alive"
+            patient["last_contact_date"], patient["vital_status"] = (
+                min(max(last, end), cutoff),
+                "alive",
+            )
         sheets["patients"].append(patient)
         for sheet, row in records:
             sheets[sheet].append({"study_id": study_id, **row})

@@ -34,9 +34,7 @@ def upgrade() -> None:
         sa.Column("old_value", sa.Text(), nullable=True),
         sa.Column("new_value", sa.Text(), nullable=True),
         sa.Column("import_run_id", sa.Integer(), nullable=True),
-        sa.CheckConstraint(
-            "action IN ('insert', 'update', 'delete')", name=op.f("ck_audit_log_action")
-        ),
+        sa.CheckConstraint("action IN ('insert', 'update', 'delete')", name=op.f("ck_audit_log_action")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_log")),
     )
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
@@ -141,9 +139,7 @@ def upgrade() -> None:
         sa.Column("wbc", sa.Float(), nullable=True),
         sa.Column(
             "cns_status",
-            sa.Enum(
-                "CNS1", "CNS2", "CNS3", name="cns_status", native_enum=False, create_constraint=True
-            ),
+            sa.Enum("CNS1", "CNS2", "CNS3", name="cns_status", native_enum=False, create_constraint=True),
             nullable=True,
         ),
         sa.Column("day8_blasts", sa.Float(), nullable=True),
@@ -151,18 +147,14 @@ def upgrade() -> None:
         sa.Column("protocol_version", sa.String(length=32), nullable=True),
         sa.Column(
             "randomisation_arm",
-            sa.Enum(
-                "IB", "ADE_MAE", name="randomisation_arm", native_enum=False, create_constraint=True
-            ),
+            sa.Enum("IB", "ADE_MAE", name="randomisation_arm", native_enum=False, create_constraint=True),
             nullable=True,
         ),
         sa.Column("randomisation_date", sa.Date(), nullable=True),
         sa.Column("last_contact_date", sa.Date(), nullable=False),
         sa.Column(
             "vital_status",
-            sa.Enum(
-                "alive", "dead", name="vital_status", native_enum=False, create_constraint=True
-            ),
+            sa.Enum("alive", "dead", name="vital_status", native_enum=False, create_constraint=True),
             nullable=False,
         ),
         sa.CheckConstraint(
@@ -173,9 +165,7 @@ def upgrade() -> None:
             "(randomisation_arm IS NULL) = (randomisation_date IS NULL)",
             name=op.f("ck_patient_arm_with_date"),
         ),
-        sa.CheckConstraint(
-            "date_of_birth <= diagnosis_date", name=op.f("ck_patient_born_before_diagnosis")
-        ),
+        sa.CheckConstraint("date_of_birth <= diagnosis_date", name=op.f("ck_patient_born_before_diagnosis")),
         sa.CheckConstraint(
             "day8_blasts IS NULL OR day8_blasts >= 0", name=op.f("ck_patient_blasts_not_negative")
         ),
@@ -183,9 +173,7 @@ def upgrade() -> None:
             "last_contact_date >= diagnosis_date", name=op.f("ck_patient_follow_up_after_diagnosis")
         ),
         sa.CheckConstraint("wbc IS NULL OR wbc >= 0", name=op.f("ck_patient_wbc_not_negative")),
-        sa.ForeignKeyConstraint(
-            ["centre_id"], ["centre.id"], name=op.f("fk_patient_centre_id_centre")
-        ),
+        sa.ForeignKeyConstraint(["centre_id"], ["centre.id"], name=op.f("fk_patient_centre_id_centre")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_patient")),
         sa.UniqueConstraint("centre_id", "study_id", name=op.f("uq_patient_centre_id_study_id")),
     )
@@ -352,9 +340,7 @@ def upgrade() -> None:
         sa.Column("assessment_date", sa.Date(), nullable=False),
         sa.Column(
             "status",
-            sa.Enum(
-                "CR", "no_CR", name="remission_status", native_enum=False, create_constraint=True
-            ),
+            sa.Enum("CR", "no_CR", name="remission_status", native_enum=False, create_constraint=True),
             nullable=False,
         ),
         sa.ForeignKeyConstraint(
@@ -487,9 +473,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_treatment_course")),
-        sa.UniqueConstraint(
-            "patient_id", "course", name=op.f("uq_treatment_course_patient_id_course")
-        ),
+        sa.UniqueConstraint("patient_id", "course", name=op.f("uq_treatment_course_patient_id_course")),
     )
 
     _create_append_only_triggers()

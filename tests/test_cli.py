@@ -1,0 +1,156 @@
+"""The `bassinet` command, run in-process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bassinet.cli import app
+from tests.registry.builders import patient, write_files
+
+runner = CliRunner()
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args), env={"COLUMNS": "200", "BASSINET_USER": "cli-test"})
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    registry = f"sqlite:///{tmp_path / 'cli.db'}"
+    assert run("init", "--registry", registry)[0] == 0
+    return registry
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [],
+        ["init"],
+        ["import"],
+        ["export"],
+        ["audit"],
+        ["patients"],
+        ["patients", "list"],
+        ["patients", "show"],
+        ["demo"],
+    ],
+)
+def test_every_command_has_help(command: list[str]) -> None:
+    code, output, _ = run(*command, "--help")
+    assert code == 0
+    assert "Usage:" in output
+
+
+def test_init_creates_then_reports_up_to_date(tmp_path: Path) -> None:
+    registry = f"sqlite:///{tmp_path / 'new.db'}"
+    assert "created the registry" in run("init", "--registry", registry)[1]
+    assert "is up to date" in run("init", "--registry", registry)[1]
+
+
+def test_import_prints_what_it_did(url: str, tmp_path: Path) -> None:
+    path, _ = write_files(tmp_path, [patient("P1"), patient("P2")])
+    code, output, _ = run("import", str(path), "--registry", url)
+    assert code == 0
+    assert "patients" in output and "2" in output
+
+
+def test_a_refused_import_exits_1_with_the_problems_and_no_traceback(url: str, tmp_path: Path) -> None:
+    path, _ = write_files(tmp_path, [patient("P1", wbc="-2")])
+    code, _, errors = run("import", str(path), "--registry", url)
+    assert code == 1
+    assert "column 'wbc' (-2) must be >= 0" in errors
+    assert "Traceback" not in errors
+
+
+def test_import_into_an_uninitialised_registry_says_to_run_init(tmp_path: Path) -> None:
+    path, _ = write_files(tmp_path, [patient("P1")])
+    code, _, errors = run("import", str(path), "--registry", f"sqlite:///{tmp_path / 'none.db'}")
+    assert code == 3
+    assert "run `bassinet init`" in errors
+
+
+def test_import_with_quarantine_reports_the_file(url: str, tmp_path: Path) -> None:
+    path, _ = write_files(tmp_path, [patient("P1"), patient("P2", wbc="-2")])
+    code, output, _ = run("import", str(path), "--registry", url, "--quarantine", str(tmp_path / "q.csv"))
+    assert code == 0
+    assert "q.csv" in output
+    assert (tmp_path / "q.csv").exists()
+
+
+def test_a_bad_mapping_file_names_the_place_of_the_mistake(url: str, tmp_path: Path) -> None:
+    path, _ = write_files(tmp_path, [patient("P1")])
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("sheets:\n  patients:\n    columns: {DOB: birthday}\n")
+    code, _, errors = run("import", str(path), "--registry", url, "--mapping", str(mapping))
+    assert code == 3
+    assert "'DOB' maps to 'birthday', which is not a column of the patients sheet" in errors
+
+
+def test_import_encoding_option_reads_a_latin1_file(url: str, tmp_path: Path) -> None:
+    from tests.registry.builders import write_sheet
+
+    path = write_sheet(tmp_path / "p.csv", [patient(centre="Hôpital Necker")], encoding="latin-1")
+    assert run("import", str(path), "--registry", url)[0] == 1
+    assert run("import", str(path), "--registry", url, "--encoding", "latin-1")[0] == 0
+    assert "Hôpital Necker" in run("patients", "list", "--registry", url)[1]
+
+
+def test_patients_list_and_show(url: str, tmp_path: Path) -> None:
+    path, others = write_files(
+        tmp_path,
+        [patient("P1")],
+        mrd=[
+            {
+                "study_id": "P1",
+                "time_point": "end_of_induction",
+                "measured_on": "2019-06-05",
+                "method": "FCM",
+                "value": "2e-4",
+            }
+        ],
+    )
+    run("import", str(path), "--mrd", str(others["mrd"]), "--registry", url)
+    assert "P1" in run("patients", "list", "--registry", url)[1]
+    code, output, _ = run("patients", "show", "P1", "--registry", url)
+    assert code == 0
+    assert "412.0" in output and "0.0002" in output and "Rotterdam" in output
+
+
+def test_show_of_an_unknown_patient_exits_3(url: str) -> None:
+    code, _, errors = run("patients", "show", "NOPE", "--registry", url)
+    assert code == 3
+    assert "no patient with study ID 'NOPE'" in errors
+
+
+def test_audit_shows_a_patients_history(url: str, tmp_path: Path) -> None:
+    run("import", str(write_files(tmp_path / "a", [patient("P1")])[0]), "--registry", url)
+    run("import", str(write_files(tmp_path / "b", [patient("P1", wbc="7")])[0]), "--registry", url)
+    code, output, _ = run("audit", "P1", "--registry", url)
+    assert code == 0
+    assert "update" in output and "412.0" in output and "7.0" in output and "cli-test" in output
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_export_writes_files(url: str, tmp_path: Path, fmt: str) -> None:
+    run("import", str(write_files(tmp_path, [patient("P1")])[0]), "--registry", url)
+    code, _, _ = run("export", "--registry", url, "--out", str(tmp_path / "x"), "--format", fmt)
+    assert code == 0
+    assert (tmp_path / "x" / f"patients.{fmt}").exists()
+
+
+def test_export_refuses_an_unknown_format(url: str, tmp_path: Path) -> None:
+    code, _, errors = run("export", "--registry", url, "--format", "xls")
+    assert code == 2
+    assert "is not csv or parquet" in errors
+
+
+def test_demo_imports_the_example_cohort_and_summarises_it(tmp_path: Path) -> None:
+    code, output, _ = run("demo", "--out", str(tmp_path / "demo"))
+    assert code == 0, output
+    assert "75 patients" in output
+    assert "leukemia type by KMT2A status" in output
+    assert (tmp_path / "demo" / "registry.db").exists()

@@ -1,0 +1,63 @@
+"""The public surface is small and deliberate: changing it must change this test."""
+
+from __future__ import annotations
+
+import bassinet
+import bassinet.registry
+import bassinet.simulate
+
+
+def test_top_level_names() -> None:
+    assert sorted(bassinet.__all__) == [
+        "BassinetError",
+        "ConfigurationError",
+        "ConvergenceError",
+        "DataError",
+        "RegistryError",
+        "StatisticalWarning",
+        "__version__",
+    ]
+
+
+def test_registry_names() -> None:
+    assert sorted(bassinet.registry.__all__) == [
+        "ImportRejected",
+        "ImportReport",
+        "Mapping",
+        "Problem",
+        "RegistryFrames",
+        "SheetCount",
+        "database_url",
+        "export_frames",
+        "import_files",
+        "init_registry",
+        "load_mapping",
+        "make_engine",
+        "open_registry",
+        "read_audit_log",
+        "read_frames",
+        "registry_session",
+        "require_current",
+    ]
+
+
+def test_simulate_names() -> None:
+    assert sorted(bassinet.simulate.__all__) == [
+        "RegistryRows",
+        "registry_rows",
+        "write_csv",
+        "write_xlsx",
+    ]
+
+
+def test_every_public_name_exists() -> None:
+    for module in (bassinet, bassinet.registry, bassinet.simulate):
+        for name in module.__all__:
+            assert hasattr(module, name), f"{module.__name__}.{name}"
+
+
+def test_data_errors_are_value_errors() -> None:
+    assert issubclass(bassinet.DataError, ValueError)
+    assert issubclass(bassinet.DataError, bassinet.BassinetError)
+    assert issubclass(bassinet.ConvergenceError, RuntimeError)
+    assert issubclass(bassinet.registry.ImportRejected, bassinet.DataError)
