@@ -28,19 +28,31 @@ class Case:
 
 def r_case(name: str, expression: str, time: str, event: str, group: str, **extra: str) -> Case:
     raw = r_dataset(expression)
-    frame = pd.DataFrame({
-        "time": raw[time].astype(float),
-        "event": pd.eval(event, local_dict={c: raw[c] for c in raw.columns}).astype(int),
-        "group": raw[group],
-    })
+    frame = pd.DataFrame(
+        {
+            "time": raw[time].astype(float),
+            "event": pd.eval(event, local_dict={c: raw[c] for c in raw.columns}).astype(int),
+            "group": raw[group],
+        }
+    )
     for column, source in extra.items():
         frame[column] = raw[source]
     return Case(name, frame.dropna().reset_index(drop=True))
 
 
-def generated(name: str, n: int, seed: int, *, ties: int | None = None, entry: bool = False,
-              weights: bool = False, censored_only: bool = False, groups: int = 3,
-              no_events_in: int | None = None, causes: int = 0) -> Case:
+def generated(
+    name: str,
+    n: int,
+    seed: int,
+    *,
+    ties: int | None = None,
+    entry: bool = False,
+    weights: bool = False,
+    censored_only: bool = False,
+    groups: int = 3,
+    no_events_in: int | None = None,
+    causes: int = 0,
+) -> Case:
     rng = np.random.default_rng(seed)
     time = rng.exponential(10, n)
     if ties is not None:

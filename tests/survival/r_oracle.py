@@ -88,8 +88,10 @@ def r_dataset(expression: str) -> pd.DataFrame:
     require_r()
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "data.csv"
-        code = (f'suppressMessages(library(survival)); x <- {expression}; '
-                f'write.csv(x, "{path}", row.names = FALSE)')
+        code = (
+            f"suppressMessages(library(survival)); x <- {expression}; "
+            f'write.csv(x, "{path}", row.names = FALSE)'
+        )
         result = subprocess.run(["Rscript", "-e", code], capture_output=True, text=True)
         if result.returncode != 0:
             raise RuntimeError(f"R failed:\n{result.stderr}")
@@ -98,5 +100,6 @@ def r_dataset(expression: str) -> pd.DataFrame:
 
 def assert_close(ours: object, theirs: np.ndarray, *, rtol: float = 1e-6, what: str = "") -> None:
     """Equal to R at a relative ``rtol``; NaN where R has NA. Exact zeros must be zero to 1e-14."""
-    np.testing.assert_allclose(np.asarray(ours, dtype=float), theirs, rtol=rtol, atol=1e-14,
-                               equal_nan=True, err_msg=what)
+    np.testing.assert_allclose(
+        np.asarray(ours, dtype=float), theirs, rtol=rtol, atol=1e-14, equal_nan=True, err_msg=what
+    )

@@ -95,47 +95,72 @@ def compared(request: pytest.FixtureRequest) -> tuple[Case, list[float], dict[st
 
 def _fit(case: Case, conf_type: str) -> object:
     f = case.frame
-    return kaplan_meier(f["time"], f["event"], conf_type=conf_type,  # type: ignore[arg-type]
-                        entry=f["entry"] if case.has_entry else None,
-                        weights=f["weight"] if case.has_weight else None)
+    return kaplan_meier(
+        f["time"],
+        f["event"],
+        conf_type=conf_type,  # type: ignore[arg-type]
+        entry=f["entry"] if case.has_entry else None,
+        weights=f["weight"] if case.has_weight else None,
+    )
 
 
 @pytest.mark.r
 @pytest.mark.parametrize("conf_type", CONF_TYPES)
-def test_curve_equals_survfit(compared: tuple[Case, list[float], dict[str, np.ndarray]], conf_type: str) -> None:
+def test_curve_equals_survfit(
+    compared: tuple[Case, list[float], dict[str, np.ndarray]], conf_type: str
+) -> None:
     case, _, r = compared
     fit = _fit(case, conf_type)
-    ours = np.concatenate([fit.time, fit.n_risk, fit.n_event, fit.n_censor, fit.surv,  # type: ignore[attr-defined]
-                           fit.std_err_log, fit.lower, fit.upper])  # type: ignore[attr-defined]
+    ours = np.concatenate(
+        [
+            fit.time,
+            fit.n_risk,
+            fit.n_event,
+            fit.n_censor,
+            fit.surv,  # type: ignore[attr-defined]
+            fit.std_err_log,
+            fit.lower,
+            fit.upper,
+        ]
+    )  # type: ignore[attr-defined]
     assert_close(ours, r[f"{conf_type.replace('-', '')}_curve"], what=f"{case.name} {conf_type}")
 
 
 @pytest.mark.r
 @pytest.mark.parametrize("conf_type", CONF_TYPES)
-def test_at_times_equals_summary_survfit(compared: tuple[Case, list[float], dict[str, np.ndarray]],
-                                         conf_type: str) -> None:
+def test_at_times_equals_summary_survfit(
+    compared: tuple[Case, list[float], dict[str, np.ndarray]], conf_type: str
+) -> None:
     case, grid, r = compared
     at = _fit(case, conf_type).at(grid)  # type: ignore[attr-defined]
-    ours = np.concatenate([at.time, at.n_risk, at.n_event, at.n_censor, at.surv, at.std_err,
-                           at.lower, at.upper])
+    ours = np.concatenate(
+        [at.time, at.n_risk, at.n_event, at.n_censor, at.surv, at.std_err, at.lower, at.upper]
+    )
     assert_close(ours, r[f"{conf_type.replace('-', '')}_at"], what=f"{case.name} {conf_type}")
 
 
 @pytest.mark.r
 @pytest.mark.parametrize("conf_type", CONF_TYPES)
-def test_quantiles_equal_quantile_survfit(compared: tuple[Case, list[float], dict[str, np.ndarray]],
-                                          conf_type: str) -> None:
+def test_quantiles_equal_quantile_survfit(
+    compared: tuple[Case, list[float], dict[str, np.ndarray]], conf_type: str
+) -> None:
     case, _, r = compared
     q = _fit(case, conf_type).quantile(QUANTILES)  # type: ignore[attr-defined]
-    assert_close(np.concatenate([q.time, q.lower, q.upper]), r[f"{conf_type.replace('-', '')}_q"],
-                 what=f"{case.name} {conf_type}")
+    assert_close(
+        np.concatenate([q.time, q.lower, q.upper]),
+        r[f"{conf_type.replace('-', '')}_q"],
+        what=f"{case.name} {conf_type}",
+    )
 
 
 @pytest.mark.r
 def test_grouped_curves_equal_survfit_by_group() -> None:
     case = r_cases()[2]  # veteran, by treatment
-    r = run_r("f <- survfit(Surv(time, event) ~ group, data = d, conf.type = 'log-log')\n"
-              "out <- list(n = f$strata, time = f$time, surv = f$surv, lower = f$lower)", case.frame)
+    r = run_r(
+        "f <- survfit(Surv(time, event) ~ group, data = d, conf.type = 'log-log')\n"
+        "out <- list(n = f$strata, time = f$time, surv = f$surv, lower = f$lower)",
+        case.frame,
+    )
     curves = kaplan_meier(case.frame["time"], case.frame["event"], group=case.frame["group"])
     assert [len(c.time) for c in curves.values()] == list(r["n"])  # type: ignore[attr-defined]
     assert_close(np.concatenate([c.time for c in curves.values()]), r["time"])  # type: ignore[attr-defined]
@@ -145,9 +170,7 @@ def test_grouped_curves_equal_survfit_by_group() -> None:
 
 # -- invariants -----------------------------------------------------------------------------------
 
-samples = st.lists(
-    st.tuples(st.integers(0, 30).map(float), st.booleans()), min_size=1, max_size=60
-)
+samples = st.lists(st.tuples(st.integers(0, 30).map(float), st.booleans()), min_size=1, max_size=60)
 
 
 @settings(max_examples=200, deadline=None)
@@ -191,16 +214,19 @@ def test_whole_day_and_continuous_paths_agree() -> None:
         ({"time": [1, 2, 3], "event": [1, 2, 1]}, r"event\[1\] is 2.0: an event indicator is 0"),
         ({"time": [1, 2, 3], "event": [1, 0]}, "event has 2 values but time has 3"),
         ({"time": [], "event": []}, "time is empty"),
-        ({"time": [3, 4], "event": [1, 1], "entry": [1, 4]},
-         r"entry\[1\] is 4.0, not before time\[1\] \(4.0\)"),
+        (
+            {"time": [3, 4], "event": [1, 1], "entry": [1, 4]},
+            r"entry\[1\] is 4.0, not before time\[1\] \(4.0\)",
+        ),
         ({"time": [3, 4], "event": [1, 1], "weights": [1, 0]}, r"weights\[1\] is 0.0: weights must be"),
         ({"time": [3, 4], "event": [1, 1], "conf_level": 1.0}, "conf_level is 1.0: it must lie strictly"),
         ({"time": [3, 4], "event": [1, 1], "conf_type": "loglog"}, "conf_type is 'loglog': choose one of"),
         ({"time": [3, 4], "event": [1, 1], "group": [1, None]}, r"group\[1\] is missing"),
     ],
 )
-def test_bad_input_is_refused_with_the_argument_index_value_and_rule(kwargs: dict[str, object],
-                                                                      message: str) -> None:
+def test_bad_input_is_refused_with_the_argument_index_value_and_rule(
+    kwargs: dict[str, object], message: str
+) -> None:
     with pytest.raises(DataError, match=message):
         kaplan_meier(**kwargs)  # type: ignore[arg-type]
 

@@ -45,8 +45,10 @@ LOGRANK_CASES = [
     r_case("lung, by sex within ECOG strata", "lung", "time", "status == 2", "sex", strata="ph.ecog"),
     r_case("veteran, four cell types", "veteran", "time", "status", "celltype"),
     generated("heavy ties, three groups", 400, 11, ties=6),
-    Case("heavy ties in strata",
-         generated("x", 400, 12, ties=6, groups=2).frame.assign(strata=np.arange(400) % 3)),
+    Case(
+        "heavy ties in strata",
+        generated("x", 400, 12, ties=6, groups=2).frame.assign(strata=np.arange(400) % 3),
+    ),
     *[c for c in generated_cases() if c.name in ("a group with no events", "continuous")],
 ]
 
@@ -64,8 +66,7 @@ def test_equals_survdiff(survdiff: tuple[Case, dict[str, np.ndarray]], rho: floa
     case, r = survdiff
     f = case.frame
     tag = f"{rho:g}"
-    result = logrank(f["time"], f["event"], f["group"],
-                     strata=f["strata"] if "strata" in f else None, rho=rho)
+    result = logrank(f["time"], f["event"], f["group"], strata=f.get("strata"), rho=rho)
     assert_close(result.chisq, r[f"chisq{tag}"], what="chisq")
     assert_close(result.observed, r[f"obs{tag}"], what="observed")
     assert_close(result.expected, r[f"exp{tag}"], what="expected")
@@ -91,8 +92,11 @@ def test_late_entry_equals_the_exact_score_test_of_coxph(groups: int) -> None:
     # exact ties (Therneau & Grambsch 2000, 3.4), which coxph computes on (entry, time].
     case = generated("late entry", 80, 21, ties=30, entry=True, groups=groups)
     f = case.frame
-    r = run_r("fit <- coxph(Surv(entry, time, event) ~ factor(group), data = d, ties = 'exact', iter.max = 0)\n"
-              "out <- list(score = fit$score)", f)
+    r = run_r(
+        "fit <- coxph(Surv(entry, time, event) ~ factor(group), data = d, ties = 'exact', iter.max = 0)\n"
+        "out <- list(score = fit$score)",
+        f,
+    )
     result = logrank(f["time"], f["event"], f["group"], entry=f["entry"])
     assert_close(result.chisq, r["score"])
 
@@ -101,8 +105,11 @@ def test_late_entry_equals_the_exact_score_test_of_coxph(groups: int) -> None:
 def test_trend_equals_the_exact_score_test_of_a_numeric_group() -> None:
     case = generated("trend", 200, 31, ties=10, groups=4)
     f = case.frame
-    r = run_r("fit <- coxph(Surv(time, event) ~ group, data = d, ties = 'exact', iter.max = 0)\n"
-              "out <- list(score = fit$score)", f)
+    r = run_r(
+        "fit <- coxph(Surv(time, event) ~ group, data = d, ties = 'exact', iter.max = 0)\n"
+        "out <- list(score = fit$score)",
+        f,
+    )
     trend = logrank(f["time"], f["event"], f["group"]).trend([0, 1, 2, 3])
     assert_close(trend.chisq, r["score"])
 
@@ -119,7 +126,9 @@ rows = st.lists(st.tuples(st.integers(1, 20).map(float), st.booleans()), min_siz
 
 @settings(max_examples=150, deadline=None)
 @given(rows)
-def test_a_group_against_an_identical_copy_of_itself_gives_chi_square_zero(data: list[tuple[float, bool]]) -> None:
+def test_a_group_against_an_identical_copy_of_itself_gives_chi_square_zero(
+    data: list[tuple[float, bool]],
+) -> None:
     time, event = (list(x) for x in zip(*data, strict=True))
     result = logrank(time * 2, event * 2, ["a"] * len(time) + ["b"] * len(time))
     assert result.chisq == pytest.approx(0.0, abs=1e-20)

@@ -1,10 +1,25 @@
 """Survival statistics for time-to-event endpoints, exact against R's ``survival`` and ``cmprsk``.
 
 Pure NumPy and SciPy: the functions take arrays and return frozen dataclasses with
-``to_frame()``. Nothing here imports the rest of Bassinet (but its exception tree),
-reads a database or draws a figure.
+``to_frame()`` (pandas is imported only then). Nothing here imports the rest of
+Bassinet (but its exception tree), reads a database or draws a figure.
+
+- :func:`kaplan_meier`: survival curves with Greenwood errors, R's limits and quantiles.
+- :func:`logrank`: the log-rank and G-rho tests, stratified, with a test for trend.
+- :func:`cumulative_incidence`: Aalen–Johansen incidence of competing causes.
+- :func:`gray_test`: Gray's test comparing cumulative incidences.
+- :func:`follow_up`: median follow-up by reverse Kaplan–Meier.
+- :func:`rmst`: restricted mean survival time and the difference between two groups.
 """
 
+from bassinet.survival._competing_risks import (
+    CumulativeIncidence,
+    GroupedCumulativeIncidence,
+    IncidenceAt,
+    cumulative_incidence,
+)
+from bassinet.survival._follow_up import FollowUp, follow_up
+from bassinet.survival._gray import GrayTest, gray_test
 from bassinet.survival._kaplan_meier import (
     GroupedKaplanMeier,
     KaplanMeier,
@@ -13,14 +28,26 @@ from bassinet.survival._kaplan_meier import (
     kaplan_meier,
 )
 from bassinet.survival._logrank import LogRankTest, TrendTest, logrank
+from bassinet.survival._rmst import RMST, RMSTDifference, rmst
 
 __all__ = [
+    "RMST",
+    "CumulativeIncidence",
+    "FollowUp",
+    "GrayTest",
+    "GroupedCumulativeIncidence",
     "GroupedKaplanMeier",
+    "IncidenceAt",
     "KaplanMeier",
     "LogRankTest",
     "Quantile",
+    "RMSTDifference",
     "SurvivalAt",
     "TrendTest",
+    "cumulative_incidence",
+    "follow_up",
+    "gray_test",
     "kaplan_meier",
     "logrank",
+    "rmst",
 ]

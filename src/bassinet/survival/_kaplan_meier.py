@@ -39,6 +39,7 @@ from bassinet.survival._validate import (
     check_choice,
     check_conf_level,
     drop_missing,
+    required,
     same_length,
     survival_data,
 )
@@ -292,7 +293,7 @@ def _curve(
 ) -> KaplanMeier:
     with np.errstate(divide="ignore", invalid="ignore"):
         hazard = np.where(n_risk > 0, n_event / n_risk, 0.0)
-        surv = np.cumprod(1.0 - hazard)
+        surv: FloatArray = np.cumprod(1.0 - hazard).astype(np.float64, copy=False)
         remaining = n_risk - n_event
         increment = np.where(
             n_event == 0, 0.0, np.where(remaining > 0, n_event / (n_risk * remaining), np.inf)
@@ -301,8 +302,9 @@ def _curve(
         std_err = surv * se_log
     lower, upper = confidence_limits(surv, se_log, conf_level, conf_type)
     n = float(n_risk.max()) if len(n_risk) else 0.0
-    return KaplanMeier(times, n_risk, n_event, n_censor, surv, std_err, se_log, lower, upper,
-                       conf_level, conf_type, n)
+    return KaplanMeier(
+        times, n_risk, n_event, n_censor, surv, std_err, se_log, lower, upper, conf_level, conf_type, n
+    )
 
 
 def kaplan_meier(
@@ -351,19 +353,26 @@ def kaplan_meier(
     check_conf_level(conf_level)
     check_choice("conf_type", conf_type, CONF_TYPES)
     columns, _ = drop_missing(dropna, time=time, event=event, group=group, entry=entry, weights=weights)
-    data = survival_data(columns["time"], columns["event"], entry=columns["entry"],
-                         weights=columns["weights"])
+    data = survival_data(
+        required(columns, "time"),
+        required(columns, "event"),
+        entry=columns["entry"],
+        weights=columns["weights"],
+    )
     if columns["group"] is None:
         return _fit(data.time, data.event, data.entry, data.weights, conf_level, conf_type)
-    codes, labels = as_labels("group", columns["group"])
+    codes, labels = as_labels("group", required(columns, "group"))
     same_length(time=data.time, group=codes)
     curves = {}
     for index, label in enumerate(labels):
         rows = codes == index
         curves[label] = _fit(
-            data.time[rows], data.event[rows],
+            data.time[rows],
+            data.event[rows],
             None if data.entry is None else data.entry[rows],
-            None if data.weights is None else data.weights[rows], conf_level, conf_type,
+            None if data.weights is None else data.weights[rows],
+            conf_level,
+            conf_type,
         )
     return GroupedKaplanMeier(curves)
 

@@ -35,6 +35,7 @@ from bassinet.survival._validate import (
     as_float,
     as_labels,
     drop_missing,
+    required,
     same_length,
     survival_data,
 )
@@ -56,8 +57,15 @@ class TrendTest(TableResult):
     def to_frame(self) -> pd.DataFrame:
         import pandas as pd
 
-        return pd.DataFrame({"statistic": [self.statistic], "variance": [self.variance],
-                             "chisq": [self.chisq], "df": [1], "p_value": [self.p_value]})
+        return pd.DataFrame(
+            {
+                "statistic": [self.statistic],
+                "variance": [self.variance],
+                "chisq": [self.chisq],
+                "df": [1],
+                "p_value": [self.p_value],
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -80,8 +88,7 @@ class LogRankTest(TableResult):
         With scores c, U = c'(O - E) and var U = c'Vc; U^2 / var U is chi-square with one
         degree of freedom (Peto & Peto 1972; Collett, Modelling Survival Data, 3rd ed., 2.7).
         """
-        c = (np.arange(1, len(self.groups) + 1, dtype=float) if scores is None
-             else as_float("scores", scores))
+        c = np.arange(1, len(self.groups) + 1, dtype=float) if scores is None else as_float("scores", scores)
         if len(c) != len(self.groups):
             raise DataError(f"scores has {len(c)} values but there are {len(self.groups)} groups")
         if not np.isfinite(c).all():
@@ -96,11 +103,16 @@ class LogRankTest(TableResult):
     def to_frame(self) -> pd.DataFrame:
         import pandas as pd
 
-        return pd.DataFrame({"group": list(self.groups), "n": self.n, "observed": self.observed,
-                             "expected": self.expected,
-                             "o_minus_e_squared_over_e": (self.observed - self.expected) ** 2 / self.expected,
-                             "o_minus_e_squared_over_v": (self.observed - self.expected) ** 2
-                             / np.diag(self.variance)})
+        return pd.DataFrame(
+            {
+                "group": list(self.groups),
+                "n": self.n,
+                "observed": self.observed,
+                "expected": self.expected,
+                "o_minus_e_squared_over_e": (self.observed - self.expected) ** 2 / self.expected,
+                "o_minus_e_squared_over_v": (self.observed - self.expected) ** 2 / np.diag(self.variance),
+            }
+        )
 
 
 def _stratum(
@@ -174,8 +186,8 @@ def logrank(
     if not (isinstance(rho, int | float) and np.isfinite(rho)):
         raise DataError(f"rho is {rho!r}: it must be a finite number")
     columns, _ = drop_missing(dropna, time=time, event=event, group=group, strata=strata, entry=entry)
-    data = survival_data(columns["time"], columns["event"], entry=columns["entry"])
-    codes, labels = as_labels("group", columns["group"])
+    data = survival_data(required(columns, "time"), required(columns, "event"), entry=columns["entry"])
+    codes, labels = as_labels("group", required(columns, "group"))
     strata_codes = None
     if columns["strata"] is not None:
         strata_codes, _ = as_labels("strata", columns["strata"])
@@ -185,8 +197,14 @@ def logrank(
     k = len(labels)
     observed, expected, variance = np.zeros(k), np.zeros(k), np.zeros((k, k))
     for rows in split_by_strata(strata_codes, len(data.time)):
-        o, e, v = _stratum(data.time[rows], data.event[rows], codes[rows], k,
-                           None if data.entry is None else data.entry[rows], float(rho))
+        o, e, v = _stratum(
+            data.time[rows],
+            data.event[rows],
+            codes[rows],
+            k,
+            None if data.entry is None else data.entry[rows],
+            float(rho),
+        )
         observed += o
         expected += e
         variance += v

@@ -73,7 +73,8 @@ def as_event(name: str, values: ArrayLike) -> NDArray[np.bool_]:
         raise DataError(
             f"{name}[{index}] is {numbers[index]}: an event indicator is 0 (censored) or 1 (event)"
         )
-    return numbers == 1
+    indicator: NDArray[np.bool_] = numbers == 1
+    return indicator
 
 
 def as_cause(name: str, values: ArrayLike) -> IntArray:
@@ -149,9 +150,7 @@ def check_choice(name: str, value: object, choices: Sequence[object]) -> None:
         raise DataError(f"{name} is {value!r}: choose one of {', '.join(map(repr, choices))}")
 
 
-def drop_missing(
-    dropna: bool, **columns: ArrayLike | None
-) -> tuple[dict[str, NDArray[Any] | None], int]:
+def drop_missing(dropna: bool, **columns: ArrayLike | None) -> tuple[dict[str, NDArray[Any] | None], int]:
     """With ``dropna``, remove rows where any column is NaN/None; returns the columns and the count."""
     arrays = {n: (None if c is None else as_vector(n, c)) for n, c in columns.items()}
     if not dropna:
@@ -174,6 +173,14 @@ def drop_missing(
     if dropped == len(keep):
         raise DataError("every row has a missing value: nothing is left after dropna=True")
     return {n: (None if a is None else a[keep]) for n, a in arrays.items()}, dropped
+
+
+def required(columns: dict[str, NDArray[Any] | None], name: str) -> NDArray[Any]:
+    """A column that the caller passed as a required argument (never None)."""
+    array = columns[name]
+    if array is None:
+        raise DataError(f"{name} is required")
+    return array
 
 
 @dataclass(frozen=True)
