@@ -39,7 +39,7 @@ from scipy.stats import norm
 
 from bassinet.errors import DataError
 from bassinet.survival._results import TableResult
-from bassinet.survival._risk_sets import at_risk, tabulate
+from bassinet.survival._risk_sets import at_risk, sort_rows, tabulate
 from bassinet.survival._validate import (
     FloatArray,
     IntArray,
@@ -362,6 +362,7 @@ def cumulative_incidence(
         return _fit(t, k, causes, e, method, conf_level)
     codes, labels = as_labels("group", required(columns, "group"))
     same_length(time=t, group=codes)
+    t, k, e, codes = sort_rows(t, k, e, codes)  # type: ignore[assignment]
     curves = {}
     for index, label in enumerate(labels):
         rows = codes == index

@@ -28,7 +28,6 @@ from bassinet.survival._results import TableResult
 from bassinet.survival._risk_sets import split_by_strata, tabulate
 from bassinet.survival._validate import (
     FloatArray,
-    IntArray,
     as_cause,
     as_float,
     as_labels,
@@ -63,17 +62,22 @@ class GrayTest(TableResult):
         )
 
 
-def _stratum(
-    time: FloatArray, kind: IntArray, group: IntArray, n_groups: int, rho: float
-) -> tuple[FloatArray, FloatArray]:
-    """Score (groups) and covariance (groups x groups) within one stratum; kind 0/1/2."""
-    _, counts = tabulate(time, group * 3 + kind, 3 * n_groups)
-    counts = counts.reshape(-1, n_groups, 3)
-    exits = counts.sum(axis=2)
-    rs_all = np.cumsum(exits[::-1], axis=0)[::-1]
-    d1_all, d2_all = counts[:, :, 1], counts[:, :, 2]
-    events = (d1_all.sum(axis=1) + d2_all.sum(axis=1)) > 0
-    rs, d1, d2 = rs_all[events], d1_all[events], d2_all[events]
+def _pairs(left: FloatArray, right: FloatArray, weight: FloatArray) -> FloatArray:
+    """sum over t and k of left[t, i, k] right[t, j, k] weight[t, k], as one matrix product."""
+    n_groups = left.shape[1]
+    a = left.transpose(0, 2, 1).reshape(-1, n_groups)
+    b = (right * weight[:, None, :]).transpose(0, 2, 1).reshape(-1, n_groups)
+    product: FloatArray = a.T @ b
+    return product
+
+
+def _stratum(rs: FloatArray, d1: FloatArray, d2: FloatArray, rho: float) -> tuple[FloatArray, FloatArray]:
+    """Score (groups) and covariance (groups x groups) within one stratum.
+
+    ``rs``, ``d1`` and ``d2`` hold, at each time with an event of any cause, the numbers
+    at risk, with an event of the cause, and with an event of another cause, per group.
+    """
+    n_groups = rs.shape[1]
     nd1 = d1.sum(axis=1)
     active = rs > 0
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -90,9 +94,8 @@ def _stratum(
         fb = (1 - fm) ** rho
         a = fb[:, None, None] * (t1[:, :, None] * (np.eye(n_groups) - t1[:, None, :] / tr[:, None, None]))
         c = np.cumsum(a * (nd1 / (tr * (1 - fm)))[:, None, None], axis=0)
-        score = (
-            fb[:, None] * np.where(active, d1 - nd1[:, None] * rs * (1 - f1m) / (skmm * tq[:, None]), 0.0)
-        ).sum(axis=0)
+        expected = nd1[:, None] * rs * (1 - f1m) / (skmm * tq[:, None])
+        score = (fb[:, None] * np.where(active, d1 - expected, 0.0)).sum(axis=0)
         # deaths of the cause itself
         own = (nd1 > 0)[:, None] & active
         t4 = np.where(skm > 0, 1 - (1 - f)[:, None] / skm, 1.0)
@@ -100,18 +103,18 @@ def _stratum(
         t3 = np.where(own, t5 * skmm * nd1[:, None] / (tr[:, None] * rs), 0.0)
         term = a - t4[:, None, :] * c  # [time, i, k]
         v3 = (t4**2 * t3).sum(axis=0)
-        v2 = np.einsum("tik,tk->ik", term, t4 * t3)
-        v = np.einsum("tik,tjk,tk->ij", term, term, t3)
+        v2 = (term * (t4 * t3)[:, None, :]).sum(axis=0)
+        v = _pairs(term, term, t3)
         # deaths of the other causes
         other = (skm > 0) & (d2 > 0)
         t4o = np.where(other, (1 - f)[:, None] / skm, 0.0)
         t5o = np.where(d2 > 1, 1 - (d2 - 1) / (rs - 1), 1.0)
-        t3o = np.where(other, t5o * skmm**2 * d2 / rs**2, 0.0)
-        v3 += (t4o**2 * t3o).sum(axis=0)
-        v2 -= np.einsum("tik,tk->ik", c, t4o**2 * t3o)
-        v += np.einsum("tik,tjk,tk->ij", c, c, t4o**2 * t3o)
+        w_other = np.where(other, t4o**2 * t5o * skmm**2 * d2 / rs**2, 0.0)
+        v3 += w_other.sum(axis=0)
+        v2 -= (c * w_other[:, None, :]).sum(axis=0)
+        v += _pairs(c, c, w_other)
     final = c[-1]
-    v += np.einsum("ik,jk,k->ij", final, final, v3) + final @ v2.T + v2 @ final.T
+    v += (final * v3) @ final.T + final @ v2.T + v2 @ final.T
     return score, v
 
 
@@ -160,13 +163,23 @@ def gray_test(
     causes = tuple(int(c) for c in np.unique(k[k > 0]))
     if not causes:
         raise DataError("cause has no event (every value is 0, censored): there is nothing to compare")
-    n_groups = len(labels)
+    n_groups, n_kinds = len(labels), len(causes) + 1
+    cause_index = np.searchsorted(np.array((0, *causes)), k)
+    tables = []
+    for rows in split_by_strata(strata_codes, len(t)):
+        # one sort per stratum serves every cause: counts by time, group and cause
+        _, counts = tabulate(t[rows], codes[rows] * n_kinds + cause_index[rows], n_groups * n_kinds)
+        counts = counts.reshape(-1, n_groups, n_kinds)
+        at_risk_all = np.cumsum(counts.sum(axis=2)[::-1], axis=0)[::-1]
+        deaths = counts[:, :, 1:]
+        events = deaths.sum(axis=(1, 2)) > 0
+        tables.append((at_risk_all[events], deaths[events]))
     statistics, scores, variances = [], [], []
-    for c in causes:
-        kind = np.where(k == 0, 0, np.where(k == c, 1, 2)).astype(np.int64)
+    for j in range(len(causes)):
         score, variance = np.zeros(n_groups), np.zeros((n_groups, n_groups))
-        for rows in split_by_strata(strata_codes, len(t)):
-            s, v = _stratum(t[rows], kind[rows], codes[rows], n_groups, float(rho))
+        for rs, deaths in tables:
+            own = deaths[:, :, j]
+            s, v = _stratum(rs, own, deaths.sum(axis=2) - own, float(rho))
             score += s
             variance += v
         u, w = score[:-1], variance[:-1, :-1]

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -178,7 +179,9 @@ class KaplanMeier(TableResult):
     std_err_log
         The standard error of log S(t) (R's ``fit$std.err``); infinite once S(t) = 0.
     lower, upper
-        Pointwise confidence limits at ``conf_level`` on the ``conf_type`` scale.
+        Pointwise confidence limits at ``conf_level`` on the ``conf_type`` scale,
+        computed when first read (a fit used only for its estimates does not pay
+        for them at a million distinct times).
     """
 
     time: FloatArray
@@ -186,13 +189,28 @@ class KaplanMeier(TableResult):
     n_event: FloatArray
     n_censor: FloatArray
     surv: FloatArray
-    std_err: FloatArray
     std_err_log: FloatArray
-    lower: FloatArray
-    upper: FloatArray
     conf_level: float
     conf_type: ConfType
     n: float = field(default=0.0)
+
+    @cached_property
+    def std_err(self) -> FloatArray:
+        with np.errstate(invalid="ignore"):
+            product: FloatArray = self.surv * self.std_err_log
+        return product
+
+    @cached_property
+    def _limits(self) -> tuple[FloatArray, FloatArray]:
+        return confidence_limits(self.surv, self.std_err_log, self.conf_level, self.conf_type)
+
+    @property
+    def lower(self) -> FloatArray:
+        return self._limits[0]
+
+    @property
+    def upper(self) -> FloatArray:
+        return self._limits[1]
 
     def at(self, times: ArrayLike) -> SurvivalAt:
         """The curve at ``times`` (sorted ascending), as R's ``summary(fit, times=, extend=TRUE)``.
@@ -299,12 +317,8 @@ def _curve(
             n_event == 0, 0.0, np.where(remaining > 0, n_event / (n_risk * remaining), np.inf)
         )
         se_log = np.sqrt(np.cumsum(increment))
-        std_err = surv * se_log
-    lower, upper = confidence_limits(surv, se_log, conf_level, conf_type)
     n = float(n_risk.max()) if len(n_risk) else 0.0
-    return KaplanMeier(
-        times, n_risk, n_event, n_censor, surv, std_err, se_log, lower, upper, conf_level, conf_type, n
-    )
+    return KaplanMeier(times, n_risk, n_event, n_censor, surv, se_log, conf_level, conf_type, n)
 
 
 def kaplan_meier(

@@ -52,11 +52,32 @@ def tabulate(
         counts = np.bincount(flat, weights=weights, minlength=span * n_codes).reshape(span, n_codes)
         present = np.flatnonzero(counts.any(axis=1))
         return (present + low).astype(np.float64), counts[present].astype(np.float64)
-    times, inverse = np.unique(time, return_inverse=True)
-    counts = np.bincount(
-        inverse.ravel() * n_codes + code, weights=weights, minlength=len(times) * n_codes
-    ).reshape(len(times), n_codes)
+    if not (len(time) > 1 and bool(np.all(time[1:] >= time[:-1]))):
+        # sort once and count in sorted order (cheaper than np.unique's inverse permutation);
+        # input already in order (a caller sorted once for several groups) skips this
+        order = np.argsort(time)
+        time, code = time[order], code[order]
+        weights = None if weights is None else weights[order]
+    new = np.empty(len(time), dtype=bool)
+    new[0] = True
+    np.not_equal(time[1:], time[:-1], out=new[1:])
+    times = time[new]
+    position = np.cumsum(new) - 1
+    counts = np.bincount(position * n_codes + code, weights=weights, minlength=len(times) * n_codes).reshape(
+        len(times), n_codes
+    )
     return times, counts.astype(np.float64)
+
+
+def sort_rows(
+    time: FloatArray, *columns: NDArray[np.generic] | None
+) -> tuple[NDArray[np.generic] | None, ...]:
+    """``time`` and ``columns`` by ascending time, so that subsets stay sorted; left as they
+    are where :func:`tabulate` counts without sorting anyway (whole-number times)."""
+    if _whole_number_span(time) is not None:
+        return (time, *columns)
+    order = np.argsort(time)
+    return (time[order], *(None if c is None else c[order] for c in columns))
 
 
 def at_risk(
