@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from dateutil.relativedelta import relativedelta
 
@@ -133,7 +133,7 @@ class PatientFacts:
         date_of_birth: dt.date,
         diagnosis_date: dt.date,
         age_rule: AgeRule = "calendar",
-        **facts: object,
+        **facts: Any,
     ) -> PatientFacts:
         """Facts with the age and the under-6-months flag computed from the two dates."""
         if diagnosis_date < date_of_birth:
@@ -159,7 +159,7 @@ class PatientFacts:
             diagnosis_date=diagnosis_date,
             age_rule=age_rule,
             **facts,
-        )  # type: ignore[arg-type]
+        )
 
     def mrd_at(self, time_point: TimePoint) -> MRD | None:
         """The MRD result at a time point (PCR preferred to flow cytometry where both exist)."""
