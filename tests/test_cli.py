@@ -37,6 +37,10 @@ def url(tmp_path: Path) -> str:
         ["patients", "list"],
         ["patients", "show"],
         ["demo"],
+        ["stratify"],
+        ["randomise"],
+        ["unblind"],
+        ["explain"],
     ],
 )
 def test_every_command_has_help(command: list[str]) -> None:

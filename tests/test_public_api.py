@@ -61,3 +61,22 @@ def test_data_errors_are_value_errors() -> None:
     assert issubclass(bassinet.DataError, bassinet.BassinetError)
     assert issubclass(bassinet.ConvergenceError, RuntimeError)
     assert issubclass(bassinet.registry.ImportRejected, bassinet.DataError)
+
+
+def test_protocol_names() -> None:
+    import bassinet.protocols
+
+    assert sorted(bassinet.protocols.__all__) == sorted(
+        [
+            "MRD",
+            "PROTOCOLS",
+            "Course",
+            "Criterion",
+            "Decision",
+            "PatientFacts",
+            "TreatmentPlan",
+            "get_protocol",
+            "interfant06",
+            "interfant99",
+        ]
+    )

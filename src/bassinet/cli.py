@@ -508,5 +508,149 @@ def _print_summary(frames: object) -> None:
         )
 
 
+@app.command()
+def stratify(
+    patient: Annotated[str | None, typer.Argument(help="A patient's study ID (or --all).")] = None,
+    all_patients: Annotated[bool, typer.Option("--all", help="Every patient in the registry.")] = False,
+    protocol: Annotated[str, typer.Option(help="The protocol whose rules to apply.")] = "interfant-06",
+    user: Annotated[str | None, typer.Option(help="Who runs it, for the audit trail.")] = None,
+    registry: Registry = None,
+) -> None:
+    """Evaluate the protocol's risk rules and store each patient's group with its reasons."""
+    from bassinet.protocols.service import stratify as run_stratify
+
+    if (patient is None) == (not all_patients):
+        err.print("[bold red]error:[/] name one PATIENT or give --all")
+        raise typer.Exit(2)
+
+    def work() -> Table:
+        engine = make_engine(registry)
+        try:
+            results = run_stratify(
+                engine,
+                actor=_actor(user),
+                protocol=protocol,
+                study_ids=None if all_patients else [str(patient)],
+            )
+        finally:
+            engine.dispose()
+        table = Table(title=f"{protocol}: {len(results)} patient(s)")
+        for column in ("study_id", "group", "change", "reasons or missing facts"):
+            table.add_column(column)
+        for r in results:
+            change = r.change if r.change != "changed" else f"changed from {r.previous_group or 'none'}"
+            why = "; ".join(r.decision.reasons) or "; ".join(
+                [f"missing {m}" for m in r.decision.missing] + list(r.decision.notes)
+            )
+            table.add_row(r.study_id, r.decision.outcome or "none", change, why)
+        return table
+
+    out.print(_run(work))
+
+
+@app.command()
+def randomise(
+    patient: Annotated[str | None, typer.Argument(help="The study ID of the patient to randomise.")] = None,
+    show_balance: Annotated[
+        bool, typer.Option("--balance", help="Show allocations per stratum and arm.")
+    ] = False,
+    centre: Annotated[str | None, typer.Option(help="The centre, if the study ID repeats.")] = None,
+    user: Annotated[str | None, typer.Option(help="Who randomises, for the audit trail.")] = None,
+    registry: Registry = None,
+) -> None:
+    """Randomise an eligible Interfant-06 patient between IB and ADE + MAE (concealed, stratified)."""
+    from bassinet.protocols import randomise as rnd
+
+    if (patient is None) == (not show_balance):
+        err.print("[bold red]error:[/] name one PATIENT or give --balance")
+        raise typer.Exit(2)
+
+    def work() -> None:
+        engine = make_engine(registry)
+        try:
+            if show_balance:
+                table = Table(title="allocations by stratum (risk group / study group)")
+                for column in ("stratum", *rnd.ARMS, "total"):
+                    table.add_column(column, justify="left" if column == "stratum" else "right")
+                for row in rnd.balance(engine):
+                    table.add_row(
+                        row.stratum, *(str(row.counts[a]) for a in rnd.ARMS), str(sum(row.counts.values()))
+                    )
+                out.print(table)
+                return
+            result = rnd.randomise(engine, str(patient), actor=_actor(user), centre=centre)
+        finally:
+            engine.dispose()
+        state = "allocated" if result.new else "already allocated"
+        out.print(
+            f"{result.study_id} {state}: [bold]{result.arm}[/] (stratum {result.stratum}, "
+            f"allocated {result.allocated_at:%Y-%m-%d %H:%M} UTC)"
+        )
+
+    _run(work)
+
+
+@app.command()
+def unblind(
+    stratum: Annotated[str, typer.Option(help="The stratum, as --balance shows it (e.g. 'MR / DCOG').")],
+    reason: Annotated[str, typer.Option(help="Why the sequence must be seen; recorded.")],
+    positions: Annotated[int, typer.Option(help="How many positions to show.")] = 20,
+    user: Annotated[str | None, typer.Option(help="Who unblinds, for the audit trail.")] = None,
+    registry: Registry = None,
+) -> None:
+    """Show a stratum's allocation sequence. Explicit, and recorded with who and why."""
+    from bassinet.protocols.randomise import unblind as run_unblind
+
+    def work() -> list[str]:
+        engine = make_engine(registry)
+        try:
+            return run_unblind(engine, stratum, actor=_actor(user), reason=reason, positions=positions)
+        finally:
+            engine.dispose()
+
+    arms = _run(work)
+    out.print(f"sequence of {stratum} (this unblinding is recorded):")
+    for position, arm in enumerate(arms):
+        out.print(f"  {position:>4}  {arm}")
+
+
+@app.command()
+def explain(
+    patient: Annotated[str, typer.Argument(help="The patient's study ID.")],
+    audience: Annotated[str, typer.Option("--for", help="clinician or family.")] = "clinician",
+    as_html: Annotated[bool, typer.Option("--html", help="HTML instead of Markdown.")] = False,
+    centre: Annotated[str | None, typer.Option(help="The centre, if the study ID repeats.")] = None,
+    registry: Registry = None,
+) -> None:
+    """Explain the patient's risk group, treatment phases and transplant indication."""
+    from bassinet.protocols import interfant06
+    from bassinet.protocols.explain import explain as build
+    from bassinet.protocols.service import facts_of
+
+    if audience not in ("clinician", "family"):
+        err.print(f"[bold red]error:[/] --for {audience!r} is not clinician or family")
+        raise typer.Exit(2)
+
+    def work() -> str:
+        engine = make_engine(registry)
+        try:
+            from bassinet.registry.store import require_current
+
+            require_current(engine)
+            with registry_session(engine, actor="bassinet explain") as session:
+                found = find_patient(session, patient, centre=centre)
+                facts = facts_of(found)
+                arm = found.randomisation_arm.value if found.randomisation_arm else None
+        finally:
+            engine.dispose()
+        group = interfant06.risk_group(facts)
+        plan = interfant06.treatment_plan(facts, arm=arm if group.outcome != "LR" else None)
+        sct = interfant06.sct_indication(facts)
+        document = build(facts, group, plan, sct, audience=audience)  # type: ignore[arg-type]
+        return document.html() if as_html else document.markdown()
+
+    sys.stdout.write(_run(work))
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())

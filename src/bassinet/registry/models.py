@@ -295,6 +295,68 @@ class AuditEntry(Base):
     import_run_id: Mapped[int | None] = mapped_column(Integer)
 
 
+class RiskAssignment(Base):
+    """A protocol's decision for a patient (risk group or none), with its reasons, as last evaluated."""
+
+    __tablename__ = "risk_assignment"
+    __table_args__ = (UniqueConstraint("patient_id", "protocol"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id", ondelete="CASCADE"))
+    protocol: Mapped[str] = mapped_column(String(32))
+    version: Mapped[str] = mapped_column(String(100))
+    risk_group: Mapped[str | None] = mapped_column(String(16))
+    decision: Mapped[dict[str, Any]] = mapped_column(
+        JSON, doc="The decision with criteria and missing facts."
+    )
+    decided_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RandomisationKey(Base):
+    """The secret from which a protocol's allocation sequences derive. Never shown, never audited."""
+
+    __tablename__ = "randomisation_key"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    protocol: Mapped[str] = mapped_column(String(32), unique=True)
+    secret: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Allocation(Base):
+    """One randomised allocation: the stratum, the position in its sequence, the arm."""
+
+    __tablename__ = "allocation"
+    __table_args__ = (
+        UniqueConstraint("protocol", "stratum", "position"),
+        UniqueConstraint("protocol", "patient_id"),
+        CheckConstraint("position >= 0", name="position_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    protocol: Mapped[str] = mapped_column(String(32))
+    stratum: Mapped[str] = mapped_column(String(200))
+    position: Mapped[int] = mapped_column(Integer)
+    arm: Mapped[str] = mapped_column(String(16))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id", ondelete="RESTRICT"))
+    allocated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    allocated_by: Mapped[str] = mapped_column(String(100))
+
+
+class Unblinding(Base):
+    """A record that someone was shown a stratum's allocation sequence, and why."""
+
+    __tablename__ = "unblinding"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    protocol: Mapped[str] = mapped_column(String(32))
+    stratum: Mapped[str] = mapped_column(String(200))
+    positions: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(100))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
 #: Tables that hold registry data (audited), in an order safe for inserting.
 REGISTRY_TABLES: tuple[type[Base], ...] = (
     StudyGroup,
@@ -305,4 +367,7 @@ REGISTRY_TABLES: tuple[type[Base], ...] = (
     TreatmentCourse,
     Transplant,
     Event,
+    RiskAssignment,
+    Allocation,
+    Unblinding,
 )

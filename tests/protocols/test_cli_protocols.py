@@ -1,0 +1,79 @@
+"""The protocol commands of `bassinet`, in-process on SQLite."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from bassinet.registry import init_registry, make_engine
+from tests.protocols.registry_data import infant, load
+from tests.test_cli import run
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    registry = f"sqlite:///{tmp_path / 'p.db'}"
+    init_registry(registry)
+    engine: Engine = make_engine(registry)
+    load(
+        engine,
+        tmp_path / "in",
+        [
+            infant("MR1"),
+            infant("HR1", date_of_birth="2019-01-10", wbc="412"),
+            infant("LR1", kmt2a_status="germline", kmt2a_partner=""),
+        ],
+    )
+    engine.dispose()
+    return registry
+
+
+def test_stratify_all_prints_groups_and_reasons(url: str) -> None:
+    code, output, _ = run("stratify", "--all", "--registry", url)
+    assert code == 0
+    assert "HR1" in output and "HR" in output and "WBC 412 x10^9/L >= 300" in output
+
+
+def test_stratify_needs_a_patient_or_all(url: str) -> None:
+    assert run("stratify", "--registry", url)[0] == 2
+
+
+def test_randomise_then_balance(url: str) -> None:
+    code, output, _ = run("randomise", "MR1", "--registry", url)
+    assert code == 0 and "allocated" in output and "MR / DCOG" in output
+    code, output, _ = run("randomise", "--balance", "--registry", url)
+    assert code == 0 and "MR / DCOG" in output
+
+
+def test_randomising_an_lr_patient_exits_1_with_the_reason(url: str) -> None:
+    code, _, errors = run("randomise", "LR1", "--registry", url)
+    assert code == 1
+    assert "LR1 is not randomised: risk group LR: LR is not randomised (gets IB)" in errors
+
+
+def test_unblind_shows_the_sequence_and_says_it_is_recorded(url: str) -> None:
+    run("randomise", "MR1", "--registry", url)
+    code, output, _ = run(
+        "unblind", "--stratum", "MR / DCOG", "--reason", "DSMB review", "--positions", "4", "--registry", url
+    )
+    assert code == 0 and "this unblinding is recorded" in output
+    assert sum(arm in output for arm in ("IB", "ADE_MAE")) >= 1
+
+
+@pytest.mark.parametrize(
+    ("audience", "expected"), [("clinician", "Risk group: HR"), ("family", "Questions to ask your care team")]
+)
+def test_explain_for_each_audience(url: str, audience: str, expected: str) -> None:
+    code, output, _ = run("explain", "HR1", "--for", audience, "--registry", url)
+    assert code == 0 and expected in output
+
+
+def test_explain_as_html(url: str) -> None:
+    code, output, _ = run("explain", "HR1", "--for", "family", "--html", "--registry", url)
+    assert code == 0 and output.startswith("<!doctype html>")
+
+
+def test_explain_refuses_an_unknown_audience(url: str) -> None:
+    assert run("explain", "HR1", "--for", "press", "--registry", url)[0] == 2
