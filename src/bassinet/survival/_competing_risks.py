@@ -29,16 +29,15 @@ Two variances are offered, named in the result:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.stats import norm
 
 from bassinet.errors import DataError
-from bassinet.survival._results import TableResult
+from bassinet.survival._results import Grouped, TableResult
 from bassinet.survival._risk_sets import at_risk, sort_rows, tabulate
 from bassinet.survival._validate import (
     FloatArray,
@@ -147,27 +146,8 @@ class CumulativeIncidence(TableResult):
         return frame
 
 
-@dataclass(frozen=True)
-class GroupedCumulativeIncidence(TableResult, Mapping[Any, CumulativeIncidence]):
-    """One :class:`CumulativeIncidence` per group, in the order of the sorted labels."""
-
-    curves: dict[Any, CumulativeIncidence]
-
-    def __getitem__(self, label: Any) -> CumulativeIncidence:
-        return self.curves[label]
-
-    def __iter__(self) -> Any:
-        return iter(self.curves)
-
-    def __len__(self) -> int:
-        return len(self.curves)
-
-    def to_frame(self) -> pd.DataFrame:
-        import pandas as pd
-
-        frames = [c.to_frame().assign(group=label) for label, c in self.curves.items()]
-        table = pd.concat(frames, ignore_index=True)
-        return table[["group", *[c for c in table.columns if c != "group"]]]
+class GroupedCumulativeIncidence(Grouped[CumulativeIncidence]):
+    """One :class:`CumulativeIncidence` per group, in the order of the sorted group labels."""
 
 
 def _gray_variance(

@@ -22,16 +22,15 @@ is applied to them, which is what R does for whole-number (frequency) weights.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.stats import norm
 
-from bassinet.survival._results import TableResult
+from bassinet.survival._results import Grouped, TableResult
 from bassinet.survival._risk_sets import at_risk, tabulate
 from bassinet.survival._validate import (
     FloatArray,
@@ -278,27 +277,8 @@ def raise_missing_times() -> None:
     raise DataError("times has a missing value (NaN): ask for the curve at numbers only")
 
 
-@dataclass(frozen=True)
-class GroupedKaplanMeier(TableResult, Mapping[Any, KaplanMeier]):
-    """One Kaplan–Meier curve per group, in the order of the sorted group labels."""
-
-    curves: dict[Any, KaplanMeier]
-
-    def __getitem__(self, label: Any) -> KaplanMeier:
-        return self.curves[label]
-
-    def __iter__(self) -> Any:
-        return iter(self.curves)
-
-    def __len__(self) -> int:
-        return len(self.curves)
-
-    def to_frame(self) -> pd.DataFrame:
-        import pandas as pd
-
-        frames = [curve.to_frame().assign(group=label) for label, curve in self.curves.items()]
-        table = pd.concat(frames, ignore_index=True)
-        return table[["group", *[c for c in table.columns if c != "group"]]]
+class GroupedKaplanMeier(Grouped[KaplanMeier]):
+    """One :class:`KaplanMeier` per group, in the order of the sorted group labels."""
 
 
 def _curve(

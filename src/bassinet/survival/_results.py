@@ -7,7 +7,9 @@ NumPy and SciPy alone.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -23,3 +25,29 @@ class TableResult(ABC):
     def _repr_html_(self) -> str:
         table = self.to_frame().to_html(max_rows=30, float_format=lambda x: f"{x:.6g}")
         return f"<div><strong>{type(self).__name__}</strong>{table}</div>"
+
+
+T = TypeVar("T", bound=TableResult)
+
+
+@dataclass(frozen=True)
+class Grouped(TableResult, Mapping[Any, T], Generic[T]):
+    """One result per group, in the order of the sorted group labels; ``grouped[label]``."""
+
+    curves: dict[Any, T]
+
+    def __getitem__(self, label: Any) -> T:
+        return self.curves[label]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.curves)
+
+    def __len__(self) -> int:
+        return len(self.curves)
+
+    def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        frames = [c.to_frame().assign(group=label) for label, c in self.curves.items()]
+        table = pd.concat(frames, ignore_index=True)
+        return table[["group", *[c for c in table.columns if c != "group"]]]
