@@ -26,6 +26,7 @@ import hashlib
 import hmac
 import secrets
 import time
+from contextlib import suppress
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, func, select
@@ -100,15 +101,13 @@ def _secret(engine: Engine) -> str:
     found = _read_secret(engine)
     if found is not None:
         return found
-    try:
-        with registry_session(engine, actor="bassinet randomise") as session:
-            session.add(
-                m.RandomisationKey(
-                    protocol=PROTOCOL, secret=secrets.token_hex(32), created_at=dt.datetime.now(dt.UTC)
-                )
+    # a process that loses the race to create the key reads the winner's below
+    with suppress(IntegrityError), registry_session(engine, actor="bassinet randomise") as session:
+        session.add(
+            m.RandomisationKey(
+                protocol=PROTOCOL, secret=secrets.token_hex(32), created_at=dt.datetime.now(dt.UTC)
             )
-    except IntegrityError:
-        pass
+        )
     found = _read_secret(engine)
     if found is None:  # pragma: no cover - the insert above either succeeded or lost to another
         raise RegistryError("the randomisation key could not be created")
