@@ -27,6 +27,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
+from sqlalchemy import Engine
 
 from bassinet import __version__
 from bassinet.errors import BassinetError, DataError
@@ -83,6 +84,16 @@ def _run(action: Callable[[], T]) -> T:
     except BassinetError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(3) from None
+
+
+@contextmanager
+def _open_registry(url: str | None) -> Iterator[Engine]:
+    """An engine on the registry at ``url``, disposed of when the command is done."""
+    engine = make_engine(url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def _actor(user: str | None) -> str:
@@ -227,20 +238,17 @@ def import_(
         loaded = load_mapping(mapping)
         if encoding:
             loaded = loaded.model_copy(update={"encoding": encoding})
-        engine = make_engine(registry)
-        try:
-            with _progress_bar(_count_rows([patients, *long_sheets.values()])) as progress:
-                return import_files(
-                    engine,
-                    patients,
-                    long_sheets=long_sheets,
-                    mapping=loaded,
-                    actor=_actor(user),
-                    quarantine=quarantine,
-                    progress=progress,
-                )
-        finally:
-            engine.dispose()
+        rows = _count_rows([patients, *long_sheets.values()])
+        with _open_registry(registry) as engine, _progress_bar(rows) as progress:
+            return import_files(
+                engine,
+                patients,
+                long_sheets=long_sheets,
+                mapping=loaded,
+                actor=_actor(user),
+                quarantine=quarantine,
+                progress=progress,
+            )
 
     _print_report(_run(work))
 
@@ -258,11 +266,8 @@ def export(
     chosen: Literal["csv", "parquet"] = "csv" if fmt == "csv" else "parquet"
 
     def work() -> list[Path]:
-        engine = make_engine(registry)
-        try:
+        with _open_registry(registry) as engine:
             return export_frames(read_frames(engine), out_dir, fmt=chosen, audit_log=read_audit_log(engine))
-        finally:
-            engine.dispose()
 
     for path in _run(work):
         out.print(str(path))
@@ -277,16 +282,13 @@ def audit(
     """Show the history of one patient's records, oldest change first."""
 
     def work() -> Table:
-        engine = make_engine(registry)
-        try:
+        with _open_registry(registry) as engine:
             from bassinet.registry.store import require_current
 
             require_current(engine)
             with registry_session(engine, actor="bassinet audit") as session:
                 found = find_patient(session, patient, centre=centre)
                 entries = history(session, found.id)
-        finally:
-            engine.dispose()
         table = Table(title=f"audit trail of {patient} ({found.centre.name})")
         for column in (
             "when (UTC)",
@@ -326,11 +328,8 @@ def patients_list(
     """List patients with their diagnosis and follow-up."""
 
     def work() -> Table:
-        engine = make_engine(registry)
-        try:
+        with _open_registry(registry) as engine:
             frame = read_frames(engine).patients
-        finally:
-            engine.dispose()
         if centre is not None:
             frame = frame[frame["centre"] == centre]
         table = Table(title=f"{len(frame)} patient(s)")
@@ -364,8 +363,7 @@ def patients_show(
     """Show every record of one patient."""
 
     def work() -> list[Table]:
-        engine = make_engine(registry)
-        try:
+        with _open_registry(registry) as engine:
             from bassinet.registry.store import require_current
 
             require_current(engine)
@@ -385,8 +383,6 @@ def patients_show(
                     if rows:
                         tables.append(_rows_table(title, rows))
                 return tables
-        finally:
-            engine.dispose()
 
     for table in _run(work):
         out.print(table)
@@ -444,8 +440,7 @@ def demo(
         database.unlink(missing_ok=True)
         url = f"sqlite:///{database.resolve()}"
         init_registry(url)
-        engine = make_engine(url)
-        try:
+        with _open_registry(url) as engine:
             long_sheets = {p.stem: p for p in sorted(examples.glob("*.csv")) if p.stem != "patients"}
             report = import_files(
                 engine, examples / "patients.csv", long_sheets=long_sheets, actor="bassinet demo"
@@ -462,8 +457,6 @@ def demo(
                 )
                 _print_report(report)
             _print_summary(read_frames(engine))
-        finally:
-            engine.dispose()
         out.print(f"\nregistry written to {database}; try: bassinet patients list --registry {url}")
 
     _run(work)
@@ -524,16 +517,13 @@ def stratify(
         raise typer.Exit(2)
 
     def work() -> Table:
-        engine = make_engine(registry)
-        try:
+        with _open_registry(registry) as engine:
             results = run_stratify(
                 engine,
                 actor=_actor(user),
                 protocol=protocol,
                 study_ids=None if all_patients else [str(patient)],
             )
-        finally:
-            engine.dispose()
         table = Table(title=f"{protocol}: {len(results)} patient(s)")
         for column in ("study_id", "group", "change", "reasons or missing facts"):
             table.add_column(column)
@@ -566,8 +556,7 @@ def randomise(
         raise typer.Exit(2)
 
     def work() -> None:
-        engine = make_engine(registry)
-        try:
+        with _open_registry(registry) as engine:
             if show_balance:
                 table = Table(title="allocations by stratum (risk group / study group)")
                 for column in ("stratum", *rnd.ARMS, "total"):
@@ -579,8 +568,6 @@ def randomise(
                 out.print(table)
                 return
             result = rnd.randomise(engine, str(patient), actor=_actor(user), centre=centre)
-        finally:
-            engine.dispose()
         state = "allocated" if result.new else "already allocated"
         out.print(
             f"{result.study_id} {state}: [bold]{result.arm}[/] (stratum {result.stratum}, "
@@ -602,11 +589,8 @@ def unblind(
     from bassinet.protocols.randomise import unblind as run_unblind
 
     def work() -> list[str]:
-        engine = make_engine(registry)
-        try:
+        with _open_registry(registry) as engine:
             return run_unblind(engine, stratum, actor=_actor(user), reason=reason, positions=positions)
-        finally:
-            engine.dispose()
 
     arms = _run(work)
     out.print(f"sequence of {stratum} (this unblinding is recorded):")
@@ -632,8 +616,7 @@ def explain(
         raise typer.Exit(2)
 
     def work() -> str:
-        engine = make_engine(registry)
-        try:
+        with _open_registry(registry) as engine:
             from bassinet.registry.store import require_current
 
             require_current(engine)
@@ -641,8 +624,6 @@ def explain(
                 found = find_patient(session, patient, centre=centre)
                 facts = facts_of(found)
                 arm = found.randomisation_arm.value if found.randomisation_arm else None
-        finally:
-            engine.dispose()
         group = interfant06.risk_group(facts)
         plan = interfant06.treatment_plan(facts, arm=arm if group.outcome != "LR" else None)
         sct = interfant06.sct_indication(facts)
