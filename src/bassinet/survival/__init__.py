@@ -10,6 +10,11 @@ Bassinet (but its exception tree), reads a database or draws a figure.
 - :func:`gray_test`: Gray's test comparing cumulative incidences.
 - :func:`follow_up`: median follow-up by reverse Kaplan–Meier.
 - :func:`rmst`: restricted mean survival time and the difference between two groups.
+- :func:`coxph` and :class:`CoxPH`: Cox regression (arrays, or a DataFrame and a formula),
+  with ties, strata, (start, stop] rows, weights, robust errors and ``cox.zph``.
+- :func:`split_at_exposure`, :func:`mantel_byar`, :func:`landmark`: a time-dependent
+  exposure such as a transplant, without immortal-time bias.
+- :func:`fine_gray`: Fine–Gray regression on the subdistribution hazard.
 """
 
 from bassinet.survival._competing_risks import (
@@ -18,7 +23,20 @@ from bassinet.survival._competing_risks import (
     IncidenceAt,
     cumulative_incidence,
 )
+from bassinet.survival._concordance import Concordance
+from bassinet.survival._cox import ChiSquareTest, CoxFit, ZphTest, coxph
+from bassinet.survival._exposure import (
+    CountingProcess,
+    LandmarkAnalysis,
+    LandmarkGroup,
+    MantelByarTest,
+    landmark,
+    mantel_byar,
+    split_at_exposure,
+)
+from bassinet.survival._fine_gray import FineGrayFit, fine_gray
 from bassinet.survival._follow_up import FollowUp, follow_up
+from bassinet.survival._formula import CoxPH
 from bassinet.survival._gray import GrayTest, gray_test
 from bassinet.survival._kaplan_meier import (
     GroupedKaplanMeier,
@@ -32,22 +50,37 @@ from bassinet.survival._rmst import RMST, RMSTDifference, rmst
 
 __all__ = [
     "RMST",
+    "ChiSquareTest",
+    "Concordance",
+    "CountingProcess",
+    "CoxFit",
+    "CoxPH",
     "CumulativeIncidence",
+    "FineGrayFit",
     "FollowUp",
     "GrayTest",
     "GroupedCumulativeIncidence",
     "GroupedKaplanMeier",
     "IncidenceAt",
     "KaplanMeier",
+    "LandmarkAnalysis",
+    "LandmarkGroup",
     "LogRankTest",
+    "MantelByarTest",
     "Quantile",
     "RMSTDifference",
     "SurvivalAt",
     "TrendTest",
+    "ZphTest",
+    "coxph",
     "cumulative_incidence",
+    "fine_gray",
     "follow_up",
     "gray_test",
     "kaplan_meier",
+    "landmark",
     "logrank",
+    "mantel_byar",
     "rmst",
+    "split_at_exposure",
 ]

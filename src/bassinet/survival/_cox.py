@@ -1,0 +1,616 @@
+"""Cox proportional-hazards regression: ties, strata, (start, stop] data, weights, robust errors.
+
+:func:`coxph` fits the model by Newton–Raphson on the partial likelihood (the engine is
+``_partial_likelihood.py``) and returns a :class:`CoxFit` with the coefficients, their
+model-based or robust standard errors, hazard ratios with confidence limits, Wald z and
+P values, the log-likelihoods and the likelihood-ratio, Wald and score tests, as
+``survival::coxph`` prints them. The fit also gives the concordance, the baseline
+cumulative hazard, predicted survival for new covariate values, and the test of
+proportional hazards of ``cox.zph``.
+
+Conventions follow ``survival`` (Therneau & Grambsch 2000):
+
+- Covariates are centred on their weighted means while fitting (the coefficients and
+  log-likelihoods do not change; the arithmetic is safer).
+- Newton steps start at zero (or ``init``); a step that lowers the log-likelihood is
+  halved. The fit has converged when the relative change of the log-likelihood is at
+  most ``tol``. Running out of iterations raises :class:`ConvergenceError`.
+- A coefficient whose last Newton step is still large compared with its size (the
+  likelihood is monotone: the covariate separates those who fail from those who do
+  not) gives a :class:`StatisticalWarning` naming it, as R warns "coefficient may be
+  infinite".
+- The robust variance is the grouped jackknife D'D of Lin & Wei (1989), D the dfbeta
+  residuals weighted by the case weights and summed within ``cluster``.
+- The score test is at the initial coefficients, the Wald test at the fitted ones with
+  the variance in use (robust if asked), the likelihood-ratio test compares the two.
+
+References
+----------
+Lin DY, Wei LJ (1989). The robust inference for the Cox proportional hazards model.
+    J Am Stat Assoc 84:1074-1078.
+Grambsch PM, Therneau TM (1994). Proportional hazards tests and diagnostics based on
+    weighted residuals. Biometrika 81:515-526.
+Harrell FE, Califf RM, Pryor DB, Lee KL, Rosati RA (1982). Evaluating the yield of
+    medical tests. JAMA 247:2543-2546 (the concordance).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy.stats import chi2, norm
+
+from bassinet.errors import ConvergenceError, DataError, StatisticalWarning
+from bassinet.survival._concordance import Concordance, concordance_counts
+from bassinet.survival._newton import maximise
+from bassinet.survival._partial_likelihood import Evaluation, PartialLikelihood, RiskSets
+from bassinet.survival._results import TableResult
+from bassinet.survival._validate import (
+    FloatArray,
+    IntArray,
+    as_float,
+    as_labels,
+    as_vector,
+    as_weights,
+    check_choice,
+    check_conf_level,
+    same_length,
+    survival_data,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+Ties = Literal["efron", "breslow"]
+TIES: tuple[Ties, ...] = ("efron", "breslow")
+ZphTransform = Literal["km", "rank", "identity", "log"]
+
+
+@dataclass(frozen=True)
+class ChiSquareTest:
+    """A chi-square test: the statistic, its degrees of freedom and P value."""
+
+    statistic: float
+    df: int
+    p_value: float
+
+    @classmethod
+    def of(cls, statistic: float, df: int) -> ChiSquareTest:
+        return cls(float(statistic), df, float(chi2.sf(statistic, df)))
+
+
+@dataclass(frozen=True)
+class CoxData:
+    """Checked, centred input of a Cox model, kept by the fit for its diagnostics."""
+
+    names: tuple[str, ...]
+    x: FloatArray  # centred
+    center: FloatArray
+    time: FloatArray
+    entry: FloatArray | None
+    event: NDArray[np.bool_]
+    stratum: IntArray
+    stratum_labels: tuple[Any, ...] | None
+    weights: FloatArray
+    offset: FloatArray
+    cluster: IntArray | None
+    terms: tuple[tuple[str, tuple[int, ...]], ...]
+
+
+@dataclass(frozen=True)
+class ZphTest(TableResult):
+    """The proportional-hazards test of ``cox.zph``: one row per term and a global row."""
+
+    terms: tuple[str, ...]
+    chisq: FloatArray
+    df: IntArray
+    p_value: FloatArray
+    transform: str
+
+    def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame(
+            {"chisq": self.chisq, "df": self.df, "p": self.p_value}, index=[*self.terms, "GLOBAL"]
+        )
+
+
+@dataclass(frozen=True)
+class CoxFit(TableResult):
+    """A fitted Cox model; ``to_frame()`` is R's coefficient table.
+
+    ``var`` is the variance in use: robust when ``robust`` (then ``naive_var`` is the
+    model-based one), model-based otherwise.
+    """
+
+    names: tuple[str, ...]
+    coef: FloatArray
+    var: FloatArray
+    naive_var: FloatArray
+    robust: bool
+    loglik_null: float
+    loglik: float
+    score_test: ChiSquareTest
+    wald_test: ChiSquareTest
+    lr_test: ChiSquareTest
+    n: int
+    n_events: int
+    iterations: int
+    ties: Ties
+    conf_level: float
+    data: CoxData = field(repr=False, compare=False)
+    linear_predictor: FloatArray = field(repr=False, compare=False)
+
+    @property
+    def se(self) -> FloatArray:
+        return np.sqrt(np.diag(self.var))
+
+    @property
+    def hazard_ratio(self) -> FloatArray:
+        return np.exp(self.coef)
+
+    @property
+    def z(self) -> FloatArray:
+        return self.coef / self.se
+
+    @property
+    def p_value(self) -> FloatArray:
+        return np.asarray(2 * norm.sf(np.abs(self.z)), dtype=np.float64)
+
+    @property
+    def lower(self) -> FloatArray:
+        """Lower confidence limit of the hazard ratio."""
+        return np.exp(self.coef - float(norm.ppf(0.5 + self.conf_level / 2)) * self.se)
+
+    @property
+    def upper(self) -> FloatArray:
+        return np.exp(self.coef + float(norm.ppf(0.5 + self.conf_level / 2)) * self.se)
+
+    def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        table = {"coef": self.coef, "exp(coef)": self.hazard_ratio}
+        if self.robust:
+            table["se(coef)"] = np.sqrt(np.diag(self.naive_var))
+            table["robust se"] = self.se
+        else:
+            table["se(coef)"] = self.se
+        table |= {"z": self.z, "p": self.p_value, "lower": self.lower, "upper": self.upper}
+        return pd.DataFrame(table, index=list(self.names))
+
+    @cached_property
+    def _engine(self) -> tuple[PartialLikelihood, Evaluation]:
+        d = self.data
+        sets = RiskSets.build(d.entry, d.time, d.event, d.stratum, efron=self.ties == "efron")
+        engine = PartialLikelihood(sets, d.x, d.weights, d.offset)
+        return engine, engine.evaluate(self.coef)
+
+    @cached_property
+    def concordance(self) -> Concordance:
+        """Harrell's C as ``coxph`` reports it: a higher risk score should fail sooner."""
+        engine, _ = self._engine
+        return concordance_counts(engine.sets, self.linear_predictor, self.data.weights)
+
+    def score_residuals(self) -> FloatArray:
+        """Per row and covariate, the score residual (``residuals(fit, type = "score")``)."""
+        engine, ev = self._engine
+        return engine.score_residuals(ev)
+
+    def baseline_hazard(self) -> pd.DataFrame:
+        """The cumulative baseline hazard at covariates zero, per stratum and death time.
+
+        With Efron ties, the jump at d tied deaths is sum_l m / (S0 - l/d D0) (R's
+        ``survfit.coxph`` with ``ctype = 2``); with Breslow it is the weighted deaths over S0.
+        """
+        import pandas as pd
+
+        engine, ev = self._engine
+        jumps = engine.hazard_increments(ev) * np.exp(-self.data.center @ self.coef)
+        sets = engine.sets
+        cumulative = np.empty_like(jumps)
+        for s in np.unique(sets.stratum):
+            mask = sets.stratum == s
+            cumulative[mask] = np.cumsum(jumps[mask])
+        frame = pd.DataFrame({"time": sets.time, "hazard": jumps, "cumhaz": cumulative})
+        if self.data.stratum_labels is not None:
+            labels = np.asarray(self.data.stratum_labels, dtype=object)
+            frame.insert(0, "stratum", labels[sets.stratum])
+        return frame
+
+    def predict_survival(
+        self,
+        x: ArrayLike,
+        times: ArrayLike,
+        *,
+        strata: ArrayLike | None = None,
+        offset: ArrayLike | None = None,
+    ) -> FloatArray:
+        """S(t | x) = exp(-Lambda0(t) exp(x b)) for each new row (rows) at each time (columns)."""
+        new = _matrix(x, len(self.names), self.names)
+        if np.isnan(new).any():
+            row, col = np.argwhere(np.isnan(new))[0]
+            raise DataError(f"x[{row}, {self.names[col]!r}] is NaN: predictions need every covariate")
+        at = as_float("times", times)
+        eta = new @ self.coef + (0.0 if offset is None else as_float("offset", offset))
+        base = self.baseline_hazard()
+        if self.data.stratum_labels is None:
+            if strata is not None:
+                raise DataError("strata given for a model fitted without strata")
+            curves = {None: base}
+            row_strata: NDArray[Any] = np.full(len(new), None, dtype=object)
+        else:
+            if strata is None:
+                raise DataError("the model has strata: say the stratum of each new row")
+            row_strata = as_vector("strata", strata)
+            curves = {label: base[base["stratum"] == label] for label in self.data.stratum_labels}
+        out = np.empty((len(new), len(at)))
+        for i, (label, lp) in enumerate(zip(row_strata, np.atleast_1d(eta), strict=True)):
+            if label not in curves:
+                raise DataError(f"strata[{i}] is {label!r}: not a stratum of the fitted model")
+            curve = curves[label]
+            idx = np.searchsorted(curve["time"].to_numpy(), at, side="right")
+            cumhaz = np.concatenate([[0.0], curve["cumhaz"].to_numpy()])[idx]
+            out[i] = np.exp(-cumhaz * np.exp(lp))
+        return out
+
+    def zph(self, transform: ZphTransform = "km") -> ZphTest:
+        """Test of proportional hazards (``cox.zph``): a score test for x g(t) terms.
+
+        Each covariate x gets a partner x g(t), g the transformed time centred on its mean
+        over the deaths; the test is the score test of the partners at (b, 0) with the
+        full information of the 2p-variable model, per term and globally (Grambsch &
+        Therneau 1994, as ``survival`` 3 computes it). ``km`` uses g = 1 - S(t-), the
+        pooled Kaplan–Meier just before t.
+        """
+        check_choice("transform", transform, ("km", "rank", "identity", "log"))
+        engine, ev = self._engine
+        d, sets = self.data, engine.sets
+        g_rows = _zph_time(transform, d)
+        g_rows = g_rows - g_rows[d.event].mean()
+        g = np.empty(sets.n_times)
+        g[sets.death_time] = g_rows[sets.death_rows]
+        p = len(self.names)
+        info = np.zeros((2 * p, 2 * p))
+        info[:p, :p] = _information(engine, ev, np.ones(sets.n_times))
+        info[:p, p:] = info[p:, :p] = _information(engine, ev, g)
+        info[p:, p:] = _information(engine, ev, g**2)
+        k = sets.death_time
+        rows = sets.death_rows
+        per_death = d.weights[rows, None] * d.x[rows] - (ev.mean_weight[k] / ev.den)[:, None] * ev.num
+        u = np.concatenate([np.zeros(p), g[k] @ per_death])
+        chisq, dfs = [], []
+        for _, columns in d.terms:
+            keep = [*range(p), *(p + c for c in columns)]
+            chisq.append(float(u[keep] @ np.linalg.solve(info[np.ix_(keep, keep)], u[keep])))
+            dfs.append(len(columns))
+        chisq.append(float(u @ np.linalg.solve(info, u)))
+        dfs.append(p)
+        stat, df = np.array(chisq), np.array(dfs, dtype=np.int64)
+        return ZphTest(tuple(t for t, _ in d.terms), stat, df, chi2.sf(stat, df), transform)
+
+
+def _information(engine: PartialLikelihood, ev: Evaluation, mult: FloatArray) -> FloatArray:
+    """The information with each death time's contribution multiplied by ``mult``."""
+    sets, x = engine.sets, engine.x
+    k, rows, f = sets.death_time, sets.death_rows, sets.fraction
+    m = ev.mean_weight[k] * mult[k]
+    c = np.bincount(k, weights=m / ev.den, minlength=sets.n_times)
+    e = np.bincount(k, weights=m * f / ev.den, minlength=sets.n_times)
+    cum = np.zeros(sets.n_times + 1)
+    np.cumsum(c, out=cum[1:])
+    g = ev.risk * (cum[sets.hi] - cum[sets.lo])
+    g[rows] -= ev.risk[rows] * e[k]
+    result: FloatArray = (x * g[:, None]).T @ x - (ev.num * (m / ev.den**2)[:, None]).T @ ev.num
+    return result
+
+
+def _zph_time(transform: str, d: CoxData) -> FloatArray:
+    """The transformed time of each row's exit, as ``cox.zph`` computes it."""
+    if transform == "identity":
+        return d.time.copy()
+    if transform == "log":
+        return np.log(d.time)
+    if transform == "rank":
+        from scipy.stats import rankdata
+
+        return np.asarray(rankdata(d.time), dtype=np.float64)
+    from bassinet.survival._kaplan_meier import KaplanMeier, kaplan_meier
+
+    curve = kaplan_meier(d.time, d.event, entry=d.entry)
+    assert isinstance(curve, KaplanMeier)  # no groups were given
+    before = np.searchsorted(curve.time, d.time, side="left")
+    surv_before = np.concatenate([[1.0], curve.surv])[before]
+    return 1.0 - surv_before
+
+
+def _matrix(x: ArrayLike, p: int | None, names: Sequence[str] | None = None) -> FloatArray:
+    array = np.asarray(x)
+    if array.ndim == 1:
+        array = array[:, None] if p in (None, 1) else array[None, :]
+    if array.ndim != 2:
+        raise DataError(f"x must be a matrix (rows by covariates), not of shape {array.shape}")
+    try:
+        out = np.ascontiguousarray(array, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"x must hold numbers (code factors as indicator columns): {exc}") from exc
+    if p is not None and out.shape[1] != p:
+        named = f" ({', '.join(names)})" if names else ""
+        raise DataError(f"x has {out.shape[1]} columns but the model has {p}{named}")
+    return out
+
+
+def _names(x: ArrayLike, p: int, names: Sequence[str] | None) -> tuple[str, ...]:
+    if names is not None:
+        if len(names) != p:
+            raise DataError(f"names has {len(names)} entries but x has {p} columns")
+        return tuple(str(n) for n in names)
+    columns = getattr(x, "columns", None)
+    if columns is not None:
+        return tuple(str(c) for c in columns)
+    return tuple(f"x{j + 1}" for j in range(p))
+
+
+def _check_collinear(xc: FloatArray, weights: FloatArray, names: tuple[str, ...]) -> None:
+    """Refuse a constant covariate or one that is a combination of others, naming them."""
+    scale = np.sqrt(weights @ xc**2)
+    for j, s in enumerate(scale):
+        if s <= 1e-12 * max(1.0, float(np.abs(xc[:, j]).max(initial=0.0))):
+            raise DataError(
+                f"covariate {names[j]!r} is constant (within strata, if any): a Cox model has no "
+                "intercept, so its effect cannot be estimated; leave it out"
+            )
+    z = xc / scale
+    gram = (z * weights[:, None]).T @ z
+    basis: list[int] = []
+    for j in range(len(names)):
+        if basis:
+            sub = gram[np.ix_(basis, basis)]
+            coef = np.linalg.solve(sub, gram[basis, j])
+            residual = gram[j, j] - gram[basis, j] @ coef
+            if residual <= 1e-9 * gram[j, j]:
+                partners = [names[b] for b, c in zip(basis, coef, strict=True) if abs(c) > 1e-8]
+                raise DataError(
+                    f"covariate {names[j]!r} is collinear with {', '.join(map(repr, partners))}: "
+                    "it is a linear combination of them, so their effects cannot be separated; "
+                    "leave one out"
+                )
+        basis.append(j)
+
+
+def _center(x: FloatArray, weights: FloatArray, stratum: IntArray, n_strata: int) -> FloatArray:
+    """x minus its weighted mean within each stratum (for the collinearity check only)."""
+    total = np.bincount(stratum, weights=weights, minlength=n_strata)
+    out = x.copy()
+    for j in range(x.shape[1]):
+        means = np.bincount(stratum, weights=weights * x[:, j], minlength=n_strata) / total
+        out[:, j] -= means[stratum]
+    return out
+
+
+def prepare(
+    time: ArrayLike,
+    event: ArrayLike,
+    x: ArrayLike,
+    *,
+    entry: ArrayLike | None,
+    strata: ArrayLike | None,
+    weights: ArrayLike | None,
+    offset: ArrayLike | None,
+    cluster: ArrayLike | None,
+    names: Sequence[str] | None,
+    terms: Sequence[tuple[str, Sequence[int]]] | None = None,
+) -> CoxData:
+    """The validation gate of :func:`coxph`: every bad input is a DataError naming it."""
+    data = survival_data(time, event, entry=entry)
+    n = len(data.time)
+    matrix = _matrix(x, None)
+    if matrix.shape[0] != n:
+        raise DataError(f"x has {matrix.shape[0]} rows but time has {n}: each row needs one of each")
+    p = matrix.shape[1]
+    if p == 0:
+        raise DataError("x has no columns: a Cox model needs at least one covariate")
+    label = _names(x, p, names)
+    if np.isnan(matrix).any() or np.isinf(matrix).any():
+        row, col = np.argwhere(~np.isfinite(matrix))[0]
+        raise DataError(
+            f"x[row {row}, column {label[col]!r}] is {matrix[row, col]}: covariates must be finite "
+            "numbers (drop or impute the row first)"
+        )
+    w = np.ones(n) if weights is None else as_weights(weights)
+    off = np.zeros(n) if offset is None else as_float("offset", offset)
+    same_length(time=data.time, weights=w, offset=off)
+    if not np.isfinite(off).all():
+        index = int(np.flatnonzero(~np.isfinite(off))[0])
+        raise DataError(f"offset[{index}] is {off[index]}: offsets must be finite")
+    if strata is None:
+        codes: IntArray = np.zeros(n, dtype=np.int64)
+        stratum_labels = None
+    else:
+        codes, stratum_labels = as_labels("strata", strata)
+        same_length(time=data.time, strata=codes)
+        if len(stratum_labels) == 1:
+            raise DataError(
+                f"strata has a single level ({stratum_labels[0]!r}): stratifying by it changes "
+                "nothing; leave strata out"
+            )
+    cluster_codes = None
+    if cluster is not None:
+        cluster_codes, _ = as_labels("cluster", cluster)
+        same_length(time=data.time, cluster=cluster_codes)
+    if not data.event.any():
+        raise DataError("event has no events: a Cox model needs at least one")
+    _check_collinear(_center(matrix, w, codes, int(codes.max()) + 1), w, label)
+    center = (w @ matrix) / w.sum()
+    term_list = (
+        tuple((name, (j,)) for j, name in enumerate(label))
+        if terms is None
+        else tuple((t, tuple(c)) for t, c in terms)
+    )
+    return CoxData(
+        label,
+        matrix - center,
+        center,
+        data.time,
+        data.entry,
+        data.event,
+        codes,
+        stratum_labels,
+        w,
+        off,
+        cluster_codes,
+        term_list,
+    )
+
+
+def coxph(
+    time: ArrayLike,
+    event: ArrayLike,
+    x: ArrayLike,
+    *,
+    entry: ArrayLike | None = None,
+    strata: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+    offset: ArrayLike | None = None,
+    cluster: ArrayLike | None = None,
+    robust: bool | None = None,
+    ties: Ties = "efron",
+    names: Sequence[str] | None = None,
+    conf_level: float = 0.95,
+    init: ArrayLike | None = None,
+    max_iter: int = 30,
+    tol: float = 1e-10,
+) -> CoxFit:
+    """Fit a Cox proportional-hazards model, as ``survival::coxph``.
+
+    Parameters
+    ----------
+    time, event
+        Exit time (the stop of a (start, stop] row) and whether the row ends in the event.
+    x
+        The covariates, rows by columns (a 1-D array for one covariate). A DataFrame's
+        column names become the coefficient names.
+    entry
+        Start of each (start, stop] row: late entry, or a time-varying covariate split
+        into rows (see :func:`split_at_exposure`).
+    strata, weights, offset
+        A separate baseline hazard per stratum; case weights (> 0); a fixed term added
+        to the linear predictor.
+    cluster, robust
+        The robust (sandwich) variance, with rows of one ``cluster`` (a patient's rows)
+        summed first. By default (``None``) it is used, as R does, when ``cluster`` is
+        given or a weight is not a whole number; ``False`` turns it off.
+    ties
+        ``"efron"`` (R's default) or ``"breslow"``.
+    init, max_iter, tol
+        Starting coefficients; Newton iterations allowed; convergence when the relative
+        change in the log partial likelihood is at most ``tol``.
+    """
+    check_choice("ties", ties, TIES)
+    check_conf_level(conf_level)
+    data = prepare(
+        time,
+        event,
+        x,
+        entry=entry,
+        strata=strata,
+        weights=weights,
+        offset=offset,
+        cluster=cluster,
+        names=names,
+    )
+    return fit_prepared(
+        data, ties=ties, robust=robust, conf_level=conf_level, init=init, max_iter=max_iter, tol=tol
+    )
+
+
+def fit_prepared(
+    data: CoxData,
+    *,
+    ties: Ties,
+    robust: bool | None,
+    conf_level: float,
+    init: ArrayLike | None,
+    max_iter: int,
+    tol: float,
+) -> CoxFit:
+    """Newton–Raphson on checked data (the second half of :func:`coxph`)."""
+    p = len(data.names)
+    sets = RiskSets.build(data.entry, data.time, data.event, data.stratum, efron=ties == "efron")
+    engine = PartialLikelihood(sets, data.x, data.weights, data.offset)
+    if init is None:
+        beta = np.zeros(p)
+    else:
+        beta = as_float("init", init)
+        if beta.shape != (p,):
+            raise DataError(f"init has {beta.size} values but the model has {p} coefficients")
+    beta, current, start, iterations = maximise(
+        engine.evaluate, beta, what="the Cox model", names=data.names, max_iter=max_iter, tol=tol
+    )
+    naive_var = _inverse(current.information, data.names)
+    remaining = np.abs(naive_var @ current.score)
+    infinite = (remaining > tol) & (remaining > np.sqrt(tol) * np.abs(beta))
+    for j in np.flatnonzero(infinite):
+        warnings.warn(
+            f"the log-likelihood converged before covariate {data.names[j]!r} did: its coefficient "
+            "may be infinite (the covariate may separate those with events from the others)",
+            StatisticalWarning,
+            stacklevel=3,
+        )
+    var = naive_var
+    fractional = bool((data.weights != np.floor(data.weights)).any())
+    is_robust = (data.cluster is not None or fractional) if robust is None else robust
+    if is_robust:
+        resid = engine.score_residuals(current) * data.weights[:, None]
+        dfbeta = resid @ naive_var
+        if data.cluster is not None and is_robust:
+            summed = np.zeros((int(data.cluster.max()) + 1, p))
+            for column in range(p):
+                summed[:, column] = np.bincount(
+                    data.cluster, weights=dfbeta[:, column], minlength=summed.shape[0]
+                )
+            dfbeta = summed
+        var = dfbeta.T @ dfbeta
+    score_stat = float(start.score @ _inverse(start.information, data.names) @ start.score)
+    init_beta = np.zeros(p) if init is None else as_float("init", init)
+    delta = beta - init_beta
+    wald = float(delta @ np.linalg.solve(var, delta))
+    lr = 2 * (current.loglik - start.loglik)
+    lp = data.x @ beta + data.offset
+    return CoxFit(
+        names=data.names,
+        coef=beta,
+        var=var,
+        naive_var=naive_var,
+        robust=is_robust,
+        loglik_null=start.loglik,
+        loglik=current.loglik,
+        score_test=ChiSquareTest.of(score_stat, p),
+        wald_test=ChiSquareTest.of(wald, p),
+        lr_test=ChiSquareTest.of(lr, p),
+        n=len(data.time),
+        n_events=int(data.event.sum()),
+        iterations=iterations,
+        ties=ties,
+        conf_level=conf_level,
+        data=data,
+        linear_predictor=lp,
+    )
+
+
+def _inverse(information: FloatArray, names: tuple[str, ...]) -> FloatArray:
+    try:
+        chol = np.linalg.cholesky(information)
+    except np.linalg.LinAlgError as exc:
+        raise ConvergenceError(
+            f"the information matrix of ({', '.join(names)}) is not positive definite: a covariate "
+            "may have no events in one of its levels"
+        ) from exc
+    inv_chol = np.linalg.inv(chol)
+    result: FloatArray = inv_chol.T @ inv_chol
+    return result
