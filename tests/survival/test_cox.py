@@ -46,7 +46,8 @@ def test_monotone_likelihood_by_hand_warns_naming_the_covariate() -> None:
 # ---------------------------------------------------------------------------- R oracle
 
 COX_R = """
-fit <- coxph({formula}, data = d, ties = "{ties}", control = coxph.control(eps = 1e-12, toler.chol = 1e-13){extra})
+ctl <- coxph.control(eps = 1e-12, toler.chol = 1e-13)
+fit <- coxph({formula}, data = d, ties = "{ties}", control = ctl{extra})
 s <- summary(fit)
 cf <- s$coefficients
 out <- list(coef = coef(fit), se = sqrt(diag(fit$var)), z = cf[, "z"], p = cf[, "Pr(>|z|)"],
@@ -129,7 +130,10 @@ def test_veteran_stratified_by_cell_type_equals_r() -> None:
 def test_pbc_with_case_weights_and_offset_equals_r() -> None:
     d = r_dataset("na.omit(pbc[, c('time', 'status', 'age', 'bili', 'albumin', 'edema')])")
     d = d.assign(
-        event=(d.status == 2).astype(int), logbili=np.log(d.bili), w=1 + (np.arange(len(d)) % 5) / 4, off=0.01 * d.age
+        event=(d.status == 2).astype(int),
+        logbili=np.log(d.bili),
+        w=1 + (np.arange(len(d)) % 5) / 4,
+        off=0.01 * d.age,
     )
     ours = coxph(d.time, d.event, d[["logbili", "albumin", "edema"]], weights=d.w, offset=d.off)
     r = run_r(
@@ -215,11 +219,13 @@ def test_predicted_survival_and_baseline_hazard_equal_r_survfit() -> None:
     new = pd.DataFrame({"x1": [0.5, -1.0], "x2": [1.0, 0.0], "s": ["b", "c"]})
     r = run_r(
         """
-        fit <- coxph(Surv(start, stop, event) ~ x1 + x2 + strata(s), data = d, control = coxph.control(eps = 1e-12))
+        fit <- coxph(Surv(start, stop, event) ~ x1 + x2 + strata(s), data = d,
+                     control = coxph.control(eps = 1e-12))
         nd <- data.frame(x1 = c(0.5, -1), x2 = c(1, 0), s = c("b", "c"))
         sf <- survfit(fit, newdata = nd)
         b <- basehaz(fit, centered = FALSE)
-        out <- list(surv = t(summary(sf, times = c(2.5, 4, 8), extend = TRUE)$surv), bh = b$hazard[b$strata == "a"])
+        out <- list(surv = t(summary(sf, times = c(2.5, 4, 8), extend = TRUE)$surv),
+                    bh = b$hazard[b$strata == "a"])
         """,
         d,
     )
@@ -241,7 +247,7 @@ def test_separating_covariate_warns_as_r_does() -> None:
         """
         w <- NULL
         fit <- withCallingHandlers(coxph(Surv(time, event) ~ x + z, data = d),
-                                   warning = function(m) {w <<- conditionMessage(m); invokeRestart("muffleWarning")})
+            warning = function(m) {w <<- conditionMessage(m); invokeRestart("muffleWarning")})
         out <- list(warned_about_x = grepl("variable +1 ;", w))
         """,
         {"time": time, "event": event, "x": x, "z": z},
