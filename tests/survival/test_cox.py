@@ -340,3 +340,20 @@ def test_weight_not_positive_names_the_row() -> None:
 def test_unknown_ties_method_is_refused() -> None:
     with pytest.raises(DataError, match="ties is 'exact'"):
         coxph([2, 3, 1], [1, 0, 1], [0.1, 0.2, 0.4], ties="exact")  # type: ignore[arg-type]
+
+
+@pytest.mark.r
+def test_score_residuals_and_linear_predictor_equal_r_in_input_row_order() -> None:
+    d = _ties_data(13)
+    ours = coxph(d.stop, d.event, d[["x1", "x2"]], entry=d.start, strata=d.s)
+    r = run_r(
+        """
+        fit <- coxph(Surv(start, stop, event) ~ x1 + x2 + strata(s), data = d,
+                     control = coxph.control(eps = 1e-12))
+        out <- list(score = residuals(fit, type = "score"), lp = fit$linear.predictors)
+        """,
+        d,
+    )
+    # R returns an n x 2 matrix, read column by column.
+    assert_close(ours.score_residuals().ravel(order="F"), r["score"], what="score residuals")
+    assert_close(ours.linear_predictor, r["lp"], what="linear predictor")

@@ -101,6 +101,14 @@ class CoxData:
     offset: FloatArray
     cluster: IntArray | None
     terms: tuple[tuple[str, tuple[int, ...]], ...]
+    order: IntArray  # row j here is row order[j] of the input: sorted by (stratum, time)
+    r_center: FloatArray  # R's centring of linear predictors: 0/1 indicators are not centred
+
+    def unsort(self, values: FloatArray) -> FloatArray:
+        """Per-row values back in the caller's row order."""
+        out = np.empty_like(values)
+        out[self.order] = values
+        return out
 
 
 @dataclass(frozen=True)
@@ -195,12 +203,13 @@ class CoxFit(TableResult):
     def concordance(self) -> Concordance:
         """Harrell's C as ``coxph`` reports it: a higher risk score should fail sooner."""
         engine, _ = self._engine
-        return concordance_counts(engine.sets, self.linear_predictor, self.data.weights)
+        lp = self.data.x @ self.coef + self.data.offset
+        return concordance_counts(engine.sets, lp, self.data.weights)
 
     def score_residuals(self) -> FloatArray:
         """Per row and covariate, the score residual (``residuals(fit, type = "score")``)."""
         engine, ev = self._engine
-        return engine.score_residuals(ev)
+        return self.data.unsort(engine.score_residuals(ev))
 
     def baseline_hazard(self) -> pd.DataFrame:
         """The cumulative baseline hazard at covariates zero, per stratum and death time.
@@ -357,16 +366,21 @@ def _names(x: ArrayLike, p: int, names: Sequence[str] | None) -> tuple[str, ...]
 
 
 def _check_collinear(xc: FloatArray, weights: FloatArray, names: tuple[str, ...]) -> None:
-    """Refuse a constant covariate or one that is a combination of others, naming them."""
-    scale = np.sqrt(weights @ xc**2)
+    """Refuse a constant covariate or one that is a combination of others, naming them.
+
+    ``xc`` is centred (within strata); its weighted Gram matrix, scaled to unit diagonal,
+    is checked by regressing each column on those before it.
+    """
+    raw = (xc * weights[:, None]).T @ xc
+    scale = np.sqrt(np.diag(raw))
     for j, s in enumerate(scale):
-        if s <= 1e-12 * max(1.0, float(np.abs(xc[:, j]).max(initial=0.0))):
+        size = float(np.abs(xc[:, j]).max(initial=0.0)) * np.sqrt(weights.sum())
+        if s <= 1e-10 * max(1.0, size):
             raise DataError(
                 f"covariate {names[j]!r} is constant (within strata, if any): a Cox model has no "
                 "intercept, so its effect cannot be estimated; leave it out"
             )
-    z = xc / scale
-    gram = (z * weights[:, None]).T @ z
+    gram = raw / np.outer(scale, scale)
     basis: list[int] = []
     for j in range(len(names)):
         if basis:
@@ -385,6 +399,8 @@ def _check_collinear(xc: FloatArray, weights: FloatArray, names: tuple[str, ...]
 
 def _center(x: FloatArray, weights: FloatArray, stratum: IntArray, n_strata: int) -> FloatArray:
     """x minus its weighted mean within each stratum (for the collinearity check only)."""
+    if n_strata == 1:
+        return np.asarray(x - (weights @ x) / weights.sum(), dtype=np.float64)
     total = np.bincount(stratum, weights=weights, minlength=n_strata)
     out = x.copy()
     for j in range(x.shape[1]):
@@ -447,24 +463,29 @@ def prepare(
         raise DataError("event has no events: a Cox model needs at least one")
     _check_collinear(_center(matrix, w, codes, int(codes.max()) + 1), w, label)
     center = (w @ matrix) / w.sum()
+    r_center = np.where(((matrix == 0) | (matrix == 1)).all(axis=0), 0.0, center)
     term_list = (
         tuple((name, (j,)) for j, name in enumerate(label))
         if terms is None
         else tuple((t, tuple(c)) for t, c in terms)
     )
+    # Sorted by (stratum, time), the binary searches and sums of the fit walk memory in order.
+    order = np.lexsort((data.time, codes)).astype(np.int64)
     return CoxData(
         label,
-        matrix - center,
+        (matrix - center)[order],
         center,
-        data.time,
-        data.entry,
-        data.event,
-        codes,
+        data.time[order],
+        None if data.entry is None else data.entry[order],
+        data.event[order],
+        codes[order],
         stratum_labels,
-        w,
-        off,
-        cluster_codes,
+        w[order],
+        off[order],
+        None if cluster_codes is None else cluster_codes[order],
         term_list,
+        order,
+        r_center,
     )
 
 
@@ -581,7 +602,7 @@ def fit_prepared(
     delta = beta - init_beta
     wald = float(delta @ np.linalg.solve(var, delta))
     lr = 2 * (current.loglik - start.loglik)
-    lp = data.x @ beta + data.offset
+    lp = data.unsort(data.x @ beta + data.offset + (data.center - data.r_center) @ beta)
     return CoxFit(
         names=data.names,
         coef=beta,
