@@ -16,18 +16,11 @@ Install the peers with: pip install -e '.[bench]' (R: scripts/test.sh installs i
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import statistics
-import subprocess
-import tempfile
-import time
 import warnings
-from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _timing import machine, median_time, r_timings
 
 from bassinet.survival import cumulative_incidence, gray_test, kaplan_meier, logrank
 
@@ -46,15 +39,6 @@ def make_data(n: int, *, whole_days: bool, seed: int = 2026) -> pd.DataFrame:
     cause = np.where(event == 1, rng.integers(1, 3, n), 0)
     strata = rng.integers(0, 4, n)
     return pd.DataFrame({"time": time_, "event": event, "group": group, "cause": cause, "strata": strata})
-
-
-def median_time(action: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def python_timings(d: pd.DataFrame, repeats: int) -> dict[str, dict[str, float]]:
@@ -113,9 +97,9 @@ def python_timings(d: pd.DataFrame, repeats: int) -> dict[str, dict[str, float]]
 
 R_TIMING = r"""
 suppressMessages({library(survival); library(cmprsk)})
-d <- read.csv("%s")
+d <- read.csv("%(path)s")
 med <- function(f, k) { x <- numeric(k); for (i in 1:k) x[i] <- system.time(f())[["elapsed"]]; median(x) }
-k <- %d
+k <- %(repeats)d
 cat("Kaplan-Meier", med(function() survfit(Surv(time, event) ~ 1, data = d), k), "\n")
 cat("log-rank", med(function() survdiff(Surv(time, event) ~ group, data = d), k), "\n")
 stratified <- function() survdiff(Surv(time, event) ~ group + strata(strata), data = d)
@@ -124,38 +108,18 @@ cat("Aalen-Johansen + Gray", med(function() cuminc(d$time, d$cause, d$group), k)
 """
 
 
-def r_timings(d: pd.DataFrame, repeats: int) -> dict[str, float]:
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "data.csv"
-        d.to_csv(path, index=False)
-        script = Path(folder) / "time.R"
-        script.write_text(R_TIMING % (path, repeats))
-        try:
-            done = subprocess.run(["Rscript", str(script)], capture_output=True, text=True, check=True)
-        except (FileNotFoundError, subprocess.CalledProcessError):
-            return {}
-    found = {}
-    for line in done.stdout.splitlines():
-        *name, value = line.split()
-        found[" ".join(name)] = float(value)
-    return found
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    print(
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}, NumPy {np.__version__}"
-    )
+    print(machine())
     for variant, whole in (("whole-day times", True), ("continuous times", False)):
         for n in args.sizes:
             repeats = args.repeats if n < 1_000_000 else max(3, args.repeats // 2)
             data = make_data(n, whole_days=whole)
             results = python_timings(data, repeats)
-            for operation, seconds in r_timings(data, repeats).items():
+            for operation, seconds in r_timings(data, R_TIMING, repeats).items():
                 results[operation]["R"] = seconds
             print(f"\n## n = {n:,}, {variant} (median of {repeats})")
             print(f"{'operation':<24}{'tool':<22}{'median':>12}{'peer / Bassinet':>18}")

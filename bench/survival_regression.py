@@ -19,19 +19,12 @@ Install the peers with: pip install -e '.[bench]' (R: scripts/test.sh installs i
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import statistics
-import subprocess
-import tempfile
-import time
 import warnings
-from collections.abc import Callable
 from functools import partial
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _timing import machine, median_time, r_timings
 
 from bassinet.survival import coxph, fine_gray
 
@@ -81,15 +74,6 @@ def make_competing(n: int, seed: int = 2028) -> pd.DataFrame:
 
 def fit_fine_gray(d: pd.DataFrame) -> object:
     return fine_gray(d.time.to_numpy(), d.cause.to_numpy(), d[["z1", "z2"]].to_numpy())
-
-
-def median_time(action: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def cox_python(d: pd.DataFrame, variant: str, repeats: int) -> dict[str, float]:
@@ -187,23 +171,6 @@ cat("Fine-Gray", med(function() crr(d$time, d$cause, cbind(d$z1, d$z2)), %(repea
 """
 
 
-def r_timings(d: pd.DataFrame, script: str, repeats: int) -> dict[str, float]:
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "data.csv"
-        d.to_csv(path, index=False)
-        code = Path(folder) / "time.R"
-        code.write_text(script % {"path": path, "repeats": repeats})
-        try:
-            done = subprocess.run(["Rscript", str(code)], capture_output=True, text=True, check=True)
-        except (FileNotFoundError, subprocess.CalledProcessError):
-            return {}
-    found = {}
-    for line in done.stdout.splitlines():
-        *name, value = line.split()
-        found[" ".join(name)] = float(value)
-    return found
-
-
 def show(title: str, rows: dict[str, dict[str, float]]) -> None:
     print(f"\n## {title}")
     print(f"{'model':<20}{'tool':<18}{'median':>12}{'peer / Bassinet':>18}")
@@ -221,10 +188,7 @@ def main() -> None:
     parser.add_argument("--fg-sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    print(
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}, NumPy {np.__version__}"
-    )
+    print(machine())
     for n in args.sizes:
         d = make_cox(n)
         rows = {

@@ -129,31 +129,16 @@ class ZphTest(TableResult):
         )
 
 
-@dataclass(frozen=True)
-class CoxFit(TableResult):
-    """A fitted Cox model; ``to_frame()`` is R's coefficient table.
+class Coefficients:
+    """Wald statistics of fitted coefficients: SE, hazard ratios with limits, z and P.
 
-    ``var`` is the variance in use: robust when ``robust`` (then ``naive_var`` is the
-    model-based one), model-based otherwise.
+    Shared by :class:`CoxFit` and :class:`FineGrayFit`, which supply ``coef``, ``var``
+    and ``conf_level``.
     """
 
-    names: tuple[str, ...]
     coef: FloatArray
     var: FloatArray
-    naive_var: FloatArray
-    robust: bool
-    loglik_null: float
-    loglik: float
-    score_test: ChiSquareTest
-    wald_test: ChiSquareTest
-    lr_test: ChiSquareTest
-    n: int
-    n_events: int
-    iterations: int
-    ties: Ties
     conf_level: float
-    data: CoxData = field(repr=False, compare=False)
-    linear_predictor: FloatArray = field(repr=False, compare=False)
 
     @property
     def se(self) -> FloatArray:
@@ -179,6 +164,33 @@ class CoxFit(TableResult):
     @property
     def upper(self) -> FloatArray:
         return np.exp(self.coef + float(norm.ppf(0.5 + self.conf_level / 2)) * self.se)
+
+
+@dataclass(frozen=True)
+class CoxFit(Coefficients, TableResult):
+    """A fitted Cox model; ``to_frame()`` is R's coefficient table.
+
+    ``var`` is the variance in use: robust when ``robust`` (then ``naive_var`` is the
+    model-based one), model-based otherwise.
+    """
+
+    names: tuple[str, ...]
+    coef: FloatArray
+    var: FloatArray
+    naive_var: FloatArray
+    robust: bool
+    loglik_null: float
+    loglik: float
+    score_test: ChiSquareTest
+    wald_test: ChiSquareTest
+    lr_test: ChiSquareTest
+    n: int
+    n_events: int
+    iterations: int
+    ties: Ties
+    conf_level: float
+    data: CoxData = field(repr=False, compare=False)
+    linear_predictor: FloatArray = field(repr=False, compare=False)
 
     def to_frame(self) -> pd.DataFrame:
         import pandas as pd

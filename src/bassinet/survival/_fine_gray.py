@@ -31,10 +31,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.stats import norm
 
 from bassinet.errors import DataError
-from bassinet.survival._cox import ChiSquareTest, _check_collinear, _matrix, _names
+from bassinet.survival._cox import ChiSquareTest, Coefficients, _check_collinear, _matrix, _names
 from bassinet.survival._newton import maximise
 from bassinet.survival._partial_likelihood import safe_shift
 from bassinet.survival._results import TableResult
@@ -178,8 +177,11 @@ def _sandwich_middle(data: _Sorted, step: _Step) -> FloatArray:
 
 
 @dataclass(frozen=True)
-class FineGrayFit(TableResult):
-    """A fitted Fine–Gray model; ``to_frame()`` is the table of ``summary(crr(...))``."""
+class FineGrayFit(Coefficients, TableResult):
+    """A fitted Fine–Gray model; ``hazard_ratio`` is the subdistribution hazard ratio.
+
+    ``to_frame()`` is the table of ``summary(crr(...))``.
+    """
 
     names: tuple[str, ...]
     coef: FloatArray
@@ -195,31 +197,6 @@ class FineGrayFit(TableResult):
     cause_of_interest: object
     fail_time: FloatArray = field(repr=False)
     baseline_jumps: FloatArray = field(repr=False)
-
-    @property
-    def se(self) -> FloatArray:
-        return np.sqrt(np.diag(self.var))
-
-    @property
-    def hazard_ratio(self) -> FloatArray:
-        """Subdistribution hazard ratios exp(coef)."""
-        return np.exp(self.coef)
-
-    @property
-    def z(self) -> FloatArray:
-        return self.coef / self.se
-
-    @property
-    def p_value(self) -> FloatArray:
-        return np.asarray(2 * norm.sf(np.abs(self.z)), dtype=np.float64)
-
-    @property
-    def lower(self) -> FloatArray:
-        return np.exp(self.coef - float(norm.ppf(0.5 + self.conf_level / 2)) * self.se)
-
-    @property
-    def upper(self) -> FloatArray:
-        return np.exp(self.coef + float(norm.ppf(0.5 + self.conf_level / 2)) * self.se)
 
     def to_frame(self) -> pd.DataFrame:
         import pandas as pd
