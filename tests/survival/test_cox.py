@@ -357,3 +357,11 @@ def test_score_residuals_and_linear_predictor_equal_r_in_input_row_order() -> No
     # R returns an n x 2 matrix, read column by column.
     assert_close(ours.score_residuals().ravel(order="F"), r["score"], what="score residuals")
     assert_close(ours.linear_predictor, r["lp"], what="linear predictor")
+
+
+def test_running_out_of_iterations_raises_convergence_error() -> None:
+    from bassinet.errors import ConvergenceError
+
+    d = _ties_data(3)
+    with pytest.raises(ConvergenceError, match="did not converge in 1 iterations"):
+        coxph(d.stop, d.event, d[["x1", "x2"]], max_iter=1)
