@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
+from bassinet.survival._partial_likelihood import range_sum
+
 if TYPE_CHECKING:
     from bassinet.survival._partial_likelihood import RiskSets
 
@@ -99,7 +101,7 @@ def concordance_counts(sets: RiskSets, score: FloatArray, weights: FloatArray) -
     less = at_risk_below - same_below
     equal = at_risk_equal - same_equal
     # weight at risk (all scores) less the deaths at k: higher scores are the rest
-    total_in = _range_total(sets, weights)
+    total_in = range_sum(sets.lo, sets.hi, weights, sets.n_times)
     same_total = np.bincount(k, weights=w_dead, minlength=sets.n_times)
     greater = total_in[k] - same_total[k] - less - equal
     concordant = float(w_dead @ less)
@@ -112,9 +114,3 @@ def concordance_counts(sets: RiskSets, score: FloatArray, weights: FloatArray) -
     # Weighted counts are differences of sums: clear the rounding dust of a true zero.
     counts[np.abs(counts) < 1e-9 * max(1.0, float(np.abs(counts).max()))] = 0.0
     return Concordance(*map(float, counts))
-
-
-def _range_total(sets: RiskSets, weights: FloatArray) -> FloatArray:
-    diff = np.bincount(sets.lo, weights=weights, minlength=sets.n_times + 1)
-    diff -= np.bincount(sets.hi, weights=weights, minlength=sets.n_times + 1)
-    return np.cumsum(diff[: sets.n_times])

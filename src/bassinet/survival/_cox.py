@@ -345,9 +345,7 @@ def _zph_time(transform: str, d: CoxData) -> FloatArray:
 
     curve = kaplan_meier(d.time, d.event, entry=d.entry)
     assert isinstance(curve, KaplanMeier)  # no groups were given
-    before = np.searchsorted(curve.time, d.time, side="left")
-    surv_before = np.concatenate([[1.0], curve.surv])[before]
-    return 1.0 - surv_before
+    return 1.0 - curve.before(d.time)
 
 
 def _matrix(x: ArrayLike, p: int | None, names: Sequence[str] | None = None) -> FloatArray:
@@ -576,14 +574,11 @@ def fit_prepared(
     p = len(data.names)
     sets = RiskSets.build(data.entry, data.time, data.event, data.stratum, efron=ties == "efron")
     engine = PartialLikelihood(sets, data.x, data.weights, data.offset)
-    if init is None:
-        beta = np.zeros(p)
-    else:
-        beta = as_float("init", init)
-        if beta.shape != (p,):
-            raise DataError(f"init has {beta.size} values but the model has {p} coefficients")
+    init_beta = np.zeros(p) if init is None else as_float("init", init)
+    if init_beta.shape != (p,):
+        raise DataError(f"init has {init_beta.size} values but the model has {p} coefficients")
     beta, current, start, iterations = maximise(
-        engine.evaluate, beta, what="the Cox model", names=data.names, max_iter=max_iter, tol=tol
+        engine.evaluate, init_beta, what="the Cox model", names=data.names, max_iter=max_iter, tol=tol
     )
     naive_var = _inverse(current.information, data.names)
     remaining = np.abs(naive_var @ current.score)
@@ -601,7 +596,7 @@ def fit_prepared(
     if is_robust:
         resid = engine.score_residuals(current) * data.weights[:, None]
         dfbeta = resid @ naive_var
-        if data.cluster is not None and is_robust:
+        if data.cluster is not None:
             summed = np.zeros((int(data.cluster.max()) + 1, p))
             for column in range(p):
                 summed[:, column] = np.bincount(
@@ -610,7 +605,6 @@ def fit_prepared(
             dfbeta = summed
         var = dfbeta.T @ dfbeta
     score_stat = float(start.score @ _inverse(start.information, data.names) @ start.score)
-    init_beta = np.zeros(p) if init is None else as_float("init", init)
     delta = beta - init_beta
     wald = float(delta @ np.linalg.solve(var, delta))
     lr = 2 * (current.loglik - start.loglik)

@@ -35,7 +35,7 @@ from bassinet.errors import DataError
 from bassinet.survival._logrank import LogRankTest, logrank
 from bassinet.survival._partial_likelihood import RiskSets, exact_score_at_zero
 from bassinet.survival._results import TableResult
-from bassinet.survival._validate import FloatArray, IntArray, as_float, same_length, survival_data
+from bassinet.survival._validate import FloatArray, IntArray, as_float, survival_data
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -234,7 +234,6 @@ def landmark(
     points = as_float("landmarks", landmarks)
     if (points < 0).any() or not np.isfinite(points).all():
         raise DataError(f"landmarks are {points.tolist()}: each must be a finite time >= 0")
-    same_length(time=data.time, exposure_time=exposure)
     groups = []
     for point in points:
         keep = data.time > point

@@ -30,10 +30,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 
 from bassinet.errors import DataError
 from bassinet.survival._cox import ChiSquareTest, Coefficients, _check_collinear, _matrix, _names
+from bassinet.survival._kaplan_meier import KaplanMeier, kaplan_meier
 from bassinet.survival._newton import maximise
 from bassinet.survival._partial_likelihood import safe_shift
 from bassinet.survival._results import TableResult
@@ -79,23 +80,15 @@ class _Sorted:
     time: FloatArray
 
 
-def _censoring_left_limits(time: FloatArray, censored: NDArray[np.bool_], at: FloatArray) -> FloatArray:
-    """G(t-) at each ``at``: Kaplan–Meier of the censoring times, just before t."""
-    times, first = np.unique(time, return_index=True)
-    n_at_risk = len(time) - first
-    n_censored = np.bincount(np.searchsorted(times, time[censored]), minlength=len(times))
-    surv = np.cumprod(1.0 - n_censored / n_at_risk)
-    before = np.searchsorted(times, at, side="left")
-    return np.concatenate([[1.0], surv])[before]
-
-
 def _sort(time: FloatArray, status: IntArray, x: FloatArray) -> _Sorted:
     order = np.argsort(time, kind="stable")
     time, status, x = time[order], status[order], x[order]
     fail_time, d = np.unique(time[status == 1], return_counts=True)
     hi = np.searchsorted(fail_time, time, side="right").astype(np.int64)
-    g_fail = _censoring_left_limits(time, status == 0, fail_time)
-    g_row = _censoring_left_limits(time, status == 0, time)
+    # G: the Kaplan–Meier curve of censoring (censorings as the events), just before t.
+    censoring = kaplan_meier(time, status == 0)
+    assert isinstance(censoring, KaplanMeier)  # no groups were given
+    g_fail, g_row = censoring.before(fail_time), censoring.before(time)
     return _Sorted(x, status, hi, len(fail_time), fail_time, d.astype(np.float64), g_fail, g_row, time)
 
 

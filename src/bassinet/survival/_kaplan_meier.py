@@ -211,6 +211,12 @@ class KaplanMeier(TableResult):
     def upper(self) -> FloatArray:
         return self._limits[1]
 
+    def before(self, times: FloatArray) -> FloatArray:
+        """S(t-), the curve just before each time (1 before the first step)."""
+        index = np.searchsorted(self.time, times, side="left")
+        result: FloatArray = np.concatenate([[1.0], self.surv])[index]
+        return result
+
     def at(self, times: ArrayLike) -> SurvivalAt:
         """The curve at ``times`` (sorted ascending), as R's ``summary(fit, times=, extend=TRUE)``.
 

@@ -74,7 +74,7 @@ def _bincount(index: IntArray, weights: FloatArray, size: int) -> FloatArray:
     return np.asarray(np.bincount(index, weights=weights, minlength=size), dtype=np.float64)
 
 
-def _range_sum(lo: IntArray, hi: IntArray, values: FloatArray, size: int) -> FloatArray:
+def range_sum(lo: IntArray, hi: IntArray, values: FloatArray, size: int) -> FloatArray:
     """For each k < size, the sum of ``values[i]`` over rows with lo[i] <= k < hi[i]."""
     if values.ndim == 1:
         diff = _bincount(lo, values, size + 1)
@@ -82,7 +82,7 @@ def _range_sum(lo: IntArray, hi: IntArray, values: FloatArray, size: int) -> Flo
         return np.cumsum(diff[:size])
     out = np.empty((size, values.shape[1]))
     for column in range(values.shape[1]):
-        out[:, column] = _range_sum(lo, hi, np.ascontiguousarray(values[:, column]), size)
+        out[:, column] = range_sum(lo, hi, np.ascontiguousarray(values[:, column]), size)
     return out
 
 
@@ -197,9 +197,9 @@ class PartialLikelihood:
         shift = safe_shift(eta)
         risk = self.weights * np.exp(eta - shift)
         rows, k = sets.death_rows, sets.death_time
-        s0 = _range_sum(sets.lo, sets.hi, risk, sets.n_times)
+        s0 = range_sum(sets.lo, sets.hi, risk, sets.n_times)
         weighted_x = x * risk[:, None]
-        s1 = _range_sum(sets.lo, sets.hi, weighted_x, sets.n_times)
+        s1 = range_sum(sets.lo, sets.hi, weighted_x, sets.n_times)
         d0 = _bincount(k, risk[rows], sets.n_times)
         d1 = np.zeros_like(s1)
         _group_sum(d1, k, weighted_x[rows])
@@ -272,8 +272,8 @@ def exact_score_at_zero(sets: RiskSets, x: FloatArray) -> tuple[FloatArray, Floa
     with a time-varying covariate, the Mantel–Byar test.
     """
     ones = np.ones(x.shape[0])
-    y = _range_sum(sets.lo, sets.hi, ones, sets.n_times)
-    s1 = _range_sum(sets.lo, sets.hi, x, sets.n_times)
+    y = range_sum(sets.lo, sets.hi, ones, sets.n_times)
+    s1 = range_sum(sets.lo, sets.hi, x, sets.n_times)
     d = sets.n_deaths
     xbar = s1 / y[:, None]
     score = x[sets.death_rows].sum(axis=0) - d @ xbar
