@@ -170,6 +170,20 @@ def test_a_long_row_missing_from_an_updated_file_is_deleted_and_audited(
         }
 
 
+def test_a_death_moved_to_another_date_replaces_the_old_death(engine: Engine, tmp_path: Path) -> None:
+    # One death per patient is a unique index: the old death row must go before the new
+    # one is written, though the unit of work would insert first.
+    for version, when in (("v1", "2021-02-01"), ("v2", "2021-03-01")):
+        death = [{"study_id": "P001", "event_type": "death", "event_date": when, "death_cause": "leukemia"}]
+        dead = patient(vital_status="dead", last_contact_date=when)
+        path, others = write_files(tmp_path / version, [dead], events=death)
+        report = import_files(engine, path, long_sheets=others, actor="tester")
+    assert (report.counts["events"].deleted, report.counts["events"].inserted) == (1, 1)
+    with registry_session(engine, actor="reader") as session:
+        [event] = session.scalars(select(m.Event)).all()
+        assert str(event.event_date) == "2021-03-01"
+
+
 def test_long_sheets_absent_from_an_import_are_left_alone(engine: Engine, tmp_path: Path) -> None:
     mrd = [
         {

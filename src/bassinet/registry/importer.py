@@ -459,12 +459,19 @@ def _sync_children(
     key_fields = SHEETS[sheet].key
     collection = getattr(patient, attribute)
     current = {tuple(getattr(c, k) for k in key_fields): c for c in collection}
-    wanted = set()
-    for record in rows:
-        values = _model_values(sheet, record)
-        key = tuple(values[k] for k in key_fields)
-        wanted.add(key)
-        child = current.get(key)
+    incoming = [_model_values(sheet, record) for record in rows]
+    wanted = {tuple(values[k] for k in key_fields) for values in incoming}
+    stale = [child for key, child in current.items() if key not in wanted]
+    for child in stale:
+        collection.remove(child)
+        session.delete(child)
+        count.deleted += 1
+    if stale:
+        # The unit of work inserts before it deletes; a replaced row (a death moved to
+        # another date) would break a unique index unless the deletion goes first.
+        session.flush()
+    for values in incoming:
+        child = current.get(tuple(values[k] for k in key_fields))
         if child is None:
             collection.append(model(**values))
             count.inserted += 1
@@ -472,11 +479,6 @@ def _sync_children(
             count.updated += 1
         else:
             count.unchanged += 1
-    for key, child in current.items():
-        if key not in wanted:
-            collection.remove(child)
-            session.delete(child)
-            count.deleted += 1
 
 
 def _write_quarantine(
