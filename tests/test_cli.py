@@ -152,9 +152,64 @@ def test_export_refuses_an_unknown_format(url: str, tmp_path: Path) -> None:
     assert "is not csv or parquet" in errors
 
 
-def test_demo_imports_the_example_cohort_and_summarises_it(tmp_path: Path) -> None:
+def test_demo_simulates_both_cohorts_into_a_registry_and_sets_them_beside_the_papers(tmp_path: Path) -> None:
     code, output, _ = run("demo", "--out", str(tmp_path / "demo"))
     assert code == 0, output
-    assert "75 patients" in output
-    assert "leukemia type by KMT2A status" in output
+    assert "777 patients" in output  # 651 + 126
+    assert "interfant06: the published figures and this simulated cohort's" in output
+    assert "hsct-infants: the published figures and this simulated cohort's" in output
     assert (tmp_path / "demo" / "registry.db").exists()
+    assert (tmp_path / "demo" / "cohorts" / "interfant06" / "patients.csv").exists()
+
+
+def test_simulate_writes_import_files_that_bassinet_import_accepts(tmp_path: Path, url: str) -> None:
+    code, output, _ = run("simulate", "hsct-infants", "--seed", "5", "--out", str(tmp_path / "hsct"))
+    assert code == 0, output
+    assert "126 patients" in output
+    folder = tmp_path / "hsct"
+    args = ["import", str(folder / "patients.csv"), "--registry", url]
+    for sheet in ("remissions", "mrd", "transplants", "events"):
+        args += [f"--{sheet}", str(folder / f"{sheet}.csv")]
+    code, output, errors = run(*args)
+    assert code == 0, errors
+    assert "rejected" in output
+
+
+def test_simulate_into_the_registry_imports_through_the_same_validation(url: str) -> None:
+    code, output, errors = run(
+        "simulate", "interfant06", "--seed", "2", "--n", "60", "--into-registry", "--registry", url
+    )
+    assert code == 0, errors
+    code, output, _ = run("patients", "list", "--registry", url)
+    assert "60 patient(s)" in output
+
+
+def test_simulate_calibrate_prints_every_figure_with_its_range() -> None:
+    code, output, _ = run("simulate", "calibrate", "hsct-infants", "--replicates", "20")
+    assert code == 0, output
+    assert "3-year OS, AML in CR1" in output
+    assert "22 of 22 published figures inside the simulated 95% range" in output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["simulate", "interfant06", "--n", "0"], "--n is 0"),
+        (["simulate", "interfant06", "--cutoff", "2016-06-30"], "--cutoff is 2016-06-30"),
+        (
+            ["simulate", "interfant06", "--cutoff", "June 2019"],
+            "--cutoff is 'June 2019': give a date as YYYY-MM-DD",
+        ),
+        (["simulate", "calibrate", "interfant-99"], "cohort 'interfant-99' is not known"),
+    ],
+)
+def test_simulate_refuses_bad_options_naming_them(args: list[str], message: str) -> None:
+    code, _, errors = run(*args)
+    assert code == 3
+    assert message in errors
+
+
+def test_simulate_an_unknown_cohort_is_a_usage_error() -> None:
+    code, _, errors = run("simulate", "interfant-99")
+    assert code == 2
+    assert "interfant-99" in errors

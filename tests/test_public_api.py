@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bassinet
+import bassinet.endpoints
 import bassinet.registry
 import bassinet.simulate
 
@@ -43,15 +44,33 @@ def test_registry_names() -> None:
 
 def test_simulate_names() -> None:
     assert sorted(bassinet.simulate.__all__) == [
+        "Calibration",
+        "FigureCheck",
+        "HsctInfantsModel",
+        "Interfant06Model",
         "RegistryRows",
+        "Target",
+        "calibrate",
         "registry_rows",
+        "simulate_hsct_infants",
+        "simulate_interfant06",
         "write_csv",
         "write_xlsx",
     ]
 
 
+def test_endpoint_names() -> None:
+    assert sorted(bassinet.endpoints.__all__) == [
+        "ClinicalRecords",
+        "ENDPOINTS",
+        "Endpoint",
+        "derive",
+        "get_endpoint",
+    ]
+
+
 def test_every_public_name_exists() -> None:
-    for module in (bassinet, bassinet.registry, bassinet.simulate):
+    for module in (bassinet, bassinet.registry, bassinet.simulate, bassinet.endpoints):
         for name in module.__all__:
             assert hasattr(module, name), f"{module.__name__}.{name}"
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from bassinet.registry.sheets import SHEETS
 
@@ -29,6 +30,15 @@ class RegistryRows:
 
     def __getitem__(self, sheet: str) -> list[Row]:
         return self.sheets[sheet]
+
+    def frame(self, sheet: str) -> pd.DataFrame:
+        """One sheet as a DataFrame with the registry's columns; blank cells are None."""
+        columns = [c.name for c in SHEETS[sheet].columns]
+        records = [
+            {c: (None if r.get(c, "") == "" else r.get(c)) for c in columns}
+            for r in self.sheets.get(sheet, [])
+        ]
+        return pd.DataFrame(records, columns=columns)
 
 
 GROUPS = (("DCOG", True), ("COALL", True), ("AIEOP", True), ("CoALL-JP", False), ("PINDA", False))

@@ -1,0 +1,125 @@
+"""``bassinet simulate``: the calibrated synthetic cohorts, written as import files or into a registry.
+
+Kept apart from :mod:`bassinet.cli` to keep that module short; it reuses its console,
+error handling and import report.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from bassinet.cli import Registry, _actor, _open_registry, _print_report, _run, err, out
+from bassinet.errors import ConfigurationError
+from bassinet.registry import import_files
+from bassinet.simulate import RegistryRows, calibrate, simulate_hsct_infants, simulate_interfant06, write_csv
+
+simulate_app = typer.Typer(
+    help="Synthetic cohorts calibrated to the published studies (Interfant-06; the HSCT infant cohort).",
+    no_args_is_help=True,
+)
+
+Seed = Annotated[int, typer.Option(help="Seed of the random generator: the same seed, the same cohort.")]
+Out = Annotated[
+    Path | None, typer.Option("--out", help="Write the cohort as the registry's import CSVs in this folder.")
+]
+Into = Annotated[
+    bool,
+    typer.Option("--into-registry", help="Import the cohort into the registry (--registry) instead."),
+]
+Cutoff = Annotated[
+    str | None, typer.Option(help="Data cut-off date, YYYY-MM-DD [default: the cohort's own].")
+]
+
+
+def _date(option: str, text: str | None) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ConfigurationError(f"{option} is {text!r}: give a date as YYYY-MM-DD") from None
+
+
+def deliver(rows: RegistryRows, name: str, out_dir: Path | None, into: bool, registry: str | None) -> None:
+    """Write ``rows`` as CSVs, or import them into the registry (through the same validation)."""
+    if into and out_dir is not None:
+        raise ConfigurationError("give either --out DIR or --into-registry, not both")
+    if not into:
+        folder = out_dir or Path(f"{name}-cohort")
+        paths = write_csv(rows, folder)
+        counts = ", ".join(f"{len(rows[s]):,} {s}" for s in paths)
+        out.print(f"{name}: {counts}")
+        out.print(
+            f"written to {folder}/; import with: bassinet import {paths['patients']} "
+            + " ".join(f"--{s} {p}" for s, p in paths.items() if s != "patients")
+        )
+        return
+    with tempfile.TemporaryDirectory(prefix=f"bassinet-{name}-") as tmp:
+        paths = write_csv(rows, Path(tmp))
+        long_sheets = {s: p for s, p in paths.items() if s != "patients"}
+        with _open_registry(registry) as engine:
+            report = import_files(engine, paths["patients"], long_sheets=long_sheets, actor=_actor(None))
+    _print_report(report)
+
+
+@simulate_app.command("interfant06")
+def interfant06(
+    seed: Seed = 1,
+    n: Annotated[int | None, typer.Option("--n", help="Number of infants [default: 651].")] = None,
+    cutoff: Cutoff = None,
+    out_dir: Out = None,
+    into: Into = False,
+    registry: Registry = None,
+) -> None:
+    """An Interfant-06-like trial: 651 infants with ALL accrued 2006-2016, risk groups by the engine."""
+
+    def work() -> None:
+        rows = simulate_interfant06(seed=seed, n=n, cutoff=_date("--cutoff", cutoff))
+        deliver(rows, "interfant06", out_dir, into, registry)
+
+    _run(work)
+
+
+@simulate_app.command("hsct-infants")
+def hsct_infants(
+    seed: Seed = 1,
+    cutoff: Cutoff = None,
+    out_dir: Out = None,
+    into: Into = False,
+    registry: Registry = None,
+) -> None:
+    """The 126-infant allo-HSCT cohort: transplanted 2013-03 to 2024-12, cut-off 2025-05-31."""
+
+    def work() -> None:
+        rows = simulate_hsct_infants(seed=seed, cutoff=_date("--cutoff", cutoff))
+        deliver(rows, "hsct-infants", out_dir, into, registry)
+
+    _run(work)
+
+
+@simulate_app.command("calibrate")
+def calibrate_command(
+    cohort: Annotated[str, typer.Argument(help="interfant06 or hsct-infants.")],
+    replicates: Annotated[int, typer.Option(help="Number of simulated cohorts.")] = 200,
+    seed: Annotated[int, typer.Option(help="Seed of the first replicate (then seed + 1, ...).")] = 1,
+) -> None:
+    """Simulate many cohorts, analyse each, and show every published figure against the simulated range."""
+
+    def work() -> None:
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=err, transient=True) as bar:
+            task = bar.add_task(f"{cohort} replicates", total=replicates)
+            report = calibrate(
+                cohort, replicates=replicates, seed=seed, progress=lambda k: bar.update(task, completed=k)
+            )
+        out.print(report.to_text(), highlight=False, soft_wrap=True)
+        if not report.all_inside:
+            raise typer.Exit(1)
+
+    _run(work)
