@@ -185,6 +185,8 @@ def _derive_one(
     origin = origins[endpoint.origin]
     keep = origin.notna() & (origin <= cutoff)
     origin = origin[keep]
+    if not len(origin):
+        return pd.DataFrame(columns=COLUMNS)
     last = p.loc[origin.index, "last_contact_date"]
     censor = last.where(last <= cutoff, cutoff)
     censor_reason = np.where(last <= cutoff, "censored: last contact", "censored: data cut-off")
@@ -192,7 +194,7 @@ def _derive_one(
     kinds = {kind: 1 for kind in endpoint.events} | {kind: 2 for kind in endpoint.competing}
     events = records.events[records.events["event_type"].isin(list(kinds))]
     events = events[events["study_id"].isin(origin.index)]
-    events = events.assign(origin_date=events["study_id"].map(origin))
+    events = events.assign(origin_date=origin.reindex(events["study_id"]).to_numpy())
     events = events[events["event_date"] >= events["origin_date"]]
     if endpoint.resistant_at_day0:
         resistant = events["event_type"] == "resistant_disease"

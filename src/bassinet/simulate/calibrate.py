@@ -278,9 +278,9 @@ def _facts(study_id: str, p: pd.Series) -> PatientFacts:
         diagnosis_date=pd.Timestamp(p["diagnosis_date"]).date(),
         leukemia_type=p["leukemia_type"],
         kmt2a_status=p["kmt2a_status"],
-        kmt2a_partner=p["kmt2a_partner"],
-        wbc=p["wbc"],
-        day8_blasts=p["day8_blasts"],
+        kmt2a_partner=p["kmt2a_partner"] if pd.notna(p["kmt2a_partner"]) else None,
+        wbc=float(p["wbc"]) if pd.notna(p["wbc"]) else None,
+        day8_blasts=float(p["day8_blasts"]) if pd.notna(p["day8_blasts"]) else None,
     )
 
 
@@ -296,7 +296,7 @@ def analyse_hsct_infants(rows: RegistryRows, cutoff: dt.date) -> dict[str, float
     os_ = derive(records, [_ep("OS").from_origin("transplant")], cutoff=cutoff)
     leukemia = patients["leukemia_type"]
     status = tx["remission_status"]
-    mrd_positive = tx["mrd_value"].map(lambda v: v is not None and v != "negative")
+    mrd_positive = tx["mrd_value"].map(lambda v: pd.notna(v) and v != "negative")
     donor = tx["donor_type"]
     kmt2a = patients["kmt2a_status"] == "rearranged"
 
