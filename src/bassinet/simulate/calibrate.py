@@ -296,7 +296,7 @@ def analyse_hsct_infants(rows: RegistryRows, cutoff: dt.date) -> dict[str, float
     os_ = derive(records, [_ep("OS").from_origin("transplant")], cutoff=cutoff)
     leukemia = patients["leukemia_type"]
     status = tx["remission_status"]
-    mrd_positive = tx["mrd_value"].map(lambda v: pd.notna(v) and v != "negative")
+    mrd_positive: pd.Series = tx["mrd_value"].notna() & (tx["mrd_value"] != "negative")
     donor = tx["donor_type"]
     kmt2a = patients["kmt2a_status"] == "rearranged"
 
