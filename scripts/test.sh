@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install everything the test suite needs and run all of it: this is the README's test
 # command, and exactly what CI (.ci/run) runs.
-#   - PostgreSQL and R (with survival and cmprsk) from Debian's packages, via apt-get;
+#   - PostgreSQL and R (with survival, cmprsk and rpact) from Debian's packages, via apt-get;
 #   - Bassinet with its test extras in the virtual environment .venv;
 #   - a throwaway PostgreSQL server on 127.0.0.1, so the registry tests run on it too;
 #   - ruff, mypy, then pytest. Tests that need PostgreSQL or R fail here, never skip.
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
-packages=(postgresql r-base-core r-cran-survival r-cran-cmprsk)
+packages=(postgresql r-base-core r-cran-survival r-cran-cmprsk r-cran-rpact)
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

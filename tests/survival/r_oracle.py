@@ -38,21 +38,24 @@ _DUMP = r"""
 """
 
 
+PACKAGES = ("survival", "cmprsk")
+
+
 @functools.cache
-def r_available() -> str | None:
-    """None if Rscript with survival and cmprsk runs here, else the reason it does not."""
+def r_available(packages: tuple[str, ...] = PACKAGES) -> str | None:
+    """None if Rscript with ``packages`` runs here, else the reason it does not."""
     if shutil.which("Rscript") is None:
         return f"Rscript is not installed: {INSTALL}"
-    probe = subprocess.run(
-        ["Rscript", "-e", "library(survival); library(cmprsk)"], capture_output=True, text=True
-    )
+    load = "; ".join(f"library({p})" for p in packages)
+    probe = subprocess.run(["Rscript", "-e", load], capture_output=True, text=True)
     if probe.returncode != 0:
-        return f"R lacks survival or cmprsk ({probe.stderr.strip()[:200]}): {INSTALL}"
+        names = ", ".join(f"r-cran-{p}" for p in packages)
+        return f"R lacks one of {', '.join(packages)} ({probe.stderr.strip()[:200]}): apt-get install {names}"
     return None
 
 
-def require_r() -> None:
-    reason = r_available()
+def require_r(packages: tuple[str, ...] = PACKAGES) -> None:
+    reason = r_available(packages)
     if reason is None:
         return
     if os.environ.get("BASSINET_REQUIRE_R") == "1":
@@ -60,12 +63,18 @@ def require_r() -> None:
     pytest.skip(reason)
 
 
-def run_r(code: str, data: dict[str, object] | pd.DataFrame | None = None) -> dict[str, np.ndarray]:
-    """Run ``code`` in R with ``d`` as the data; return the numbers of the list ``out``."""
-    require_r()
+def run_r(
+    code: str,
+    data: dict[str, object] | pd.DataFrame | None = None,
+    *,
+    packages: tuple[str, ...] = PACKAGES,
+) -> dict[str, np.ndarray]:
+    """Run ``code`` in R with ``d`` as the data and ``packages`` loaded; return the numbers of ``out``."""
+    require_r(packages)
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
-        script = [_DUMP, "suppressMessages({library(survival); library(cmprsk)})"]
+        load = "; ".join(f"library({p})" for p in packages)
+        script = [_DUMP, f"suppressMessages({{{load}}})"]
         if data is not None:
             frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
             frame.to_csv(tmp / "data.csv", index=False, float_format="%.17g")
