@@ -213,3 +213,69 @@ def test_simulate_an_unknown_cohort_is_a_usage_error() -> None:
     code, _, errors = run("simulate", "interfant-99")
     assert code == 2
     assert "interfant-99" in errors
+
+
+def test_design_prints_the_events_and_patients_needed() -> None:
+    code, output, errors = run(
+        "design",
+        "--control",
+        "0.41",
+        "--experimental",
+        "0.57",
+        "--at",
+        "36",
+        "--accrual",
+        "60",
+        "--follow-up",
+        "36",
+    )
+    assert code == 0, errors
+    assert "147.5 -> 148" in output  # rpact: eventsFixed 147.5356
+    assert "208.3 -> 209" in output  # rpact: nFixed 208.3072
+
+
+def test_design_checks_its_power_by_simulation_in_this_process() -> None:
+    code, output, errors = run(
+        "design", "--control", "0.41", "--experimental", "0.57", "--accrual", "60", "--patients", "320",
+        "--simulate", "2000", "--workers", "0",
+    )  # fmt: skip
+    assert code == 0, errors
+    assert "simulated: 2,000 trials of 320 patients (logrank, seed 1)" in output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--control", "1.4", "--experimental", "0.57", "--accrual", "60"], "--control is 1.4"),
+        (
+            ["--control", "0.41", "--experimental", "0.41", "--accrual", "60"],
+            "the survival proportions are equal",
+        ),
+        (
+            ["--control", "0.41", "--experimental", "0.57", "--accrual", "60", "--alpha", "1.5"],
+            "alpha is 1.5",
+        ),
+        (["--control", "0.41", "--experimental", "0.57", "--accrual", "-6"], "accrual is -6"),
+        (
+            ["--control", "0.41", "--experimental", "0.57", "--accrual", "60", "--curve", "weibull"],
+            "--curve is 'weibull'",
+        ),
+        (
+            [
+                "--curve",
+                "piecewise",
+                "--piecewise",
+                "0:0.03,12:x",
+                "--hazard-ratio",
+                "0.6",
+                "--accrual",
+                "60",
+            ],
+            "--piecewise is",
+        ),
+    ],
+)
+def test_design_refuses_bad_input_naming_the_parameter(args: list[str], message: str) -> None:
+    code, _, errors = run("design", *args)
+    assert code in (1, 3)
+    assert message in errors

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bassinet
+import bassinet.design
 import bassinet.endpoints
 import bassinet.registry
 import bassinet.simulate
@@ -59,6 +60,25 @@ def test_simulate_names() -> None:
     ]
 
 
+def test_design_names() -> None:
+    assert sorted(bassinet.design.__all__) == [
+        "CureFraction",
+        "Curve",
+        "Exponential",
+        "PiecewiseExponential",
+        "Power",
+        "SampleSize",
+        "SimulatedPower",
+        "dropout_hazard",
+        "events_needed",
+        "hazard_ratio_from_survival",
+        "power_for_events",
+        "power_for_patients",
+        "sample_size",
+        "simulate_power",
+    ]
+
+
 def test_endpoint_names() -> None:
     assert sorted(bassinet.endpoints.__all__) == [
         "ClinicalRecords",
@@ -70,7 +90,7 @@ def test_endpoint_names() -> None:
 
 
 def test_every_public_name_exists() -> None:
-    for module in (bassinet, bassinet.registry, bassinet.simulate, bassinet.endpoints):
+    for module in (bassinet, bassinet.registry, bassinet.simulate, bassinet.endpoints, bassinet.design):
         for name in module.__all__:
             assert hasattr(module, name), f"{module.__name__}.{name}"
 

@@ -647,3 +647,4 @@ if __name__ == "__main__":  # pragma: no cover
 from bassinet.cli_simulate import simulate_app  # noqa: E402
 
 app.add_typer(simulate_app, name="simulate")
+import bassinet.cli_design  # noqa: E402, F401  (registers `bassinet design`)

@@ -1,0 +1,227 @@
+"""``bassinet design``: sample size and power of a two-arm survival trial, analytic and simulated."""
+
+from __future__ import annotations
+
+import datetime as dt
+from contextlib import ExitStack
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from bassinet.cli import _run, app, err, out
+from bassinet.design import (
+    CureFraction,
+    Curve,
+    Exponential,
+    PiecewiseExponential,
+    dropout_hazard,
+    hazard_ratio_from_survival,
+    power_for_patients,
+    sample_size,
+)
+from bassinet.design._analytic import Method
+from bassinet.design._simulate import SimulatedPower, Test, simulate_power
+from bassinet.errors import ConfigurationError, DataError
+
+DAYS_PER_MONTH = 30.4375
+
+
+def _piecewise(text: str) -> PiecewiseExponential:
+    try:
+        pairs = [item.split(":") for item in text.split(",")]
+        starts = tuple(float(a) for a, _ in pairs)
+        rates = tuple(float(b) for _, b in pairs)
+    except ValueError:
+        raise ConfigurationError(
+            f"--piecewise is {text!r}: give START:HAZARD pairs, e.g. 0:0.03,12:0.01,24:0"
+        ) from None
+    return PiecewiseExponential(starts, rates)
+
+
+def _registry_curve(url: str, endpoint: str, cutoff: str | None) -> PiecewiseExponential:
+    """The Kaplan-Meier estimate of ``endpoint`` in the registry, in months, as an empirical curve."""
+    from bassinet.endpoints import ClinicalRecords, derive
+    from bassinet.registry import open_registry
+    from bassinet.survival import KaplanMeier, kaplan_meier
+
+    records = ClinicalRecords.from_frames(open_registry(url))
+    when = dt.date.fromisoformat(cutoff) if cutoff else records.patients["last_contact_date"].max().date()
+    frame = derive(records, [endpoint], cutoff=when)
+    fit = kaplan_meier(frame["time_days"].to_numpy(float) / DAYS_PER_MONTH, frame["status"].to_numpy())
+    assert isinstance(fit, KaplanMeier)
+    keep = (fit.n_event > 0) & (fit.surv > 0) & (fit.time > 0)
+    out.print(
+        f"control curve: {endpoint} in {len(frame)} patients of {url} (Kaplan-Meier, {keep.sum()} steps)"
+    )
+    return PiecewiseExponential.from_kaplan_meier(fit.time[keep], fit.surv[keep])
+
+
+@app.command()
+def design(
+    control: Annotated[float | None, typer.Option(help="Control arm's survival at --at, e.g. 0.41.")] = None,
+    experimental: Annotated[
+        float | None, typer.Option(help="Experimental arm's survival at --at, e.g. 0.57.")
+    ] = None,
+    at: Annotated[float, typer.Option(help="The time of those proportions (months).")] = 36.0,
+    hazard_ratio: Annotated[
+        float | None,
+        typer.Option(help="Hazard ratio, experimental over control (instead of --experimental)."),
+    ] = None,
+    curve: Annotated[
+        str, typer.Option(help="Control curve: exponential, cure, piecewise or registry.")
+    ] = "exponential",
+    cure_fraction: Annotated[float, typer.Option(help="Plateau of the cure curve (--curve cure).")] = 0.3,
+    piecewise: Annotated[
+        str | None, typer.Option(help="START:HAZARD pairs for --curve piecewise (months, per month).")
+    ] = None,
+    registry: Annotated[str | None, typer.Option(help="Registry URL for --curve registry.")] = None,
+    endpoint: Annotated[str, typer.Option(help="Endpoint of the registry curve.")] = "EFS",
+    cutoff: Annotated[
+        str | None, typer.Option(help="Data cut-off of the registry curve, YYYY-MM-DD.")
+    ] = None,
+    alpha: Annotated[float, typer.Option(help="Type I error.")] = 0.05,
+    power: Annotated[float, typer.Option(help="Power wanted.")] = 0.8,
+    sided: Annotated[int, typer.Option(help="1 or 2 sided test.")] = 2,
+    allocation: Annotated[float, typer.Option(help="Experimental : control ratio.")] = 1.0,
+    accrual: Annotated[float | None, typer.Option(help="Accrual period (months).")] = None,
+    accrual_rate: Annotated[
+        float | None, typer.Option(help="Patients a month (instead of --accrual).")
+    ] = None,
+    follow_up: Annotated[
+        float, typer.Option(help="Follow-up after the last patient enters (months).")
+    ] = 36.0,
+    dropout: Annotated[float, typer.Option(help="Share of patients lost over --dropout-time.")] = 0.0,
+    dropout_time: Annotated[float, typer.Option(help="Months over which --dropout are lost.")] = 12.0,
+    method: Annotated[str, typer.Option(help="schoenfeld, freedman or hsieh-freedman.")] = "schoenfeld",
+    patients: Annotated[
+        int | None, typer.Option(help="Power for this many patients (instead of the sample size).")
+    ] = None,
+    simulate: Annotated[int, typer.Option(help="Trials to simulate to check the power (0: none).")] = 0,
+    test: Annotated[str, typer.Option(help="Test of the simulated trials: logrank or cox.")] = "logrank",
+    seed: Annotated[int, typer.Option(help="Seed of the simulation.")] = 1,
+    workers: Annotated[int, typer.Option(help="Dask workers of the local cluster (0: in this process).")] = 2,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Address of an existing Dask scheduler, e.g. tcp://host:8786.")
+    ] = None,
+) -> None:
+    """Events and patients needed (or power) for comparing two survival curves, checked by simulation."""
+
+    def work() -> None:
+        if curve in ("exponential", "cure"):
+            if control is None:
+                raise ConfigurationError("--control is required: the control arm's survival at --at")
+            if not 0 < control < 1:
+                raise DataError(f"--control is {control:g}: a survival proportion must lie in (0, 1)")
+        if curve == "exponential":
+            assert control is not None
+            base: Curve = Exponential.from_survival(control, at)
+        elif curve == "cure":
+            assert control is not None
+            base = CureFraction.from_survival(cure_fraction, control, at)
+        elif curve == "piecewise":
+            if piecewise is None:
+                raise ConfigurationError("--curve piecewise needs --piecewise START:HAZARD,...")
+            base = _piecewise(piecewise)
+        elif curve == "registry":
+            if registry is None:
+                raise ConfigurationError("--curve registry needs --registry URL")
+            base = _registry_curve(registry, endpoint, cutoff)
+        else:
+            raise ConfigurationError(f"--curve is {curve!r}: exponential, cure, piecewise or registry")
+        s0 = float(base.survival(at))
+        if hazard_ratio is not None:
+            hr = hazard_ratio
+        elif experimental is not None:
+            hr = hazard_ratio_from_survival(s0, experimental)
+        else:
+            raise ConfigurationError("give --experimental (survival at --at) or --hazard-ratio")
+        phi = dropout_hazard(dropout, dropout_time)
+        chosen: Method = method  # type: ignore[assignment]
+        table = Table(title="trial design", show_header=False)
+        table.add_column("", style="bold")
+        table.add_column("")
+        table.add_row("control curve", base.describe())
+        table.add_row(f"survival at {at:g} months", f"control {s0:.3f}, experimental {s0**hr:.3f}")
+        table.add_row("hazard ratio", f"{hr:.4f}")
+        table.add_row("test", f"{'two' if sided == 2 else 'one'}-sided alpha {alpha:g}, {chosen} events")
+        if dropout:
+            table.add_row("dropout", f"{dropout:.0%} over {dropout_time:g} months (hazard {phi:.4g})")
+        if patients is None:
+            size = sample_size(
+                base, hr, accrual=accrual, accrual_rate=accrual_rate, follow_up=follow_up, alpha=alpha,
+                power=power, sided=sided, allocation=allocation, dropout=(phi, phi), method=chosen,
+            )  # fmt: skip
+            n, months = size.patients_rounded, size.accrual
+            table.add_row("power wanted", f"{power:.0%}")
+            table.add_row("events needed", f"{size.events:.1f} -> {size.events_rounded}")
+            table.add_row("accrual, follow-up", f"{months:.1f} months, then {follow_up:g} months")
+            table.add_row("P(event) by the analysis", f"{size.event_probability:.4f}")
+            table.add_row(
+                "patients needed",
+                f"{size.patients:.1f} -> {n} ({size.patients_experimental:.1f} experimental, "
+                f"{size.patients_control:.1f} control)",
+            )
+        else:
+            if accrual is None:
+                raise ConfigurationError("--patients needs --accrual (months)")
+            n, months = patients, accrual
+            result = power_for_patients(
+                n, base, hr, accrual=accrual, follow_up=follow_up, alpha=alpha, sided=sided,
+                allocation=allocation, dropout=(phi, phi), method=chosen,
+            )  # fmt: skip
+            table.add_row("patients", f"{n} over {accrual:g} months, then {follow_up:g} months")
+            table.add_row("expected events", f"{result.events:.1f}")
+            table.add_row("power", f"{result.power:.4f}")
+        out.print(table)
+        if simulate:
+            if test not in ("logrank", "cox"):
+                raise ConfigurationError(f"--test is {test!r}: logrank or cox")
+            sim = _simulate(base, hr, n, months, follow_up, alpha, sided, allocation, phi, simulate, seed,
+                            test, workers, scheduler)  # type: ignore[arg-type]  # fmt: skip
+            low, high = sim.interval
+            out.print(
+                f"simulated: {sim.replicates:,} trials of {n} patients ({sim.test}, seed {sim.seed}): "
+                f"power {sim.power:.4f} (95% Monte Carlo interval {low:.4f} to {high:.4f}), "
+                f"{sim.mean_events:.1f} events on average",
+                soft_wrap=True,
+            )
+
+    _run(work)
+
+
+def _simulate(
+    base: Curve, hr: float, n: int, accrual: float, follow_up: float, alpha: float, sided: int,
+    allocation: float, phi: float, replicates: int, seed: int, test: Test, workers: int,
+    scheduler: str | None,
+) -> SimulatedPower:  # fmt: skip
+    """Power by simulation, on a local Dask cluster, an existing one, or (workers 0) in this process."""
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with ExitStack() as stack:
+        client = None
+        if scheduler is not None or workers > 0:
+            from distributed import Client, LocalCluster
+
+            if scheduler is not None:
+                client = stack.enter_context(Client(scheduler))
+            else:
+                cluster = stack.enter_context(
+                    LocalCluster(
+                        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+                    )
+                )
+                client = stack.enter_context(Client(cluster))
+            err.print(
+                f"dask: {len(client.scheduler_info()['workers'])} worker(s) at {client.scheduler.address}"
+            )
+        bar = stack.enter_context(Progress(*columns, console=err, transient=True))
+        task = bar.add_task("simulated trials", total=replicates)
+        try:
+            return simulate_power(
+                base, hr, n, accrual=accrual, follow_up=follow_up, alpha=alpha, sided=sided,
+                allocation=allocation, dropout=(phi, phi), replicates=replicates, seed=seed, test=test,
+                client=client, progress=lambda k: bar.update(task, completed=k),
+            )  # fmt: skip
+        except OSError as exc:
+            raise DataError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({exc})") from None

@@ -1,0 +1,41 @@
+"""Trial design: sample size and power for two-arm survival trials, analytic and by simulation.
+
+- Curves for the control arm (:class:`Exponential`, :class:`PiecewiseExponential` with
+  :meth:`~PiecewiseExponential.from_kaplan_meier` for a registry's estimate,
+  :class:`CureFraction`); the experimental arm has proportional hazards.
+- :func:`events_needed` (Schoenfeld, Freedman, Hsieh-Freedman), :func:`sample_size`
+  (given accrual, follow-up and dropout), :func:`power_for_patients`, exact against R's
+  ``rpact``.
+- :func:`simulate_power`: trials simulated and analysed by the log-rank test (or Cox),
+  vectorised, in this process or on a Dask cluster, the same for a seed either way.
+"""
+
+from bassinet.design._analytic import (
+    Power,
+    SampleSize,
+    dropout_hazard,
+    events_needed,
+    hazard_ratio_from_survival,
+    power_for_events,
+    power_for_patients,
+    sample_size,
+)
+from bassinet.design._curves import CureFraction, Curve, Exponential, PiecewiseExponential
+from bassinet.design._simulate import SimulatedPower, simulate_power
+
+__all__ = [
+    "CureFraction",
+    "Curve",
+    "Exponential",
+    "PiecewiseExponential",
+    "Power",
+    "SampleSize",
+    "SimulatedPower",
+    "dropout_hazard",
+    "events_needed",
+    "hazard_ratio_from_survival",
+    "power_for_events",
+    "power_for_patients",
+    "sample_size",
+    "simulate_power",
+]
