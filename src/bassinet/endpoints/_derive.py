@@ -110,6 +110,16 @@ class ClinicalRecords:
             keyed(frames.transplants),
         )
 
+    def subset(self, study_ids: Iterable[str]) -> ClinicalRecords:
+        """The records of these patients only."""
+        keep = set(study_ids)
+        return ClinicalRecords(
+            *(
+                frame[frame["study_id"].isin(keep)]
+                for frame in (self.patients, self.remissions, self.events, self.transplants)
+            )
+        )
+
     def origin_dates(self) -> pd.DataFrame:
         """Each patient's possible origins: diagnosis, first CR, randomisation, first transplant."""
         p = self.patients.set_index("study_id")
