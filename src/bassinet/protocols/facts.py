@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -159,6 +160,33 @@ class PatientFacts:
             diagnosis_date=diagnosis_date,
             age_rule=age_rule,
             **facts,
+        )
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any], *, age_rule: AgeRule = "calendar") -> PatientFacts:
+        """Facts from one patient row of the registry's frame or import sheet (blank cells: NaN or None)."""
+
+        def value(name: str) -> Any:
+            x = record.get(name)
+            return None if x is None or x != x else x  # NaN and NaT are not equal to themselves
+
+        def day(name: str) -> dt.date:
+            x = record[name]
+            if isinstance(x, str):
+                return dt.date.fromisoformat(x[:10])
+            return x.date() if isinstance(x, dt.datetime) else x  # a pandas Timestamp is a datetime
+
+        wbc, blasts = value("wbc"), value("day8_blasts")
+        return cls.from_dates(
+            str(record["study_id"]),
+            date_of_birth=day("date_of_birth"),
+            diagnosis_date=day("diagnosis_date"),
+            age_rule=age_rule,
+            leukemia_type=value("leukemia_type"),
+            kmt2a_status=value("kmt2a_status"),
+            kmt2a_partner=value("kmt2a_partner"),
+            wbc=None if wbc is None else float(wbc),
+            day8_blasts=None if blasts is None else float(blasts),
         )
 
     def mrd_at(self, time_point: TimePoint) -> MRD | None:

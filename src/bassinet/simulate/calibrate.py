@@ -198,7 +198,10 @@ def analyse_interfant06(rows: RegistryRows, cutoff: dt.date) -> dict[str, float]
     records = records_of(rows)
     patients = rows.frame("patients").set_index("study_id")
     risk = pd.Series(
-        {sid: interfant06.risk_group(_facts(str(sid), p)).outcome for sid, p in patients.iterrows()}
+        {
+            sid: interfant06.risk_group(PatientFacts.from_record({**p, "study_id": sid})).outcome
+            for sid, p in patients.iterrows()
+        }
     )
     remissions = rows.frame("remissions")
     in_cr = set(remissions.loc[remissions["status"] == "CR", "study_id"])
@@ -268,20 +271,6 @@ def analyse_interfant06(rows: RegistryRows, cutoff: dt.date) -> dict[str, float]
         "3-year DFS, IB": _km_at(rand("DFS", "IB"), 3),
         "EFS, t(4;11) or t(11;19) vs other KMT2A-r, log-rank": _logrank_p(efs, partner_class),
     }
-
-
-def _facts(study_id: str, p: pd.Series) -> PatientFacts:
-    """The protocol facts of a simulated patient row, for the engine's risk group."""
-    return PatientFacts.from_dates(
-        study_id,
-        date_of_birth=pd.Timestamp(p["date_of_birth"]).date(),
-        diagnosis_date=pd.Timestamp(p["diagnosis_date"]).date(),
-        leukemia_type=p["leukemia_type"],
-        kmt2a_status=p["kmt2a_status"],
-        kmt2a_partner=p["kmt2a_partner"] if pd.notna(p["kmt2a_partner"]) else None,
-        wbc=float(p["wbc"]) if pd.notna(p["wbc"]) else None,
-        day8_blasts=float(p["day8_blasts"]) if pd.notna(p["day8_blasts"]) else None,
-    )
 
 
 def _ep(name: str) -> Endpoint:
