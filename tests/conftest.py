@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-from bassinet.registry import init_registry, make_engine
+from bassinet.endpoints import ClinicalRecords
+from bassinet.registry import import_files, init_registry, make_engine, read_frames
+from bassinet.simulate import simulate_hsct_infants, simulate_interfant06, write_csv
 
 POSTGRES_URL = os.environ.get("BASSINET_TEST_POSTGRES_URL")
 REQUIRE_POSTGRES = os.environ.get("BASSINET_REQUIRE_POSTGRES") == "1"
@@ -50,3 +52,29 @@ def engine(registry_url: str) -> Iterator[Engine]:
     registry = make_engine(registry_url)
     yield registry
     registry.dispose()
+
+
+# Both simulated cohorts in one SQLite registry, imported once, for the plan and report tests.
+@pytest.fixture(scope="session")
+def cohort_registry_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    folder = tmp_path_factory.mktemp("cohorts")
+    url = f"sqlite:///{folder / 'registry.db'}"
+    init_registry(url)
+    engine = make_engine(url)
+    for name, rows in (
+        ("interfant06", simulate_interfant06(seed=33)),
+        ("hsct", simulate_hsct_infants(seed=41)),
+    ):
+        paths = write_csv(rows, folder / name)
+        import_files(engine, paths.pop("patients"), long_sheets=paths, actor="test")
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def records(cohort_registry_url: str) -> ClinicalRecords:
+    engine = make_engine(cohort_registry_url)
+    try:
+        return ClinicalRecords.from_frames(read_frames(engine))
+    finally:
+        engine.dispose()

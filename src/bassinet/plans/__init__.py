@@ -1,0 +1,38 @@
+"""Analysis plans: a YAML schema validated on load, and the runner that computes every analysis.
+
+- :func:`load_plan`: read a plan; errors name the plan's line and the unknown name.
+- :func:`run_plan`: endpoints, estimates, tests and models for every analysis, as frozen
+  dataclasses (:class:`PlanResult`) that :mod:`bassinet.report` writes out.
+- :data:`CATALOGUE`: the derived variables a plan can use.
+"""
+
+from importlib import resources
+from pathlib import Path
+
+from bassinet.errors import ConfigurationError
+from bassinet.plans._run import AnalysisResult, PlanResult, run_plan
+from bassinet.plans._schema import LoadedPlan, Plan, load_plan
+from bassinet.plans._variables import CATALOGUE
+
+
+def shipped_plan(name: str) -> Path:
+    """A plan shipped with Bassinet (``interfant06``, ``hsct-infants``): in the wheel or the checkout."""
+    packaged = Path(str(resources.files("bassinet.plans"))) / "shipped" / f"{name}.yaml"
+    if packaged.is_file():
+        return packaged
+    checkout = Path(__file__).resolve().parents[3] / "plans" / f"{name}.yaml"
+    if checkout.is_file():
+        return checkout
+    raise ConfigurationError(f"no shipped plan called {name!r} in this installation")
+
+
+__all__ = [
+    "CATALOGUE",
+    "AnalysisResult",
+    "LoadedPlan",
+    "Plan",
+    "PlanResult",
+    "load_plan",
+    "run_plan",
+    "shipped_plan",
+]

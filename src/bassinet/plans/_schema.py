@@ -1,0 +1,228 @@
+"""The analysis plan: a YAML file, validated on load with errors that name the line.
+
+A plan has a title, a data cut-off date, a population, the derived variables it uses
+(:data:`~._variables.CATALOGUE`), an optional patient flow and characteristics table,
+and its analyses. Each analysis names an endpoint (and origin), a population filter,
+groups, the time points, and a test: ``logrank`` or ``gray`` (survival or cumulative
+incidence by group), ``cox`` (a multivariable model of ``model`` terms),
+``mantel-byar`` or ``landmark`` (a transplant as a time-dependent exposure).
+
+Validation is in two steps, both reporting ``PLAN:LINE: what is wrong``: pydantic checks
+the shape (field names, types, allowed words), then :func:`load_plan` checks the names
+against Bassinet (endpoints, variables) and the rules (a test that fits the endpoint; a
+transplant never as a baseline group).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bassinet.endpoints import ENDPOINTS
+from bassinet.endpoints._definitions import ORIGINS, Origin
+from bassinet.errors import ConfigurationError
+from bassinet.plans._variables import CATALOGUE
+
+Test = Literal["logrank", "gray", "cox", "mantel-byar", "landmark"]
+Scalar = str | int | float | bool
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Flow(_Strict):
+    """The patient flow: ``randomisation`` (registered, eligible, randomised by arm, excluded with
+    reasons, by the protocol engine) or ``breakdown`` (counts by the ``by`` variables in turn)."""
+
+    kind: Literal["randomisation", "breakdown"]
+    by: list[str] = Field(default_factory=list)
+    non_randomising_groups: list[str] = Field(default_factory=list)
+
+
+class Characteristics(_Strict):
+    by: str | None = None
+    variables: list[str]
+
+
+class Analysis(_Strict):
+    id: str
+    title: str
+    endpoint: str
+    origin: Origin | None = None
+    population: dict[str, Scalar | list[Scalar]] = Field(default_factory=dict)
+    groups: str | None = None
+    times: list[float] = Field(default_factory=list)
+    test: Test | None = None
+    model: list[str] = Field(default_factory=list)
+    exposure: str | None = None
+    landmarks: list[float] = Field(default_factory=list)
+    phrases: dict[str, str] = Field(default_factory=dict)
+    bands: bool = False
+    figure: bool = True
+
+
+class Plan(_Strict):
+    title: str
+    source: str = ""
+    cutoff: dt.date
+    time_unit: Literal["years", "months"] = "years"
+    population: dict[str, Scalar | list[Scalar]] = Field(default_factory=dict)
+    variables: list[str] = Field(default_factory=list)
+    flow: Flow | None = None
+    characteristics: Characteristics | None = None
+    analyses: list[Analysis]
+
+    @property
+    def days_per_unit(self) -> float:
+        return 365.25 if self.time_unit == "years" else 30.4375
+
+
+class _LineLoader(yaml.SafeLoader):
+    """A YAML loader that keeps the node tree, so errors can name lines."""
+
+
+def _node_line(node: yaml.Node, path: tuple[Any, ...]) -> int:
+    """The line (1-based) of the node at ``path`` (keys and list indices), or of its nearest parent."""
+    line = node.start_mark.line + 1
+    for key in path:
+        if isinstance(node, yaml.MappingNode):
+            found = next((v for k, v in node.value if k.value == key), None)
+            if found is None:
+                return line
+            key_node = next(k for k, v in node.value if v is found)
+            node, line = found, key_node.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+class LoadedPlan:
+    """A validated plan with its text's hash and where it came from."""
+
+    def __init__(self, plan: Plan, path: Path, text: str) -> None:
+        self.plan, self.path, self.text = plan, path, text
+        self.sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def load_plan(path: Path) -> LoadedPlan:
+    """Read and validate the plan at ``path``; :class:`ConfigurationError` names the line of each problem."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read the plan {path}: {exc.strerror}") from None
+    try:
+        node = yaml.compose(text, Loader=_LineLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ConfigurationError(f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if node is None or not isinstance(data, dict):
+        raise ConfigurationError(f"{path}: a plan is a YAML mapping with title, cutoff and analyses")
+    try:
+        plan = Plan.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            loc = tuple(error["loc"])
+            field = ".".join(str(p) for p in loc)
+            problems.append(f"{path}:{_node_line(node, loc)}: {field}: {error['msg']}")
+        raise ConfigurationError("the plan is not valid:\n" + "\n".join(problems)) from None
+    problems = [f"{path}:{_node_line(node, loc)}: {message}" for loc, message in _check_names(plan)]
+    if problems:
+        raise ConfigurationError("the plan is not valid:\n" + "\n".join(problems))
+    return LoadedPlan(plan, path, text)
+
+
+def _check_names(plan: Plan) -> list[tuple[tuple[Any, ...], str]]:
+    """Names that Bassinet does not know, and analyses that break a rule, with where they are."""
+    problems: list[tuple[tuple[Any, ...], str]] = []
+    known = ", ".join(CATALOGUE)
+    for i, name in enumerate(plan.variables):
+        if name not in CATALOGUE:
+            problems.append((("variables", i), f"unknown variable {name!r}; variables: {known}"))
+    declared = set(plan.variables)
+
+    def variable(loc: tuple[Any, ...], name: str) -> None:
+        if name not in declared:
+            hint = "declare it under 'variables'" if name in CATALOGUE else f"variables: {known}"
+            problems.append((loc, f"unknown variable {name!r} ({hint})"))
+
+    for key in plan.population:
+        variable(("population", key), key)
+    if plan.characteristics:
+        if plan.characteristics.by:
+            variable(("characteristics", "by"), plan.characteristics.by)
+        for i, name in enumerate(plan.characteristics.variables):
+            variable(("characteristics", "variables", i), name)
+    if plan.flow:
+        for i, name in enumerate(plan.flow.by):
+            variable(("flow", "by", i), name)
+    ids: set[str] = set()
+    for i, a in enumerate(plan.analyses):
+        here = ("analyses", i)
+        if a.id in ids:
+            problems.append(((*here, "id"), f"analysis id {a.id!r} is used twice"))
+        ids.add(a.id)
+        endpoint = ENDPOINTS.get(a.endpoint.upper()) if a.endpoint.upper() in ENDPOINTS else None
+        if endpoint is None:
+            problems.append(
+                ((*here, "endpoint"), f"unknown endpoint {a.endpoint!r}; endpoints: {', '.join(ENDPOINTS)}")
+            )
+            continue
+        for key in a.population:
+            variable((*here, "population", key), key)
+        for j, name in enumerate(a.model):
+            variable((*here, "model", j), name)
+        if a.groups:
+            variable((*here, "groups"), a.groups)
+            if (
+                a.groups in CATALOGUE
+                and CATALOGUE[a.groups].time_dependent
+                and (a.origin or endpoint.origin) != "transplant"
+            ):
+                problems.append(
+                    (
+                        (*here, "groups"),
+                        f"{a.groups!r} is a time-dependent exposure: grouping by it from "
+                        f"{a.origin or endpoint.origin} counts the time before it as exposed "
+                        "(immortal time); "
+                        "use test: mantel-byar or landmark with exposure: transplanted",
+                    )
+                )
+        competing = endpoint.competing_risks
+        if a.test == "gray" and not competing:
+            problems.append(
+                (
+                    (*here, "test"),
+                    f"Gray's test compares cumulative incidences; {endpoint.name} has no competing "
+                    "events (use logrank)",
+                )
+            )
+        if a.test in ("logrank", "cox", "mantel-byar", "landmark") and competing:
+            problems.append(
+                ((*here, "test"), f"{endpoint.name} has competing events: compare it with test: gray")
+            )
+        if a.test in ("logrank", "gray") and not a.groups:
+            problems.append(((*here, "test"), f"test {a.test} compares groups: give 'groups'"))
+        if a.test == "cox" and not a.model:
+            problems.append(((*here, "model"), "test cox needs 'model', the list of variables"))
+        if a.test in ("mantel-byar", "landmark"):
+            if a.exposure != "transplanted":
+                problems.append(((*here, "exposure"), f"test {a.test} needs exposure: transplanted"))
+            if a.test == "landmark" and not a.landmarks:
+                problems.append(
+                    ((*here, "landmarks"), "test landmark needs 'landmarks', the times to look from")
+                )
+        if a.origin is not None and a.origin not in ORIGINS:
+            problems.append(((*here, "origin"), f"origin {a.origin!r} is not one of {', '.join(ORIGINS)}"))
+    return problems
