@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Install everything the test suite needs and run all of it: this is the README's test
 # command, and exactly what CI (.ci/run) runs.
-#   - PostgreSQL and R (with survival, cmprsk and rpact) from Debian's packages, via apt-get;
+#   - PostgreSQL, R (with survival, cmprsk and rpact), Chromium with its driver, poppler
+#     (pdftoppm) and Pango (for WeasyPrint's PDF) from Debian's packages, via apt-get;
 #   - Bassinet with its test extras in the virtual environment .venv;
 #   - a throwaway PostgreSQL server on 127.0.0.1, so the registry tests run on it too;
-#   - ruff, mypy, then pytest. Tests that need PostgreSQL or R fail here, never skip.
+#   - ruff, mypy, then pytest. Tests that need PostgreSQL, R or the browser fail here, never skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
-packages=(postgresql r-base-core r-cran-survival r-cran-cmprsk r-cran-rpact)
+packages=(postgresql r-base-core r-cran-survival r-cran-cmprsk r-cran-rpact
+          chromium chromium-driver poppler-utils libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core)
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
@@ -28,7 +30,7 @@ echo "== installing bassinet[test] into .venv"
 echo "== starting PostgreSQL"
 BASSINET_TEST_POSTGRES_URL="$(bash scripts/postgres.sh start)"
 trap 'bash scripts/postgres.sh stop' EXIT
-export BASSINET_TEST_POSTGRES_URL BASSINET_REQUIRE_POSTGRES=1 BASSINET_REQUIRE_R=1
+export BASSINET_TEST_POSTGRES_URL BASSINET_REQUIRE_POSTGRES=1 BASSINET_REQUIRE_R=1 BASSINET_REQUIRE_BROWSER=1
 
 echo "== ruff"
 .venv/bin/ruff check src tests bench examples

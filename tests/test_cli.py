@@ -152,14 +152,15 @@ def test_export_refuses_an_unknown_format(url: str, tmp_path: Path) -> None:
     assert "is not csv or parquet" in errors
 
 
-def test_demo_simulates_both_cohorts_into_a_registry_and_sets_them_beside_the_papers(tmp_path: Path) -> None:
+def test_demo_simulates_both_cohorts_runs_both_plans_and_writes_both_reports(tmp_path: Path) -> None:
     code, output, _ = run("demo", "--out", str(tmp_path / "demo"))
     assert code == 0, output
     assert "777 patients" in output  # 651 + 126
-    assert "interfant06: the published figures and this simulated cohort's" in output
-    assert "hsct-infants: the published figures and this simulated cohort's" in output
+    assert "6-year EFS was " in output and "3-year OS was " in output
     assert (tmp_path / "demo" / "registry.db").exists()
-    assert (tmp_path / "demo" / "cohorts" / "interfant06" / "patients.csv").exists()
+    for name in ("interfant06", "hsct-infants"):
+        for suffix in (".html", ".json", ".pdf", "-adtte.xpt", "-adsl.xpt"):
+            assert (tmp_path / "demo" / "reports" / f"{name}{suffix}").exists(), f"{name}{suffix}"
 
 
 def test_simulate_writes_import_files_that_bassinet_import_accepts(tmp_path: Path, url: str) -> None:
@@ -279,3 +280,21 @@ def test_design_refuses_bad_input_naming_the_parameter(args: list[str], message:
     code, _, errors = run("design", *args)
     assert code in (1, 3)
     assert message in errors
+
+
+def test_report_refuses_a_plan_with_an_unknown_endpoint_naming_the_line(tmp_path: Path, url: str) -> None:
+    plan = tmp_path / "bad.yaml"
+    plan.write_text("title: t\ncutoff: 2020-01-01\nanalyses:\n  - id: a\n    title: a\n    endpoint: PFS\n")
+    code, _, errors = run("report", str(plan), "--registry", url, "--out", str(tmp_path / "out"))
+    assert code == 3
+    assert "bad.yaml:6: unknown endpoint 'PFS'" in errors
+
+
+def test_endpoints_writes_the_derived_frame_and_adam_files(tmp_path: Path, url: str) -> None:
+    assert run("simulate", "hsct-infants", "--seed", "3", "--into-registry", "--registry", url)[0] == 0
+    code, output, errors = run(
+        "endpoints", "--cutoff", "2025-05-31", "--registry", url, "--out", str(tmp_path / "e")
+    )
+    assert code == 0, errors
+    assert "126 patients" in output
+    assert {p.name for p in (tmp_path / "e").iterdir()} == {"endpoints.csv", "adsl.xpt", "adtte.xpt"}

@@ -5,7 +5,9 @@ from __future__ import annotations
 import bassinet
 import bassinet.design
 import bassinet.endpoints
+import bassinet.plans
 import bassinet.registry
+import bassinet.report
 import bassinet.simulate
 
 
@@ -79,6 +81,20 @@ def test_design_names() -> None:
     ]
 
 
+def test_plan_and_report_names() -> None:
+    assert sorted(bassinet.plans.__all__) == [
+        "AnalysisResult",
+        "CATALOGUE",
+        "LoadedPlan",
+        "Plan",
+        "PlanResult",
+        "load_plan",
+        "run_plan",
+        "shipped_plan",
+    ]
+    assert sorted(bassinet.report.__all__) == ["ReportFiles", "render_html", "write_report"]
+
+
 def test_endpoint_names() -> None:
     assert sorted(bassinet.endpoints.__all__) == [
         "ClinicalRecords",
@@ -90,7 +106,15 @@ def test_endpoint_names() -> None:
 
 
 def test_every_public_name_exists() -> None:
-    for module in (bassinet, bassinet.registry, bassinet.simulate, bassinet.endpoints, bassinet.design):
+    for module in (
+        bassinet,
+        bassinet.registry,
+        bassinet.simulate,
+        bassinet.endpoints,
+        bassinet.design,
+        bassinet.plans,
+        bassinet.report,
+    ):
         for name in module.__all__:
             assert hasattr(module, name), f"{module.__name__}.{name}"
 

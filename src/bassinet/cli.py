@@ -8,6 +8,7 @@ that is not usable; Typer itself uses 2 for a mistaken command line.
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -419,9 +420,10 @@ def demo(
         "bassinet-demo"
     ),
 ) -> None:
-    """Simulate both calibrated cohorts into a fresh SQLite registry and set them beside the papers."""
+    """Simulate both calibrated cohorts into a fresh SQLite registry, run both plans, write both reports."""
+    from bassinet.cli_report import make_report
+    from bassinet.plans import shipped_plan
     from bassinet.simulate import simulate_hsct_infants, simulate_interfant06, write_csv
-    from bassinet.simulate.calibrate import TARGETS, get_cohort
 
     def work() -> None:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -444,19 +446,24 @@ def demo(
                     )
                 _print_report(report)
             _print_summary(read_frames(engine))
-        for name, rows in cohorts.items():
-            _, analyse, cutoff = get_cohort(name)
-            figures = analyse(rows, cutoff)
-            table = Table(title=f"{name}: the published figures and this simulated cohort's")
-            for column in ("figure", "published", "simulated"):
-                table.add_column(column, justify="left" if column == "figure" else "right")
-            for target in TARGETS[name]:
-                fmt = {"P": "{:.3g}", "%": "{:.1f}"}.get(target.unit, "{:g}")
-                table.add_row(target.name, fmt.format(target.value), fmt.format(figures[target.name]))
-            out.print(table)
+        reports = out_dir / "reports"
+        for name in cohorts:
+            plan = shipped_plan(name)
+            with err.status(f"running the plan {plan.name} and writing its report"):
+                written = make_report(plan, url, reports)
+            result = json.loads(written[1].read_text(encoding="utf-8"))
+            out.print(f"\n[bold]{result['title']}[/] (simulated cohort, seed {DEMO_SEEDS[name]})")
+            for analysis in result["analyses"]:
+                if analysis["sentence"]:
+                    out.print(f"  {analysis['sentence']}", highlight=False)
+            for path in written:
+                out.print(f"  wrote {path}", highlight=False, soft_wrap=True)
         out.print(
-            f"\nregistry written to {database}; try: bassinet patients list --registry {url}\n"
-            "how close a cohort comes to the papers over many seeds: bassinet simulate calibrate interfant06"
+            f"\nregistry: {database} (try: bassinet patients list --registry {url})\n"
+            f"reports: {reports.resolve()}/ (open the .html files in a browser)\n"
+            "how the simulated cohorts compare with the papers over many seeds: "
+            "bassinet simulate calibrate interfant06",
+            soft_wrap=True,
         )
 
     _run(work)
@@ -647,4 +654,5 @@ if __name__ == "__main__":  # pragma: no cover
 from bassinet.cli_simulate import simulate_app  # noqa: E402
 
 app.add_typer(simulate_app, name="simulate")
-import bassinet.cli_design  # noqa: E402, F401  (registers `bassinet design`)
+import bassinet.cli_design  # noqa: E402  (registers `bassinet design`)
+import bassinet.cli_report  # noqa: E402, F401  (registers `bassinet report` and `bassinet endpoints`)
