@@ -298,3 +298,23 @@ def test_endpoints_writes_the_derived_frame_and_adam_files(tmp_path: Path, url: 
     assert code == 0, errors
     assert "126 patients" in output
     assert {p.name for p in (tmp_path / "e").iterdir()} == {"endpoints.csv", "adsl.xpt", "adtte.xpt"}
+
+
+def test_design_takes_the_control_curve_from_a_registrys_kaplan_meier(cohort_registry_url: str) -> None:
+    code, output, errors = run(
+        "design", "--curve", "registry", "--registry", cohort_registry_url, "--endpoint", "DFS",
+        "--origin", "randomisation", "--where", "protocol=Interfant-06", "--where", "arm=IB",
+        "--hazard-ratio", "0.63", "--accrual", "120", "--follow-up", "24", "--cutoff", "2018-12-31",
+    )  # fmt: skip
+    assert code == 0, errors
+    assert "control curve: DFS in 166 patients" in output  # the IB arm of the seed-33 trial
+    assert "piecewise exponential in" in output
+
+
+def test_design_refuses_a_registry_curve_nobody_is_in(cohort_registry_url: str) -> None:
+    code, _, errors = run(
+        "design", "--curve", "registry", "--registry", cohort_registry_url, "--where", "arm=XX",
+        "--hazard-ratio", "0.6", "--accrual", "60",
+    )  # fmt: skip
+    assert code == 1
+    assert "no patient in" in errors and "matches --where arm=XX" in errors

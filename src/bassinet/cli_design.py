@@ -40,22 +40,50 @@ def _piecewise(text: str) -> PiecewiseExponential:
     return PiecewiseExponential(starts, rates)
 
 
-def _registry_curve(url: str, endpoint: str, cutoff: str | None) -> PiecewiseExponential:
-    """The Kaplan-Meier estimate of ``endpoint`` in the registry, in months, as an empirical curve."""
-    from bassinet.endpoints import ClinicalRecords, derive
+def _where(conditions: list[str]) -> dict[str, object]:
+    """``NAME=VALUE`` conditions on the plans' derived variables (true/false for yes-no ones)."""
+    from bassinet.plans import CATALOGUE
+
+    wanted: dict[str, object] = {}
+    for condition in conditions:
+        name, sep, value = condition.partition("=")
+        if not sep or name not in CATALOGUE:
+            raise ConfigurationError(
+                f"--where {condition!r}: give NAME=VALUE with a variable of {', '.join(CATALOGUE)}"
+            )
+        wanted[name] = {"true": True, "false": False}.get(value.casefold(), value)
+    return wanted
+
+
+def _registry_curve(
+    url: str, endpoint: str, origin: str | None, cutoff: str | None, where: list[str]
+) -> PiecewiseExponential:
+    """The Kaplan-Meier estimate of ``endpoint`` among the patients ``where`` selects, in months."""
+    from bassinet.endpoints import ClinicalRecords, derive, get_endpoint
+    from bassinet.plans._variables import analysis_frame
     from bassinet.registry import open_registry
     from bassinet.survival import KaplanMeier, kaplan_meier
 
     records = ClinicalRecords.from_frames(open_registry(url))
+    conditions = _where(where)
+    if conditions:
+        variables = analysis_frame(records, list(conditions))
+        keep = variables.index
+        for name, value in conditions.items():
+            keep = keep[variables.loc[keep, name] == value]
+        if not len(keep):
+            raise DataError(f"no patient in {url} matches --where {' '.join(where)}")
+        records = records.subset(keep)
     when = dt.date.fromisoformat(cutoff) if cutoff else records.patients["last_contact_date"].max().date()
-    frame = derive(records, [endpoint], cutoff=when)
+    chosen = get_endpoint(endpoint)
+    frame = derive(records, [chosen.from_origin(origin) if origin else chosen], cutoff=when)  # type: ignore[arg-type]
     fit = kaplan_meier(frame["time_days"].to_numpy(float) / DAYS_PER_MONTH, frame["status"].to_numpy())
     assert isinstance(fit, KaplanMeier)
-    keep = (fit.n_event > 0) & (fit.surv > 0) & (fit.time > 0)
+    steps = (fit.n_event > 0) & (fit.surv > 0) & (fit.time > 0)
     out.print(
-        f"control curve: {endpoint} in {len(frame)} patients of {url} (Kaplan-Meier, {keep.sum()} steps)"
+        f"control curve: {endpoint} in {len(frame)} patients of {url} (Kaplan-Meier, {steps.sum()} steps)"
     )
-    return PiecewiseExponential.from_kaplan_meier(fit.time[keep], fit.surv[keep])
+    return PiecewiseExponential.from_kaplan_meier(fit.time[steps], fit.surv[steps])
 
 
 @app.command()
@@ -78,6 +106,13 @@ def design(
     ] = None,
     registry: Annotated[str | None, typer.Option(help="Registry URL for --curve registry.")] = None,
     endpoint: Annotated[str, typer.Option(help="Endpoint of the registry curve.")] = "EFS",
+    origin: Annotated[
+        str | None, typer.Option(help="Origin of the registry curve's endpoint, e.g. randomisation.")
+    ] = None,
+    where: Annotated[
+        list[str] | None,
+        typer.Option(help="Patients of the registry curve: NAME=VALUE, repeatable (e.g. arm=IB)."),
+    ] = None,
     cutoff: Annotated[
         str | None, typer.Option(help="Data cut-off of the registry curve, YYYY-MM-DD.")
     ] = None,
@@ -127,7 +162,7 @@ def design(
         elif curve == "registry":
             if registry is None:
                 raise ConfigurationError("--curve registry needs --registry URL")
-            base = _registry_curve(registry, endpoint, cutoff)
+            base = _registry_curve(registry, endpoint, origin, cutoff, where or [])
         else:
             raise ConfigurationError(f"--curve is {curve!r}: exponential, cure, piecewise or registry")
         s0 = float(base.survival(at))

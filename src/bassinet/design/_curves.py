@@ -146,6 +146,11 @@ class PiecewiseExponential:
         return np.where(rate > 0, t, np.inf)
 
     def describe(self) -> str:
+        if len(self.starts) > 4:
+            return (
+                f"piecewise exponential in {len(self.starts)} pieces (hazards {min(self.rates):.3g} to "
+                f"{max(self.rates):.3g}; the last from {self.starts[-1]:g}, hazard {self.rates[-1]:.3g})"
+            )
         pieces = ", ".join(f"{r:.4g} from {s:g}" for s, r in zip(self.starts, self.rates, strict=True))
         return f"piecewise exponential, hazards {pieces}"
 
