@@ -10,7 +10,8 @@ from importlib import resources
 from pathlib import Path
 
 from bassinet.errors import ConfigurationError
-from bassinet.plans._run import AnalysisResult, PlanResult, run_plan
+from bassinet.plans._results import AnalysisResult, PlanResult
+from bassinet.plans._run import run_plan
 from bassinet.plans._schema import LoadedPlan, Plan, load_plan
 from bassinet.plans._variables import CATALOGUE
 

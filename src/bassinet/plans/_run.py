@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -24,9 +23,18 @@ import pandas as pd
 from bassinet import __version__
 from bassinet.endpoints import ClinicalRecords, Endpoint, derive, get_endpoint
 from bassinet.errors import DataError
+from bassinet.plans._results import (
+    AnalysisResult,
+    CurveData,
+    Estimate,
+    GroupResult,
+    ModelTerm,
+    PlanResult,
+    TestResult,
+)
 from bassinet.plans._schema import Analysis, LoadedPlan, Plan, Scalar
+from bassinet.plans._tables import characteristics_table, follow_up, patient_flow
 from bassinet.plans._variables import CATALOGUE, analysis_frame
-from bassinet.protocols import interfant06
 from bassinet.survival import (
     CumulativeIncidence,
     KaplanMeier,
@@ -42,112 +50,14 @@ from bassinet.survival import (
 Z95 = 1.959963984540054
 
 
-@dataclass(frozen=True)
-class Estimate:
-    time: float
-    estimate: float
-    std_err: float
-    lower: float
-    upper: float
-    n_risk: int
-
-
-@dataclass(frozen=True)
-class CurveData:
-    """A step curve to draw: values after each time, its 95% band, and censoring times."""
-
-    time: tuple[float, ...]
-    value: tuple[float, ...]
-    lower: tuple[float, ...]
-    upper: tuple[float, ...]
-    censored: tuple[float, ...]
-    censored_value: tuple[float, ...]
-
-
-@dataclass(frozen=True)
-class GroupResult:
-    label: str
-    n: int
-    events: int
-    competing: int
-    estimates: tuple[Estimate, ...]
-    curve: CurveData
-    at_risk: tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class TestResult:
-    name: str
-    statistic: float
-    df: int
-    p_value: float
-
-
-@dataclass(frozen=True)
-class ModelTerm:
-    term: str
-    label: str
-    hazard_ratio: float
-    lower: float
-    upper: float
-    p_value: float
-
-
-@dataclass(frozen=True)
-class AnalysisResult:
-    id: str
-    title: str
-    endpoint: str
-    endpoint_title: str
-    origin: str
-    competing: bool
-    n: int
-    groups_label: str | None
-    groups: tuple[GroupResult, ...]
-    ticks: tuple[float, ...]
-    time_unit: str
-    test: TestResult | None = None
-    model: tuple[ModelTerm, ...] = ()
-    model_n: int = 0
-    landmarks: tuple[tuple[float, int, int, float], ...] = ()
-    sentence: str = ""
-    bands: bool = False
-    figure: bool = True
-
-
-@dataclass(frozen=True)
-class FlowStep:
-    label: str
-    n: int
-    excluded: tuple[tuple[str, int], ...] = ()
-
-
-@dataclass(frozen=True)
-class PlanResult:
-    title: str
-    source: str
-    cutoff: str
-    time_unit: str
-    n: int
-    flow: tuple[FlowStep, ...]
-    characteristics_columns: tuple[str, ...]
-    characteristics: tuple[tuple[str, ...], ...]
-    analyses: tuple[AnalysisResult, ...]
-    follow_up: dict[str, float]
-    methods: str
-    plan_sha256: str
-    data_sha256: str
-    version: str = __version__
-    warnings: tuple[str, ...] = field(default_factory=tuple)
-
-
 def data_fingerprint(records: ClinicalRecords) -> str:
     """A SHA-256 of the records a plan reads (every table, sorted, as CSV): the data snapshot's hash."""
     digest = hashlib.sha256()
     for name in ("patients", "remissions", "events", "transplants"):
         frame = getattr(records, name)
         columns = sorted(c for c in frame.columns if c not in ("id", "patient_id", "centre_id"))
-        table = frame[columns].sort_values(columns[: min(3, len(columns))] if columns else []).astype(str)
+        table = frame[columns].astype(str)
+        table = table.sort_values(columns) if columns else table
         digest.update(name.encode())
         digest.update(table.to_csv(index=False).encode())
     return digest.hexdigest()
@@ -208,9 +118,10 @@ def _curve(
     upper: np.ndarray,
     censored: np.ndarray,
     scale: float,
+    start: float,
 ) -> CurveData:
     t = np.r_[0.0, time / scale]
-    v = np.r_[1.0 if value.size and value[0] <= 1 and value[-1] <= value[0] else 0.0, value]
+    v = np.r_[start, value]
     lo, hi = np.r_[v[0], lower], np.r_[v[0], upper]
     ct = time[censored] / scale
     cv = value[censored]
@@ -311,12 +222,13 @@ def _run_analysis(
                 np.clip(value + Z95 * band, 0, 1),
                 fit.n_censor > 0,
                 scale,
+                start=0.0,
             )
         else:
             km = kaplan_meier(t, s)
             assert isinstance(km, KaplanMeier)
             estimates = _estimates_km(km, a.times, scale)
-            curve = _curve(km.time, km.surv, km.lower, km.upper, km.n_censor > 0, scale)
+            curve = _curve(km.time, km.surv, km.lower, km.upper, km.n_censor > 0, scale, start=1.0)
         groups.append(
             GroupResult(
                 str(label),
@@ -401,113 +313,6 @@ def _cox(a: Analysis, frame: pd.DataFrame, d: pd.DataFrame) -> tuple[tuple[Model
     return terms, len(d)
 
 
-def _flow(
-    plan: Plan, records: ClinicalRecords, variables: pd.DataFrame, base: pd.Series
-) -> tuple[FlowStep, ...]:
-    if plan.flow is None:
-        return ()
-    n = int(base.sum())
-    ids = variables.index[base]
-    if plan.flow.kind == "breakdown":
-        steps = [FlowStep("patients", n)]
-        for name in plan.flow.by:
-            counts = variables.loc[ids, name].map(CATALOGUE[name].show).value_counts()
-            steps.append(
-                FlowStep(CATALOGUE[name].label, n, tuple((str(k), int(v)) for k, v in counts.items()))
-            )
-        return tuple(steps)
-    p = records.patients.set_index("study_id").loc[ids]
-    from bassinet.protocols.facts import PatientFacts
-
-    groups = pd.Series(
-        {
-            sid: interfant06.risk_group(PatientFacts.from_record({**row, "study_id": sid})).outcome
-            for sid, row in p.iterrows()
-        }
-    )
-    remissions = records.remissions
-    cr = set(remissions.loc[remissions["status"] == "CR", "study_id"])
-    assessed = set(remissions["study_id"])
-    reasons = {
-        "risk group LR: not randomised by protocol": groups == "LR",
-        "risk group unknown": groups.isna(),
-        "no complete remission after induction": groups.isin(["MR", "HR"])
-        & pd.Series(p.index.isin(assessed) & ~p.index.isin(cr), index=p.index),
-        "died or left before the remission assessment": groups.isin(["MR", "HR"])
-        & pd.Series(~p.index.isin(assessed), index=p.index),
-    }
-    eligible = groups.isin(["MR", "HR"]) & pd.Series(p.index.isin(cr), index=p.index)
-    if plan.flow.non_randomising_groups:
-        outside = p["study_group"].isin(plan.flow.non_randomising_groups) & eligible
-        reasons["study group not taking part in the randomisation"] = outside
-        eligible &= ~outside
-    arms = p.loc[eligible, "randomisation_arm"]
-    randomised = arms.notna()
-    steps = [
-        FlowStep(
-            "registered",
-            n,
-            tuple((reason, int(mask.sum())) for reason, mask in reasons.items() if mask.any()),
-        ),
-        FlowStep(
-            "eligible for randomisation", int(eligible.sum()), (("not randomised", int((~randomised).sum())),)
-        ),
-        FlowStep(
-            "randomised",
-            int(randomised.sum()),
-            tuple(
-                (CATALOGUE["arm"].show(k), int(v))
-                for k, v in arms[randomised].value_counts().sort_index().items()
-            ),
-        ),
-    ]
-    return tuple(steps)
-
-
-def _characteristics(
-    plan: Plan, variables: pd.DataFrame, base: pd.Series
-) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]:
-    spec = plan.characteristics
-    if spec is None:
-        return (), ()
-    frame = variables[base]
-    if spec.by:
-        grouping = CATALOGUE[spec.by]
-        by = frame[spec.by].map(grouping.show)
-        levels = [grouping.show(v) for v in grouping.order(list(frame[spec.by].dropna().unique()))]
-    else:
-        by, levels = pd.Series("all", index=frame.index), []
-    header = ("characteristic", "value", *levels, "all")
-    rows = []
-    for name in spec.variables:
-        variable = CATALOGUE[name]
-        shown = frame[name].map(lambda v, show=variable.show: "unknown" if v is None or v != v else show(v))
-        for value in sorted(shown.unique(), key=str):
-            cells = []
-            for level in [*levels, None]:
-                col = shown if level is None else shown[by == level]
-                count = int((col == value).sum())
-                cells.append(f"{count} ({100 * count / len(col):.0f}%)" if len(col) else "0")
-            rows.append((variable.label, value, *cells))
-    counts = (*(f"n = {(by == level).sum()}" for level in levels), f"n = {len(frame)}")
-    return header, (("", "", *counts), *rows)
-
-
-def _follow_up(plan: Plan, records: ClinicalRecords, base: pd.Series, origin: str) -> dict[str, float]:
-    from bassinet.survival import follow_up
-
-    d = derive(records, [get_endpoint("OS").from_origin(origin)], cutoff=plan.cutoff).set_index("study_id")  # type: ignore[arg-type]
-    d = d.loc[[sid for sid in base.index[base] if sid in d.index]]
-    t = d["time_days"].to_numpy(float) / plan.days_per_unit
-    fu = follow_up(t, d["status"].to_numpy(int))
-    return {
-        "reverse_km_median": float(fu.median),
-        "observed_median": float(np.median(t)),
-        "observed_min": float(t.min()),
-        "observed_max": float(t.max()),
-    }
-
-
 METHODS = (
     "Endpoints were derived from the dated records by Bassinet's definitions: overall survival (OS) "
     "from {origin} to death of any cause; event-free survival (EFS) from diagnosis to resistant disease "
@@ -538,11 +343,11 @@ def run_plan(loaded: LoadedPlan, records: ClinicalRecords) -> PlanResult:
         )
     analyses = tuple(_run_analysis(plan, a, records, variables, base) for a in plan.analyses)
     origin = "transplant" if all(r.origin == "transplant" for r in analyses) else "diagnosis"
-    header, rows = _characteristics(plan, variables, base)
+    header, rows = characteristics_table(plan, variables, base)
     return PlanResult(
         plan.title, plan.source, plan.cutoff.isoformat(), plan.time_unit, int(base.sum()),
-        _flow(plan, records, variables, base), header, rows, analyses,
-        _follow_up(plan, records, base, origin),
+        patient_flow(plan, records, variables, base), header, rows, analyses,
+        follow_up(plan, records, base, origin),
         METHODS.format(origin=origin, cutoff=plan.cutoff.isoformat(), version=__version__),
         loaded.sha256, data_fingerprint(records),
     )  # fmt: skip

@@ -17,7 +17,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
-from bassinet.plans._run import AnalysisResult, ModelTerm
+from bassinet.plans._results import AnalysisResult, ModelTerm
 
 COLOURS = ("#1f4e79", "#c0504d", "#4f8f3a", "#7f5f9f", "#d08a1f")
 plt.rcParams.update({"svg.fonttype": "none", "font.size": 9, "font.family": "DejaVu Sans"})

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import jinja2
 
-from bassinet.plans._run import AnalysisResult, PlanResult
+from bassinet.plans._results import AnalysisResult, PlanResult
 from bassinet.report._figures import plot_curves, plot_forest, to_svg
 
 TEMPLATES = jinja2.Environment(

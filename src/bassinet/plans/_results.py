@@ -1,0 +1,106 @@
+"""What running a plan gives: frozen dataclasses, turned into JSON and drawn by the report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bassinet import __version__
+
+
+@dataclass(frozen=True)
+class Estimate:
+    time: float
+    estimate: float
+    std_err: float
+    lower: float
+    upper: float
+    n_risk: int
+
+
+@dataclass(frozen=True)
+class CurveData:
+    """A step curve to draw: values after each time, its 95% band, and censoring times."""
+
+    time: tuple[float, ...]
+    value: tuple[float, ...]
+    lower: tuple[float, ...]
+    upper: tuple[float, ...]
+    censored: tuple[float, ...]
+    censored_value: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class GroupResult:
+    label: str
+    n: int
+    events: int
+    competing: int
+    estimates: tuple[Estimate, ...]
+    curve: CurveData
+    at_risk: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class TestResult:
+    name: str
+    statistic: float
+    df: int
+    p_value: float
+
+
+@dataclass(frozen=True)
+class ModelTerm:
+    term: str
+    label: str
+    hazard_ratio: float
+    lower: float
+    upper: float
+    p_value: float
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    id: str
+    title: str
+    endpoint: str
+    endpoint_title: str
+    origin: str
+    competing: bool
+    n: int
+    groups_label: str | None
+    groups: tuple[GroupResult, ...]
+    ticks: tuple[float, ...]
+    time_unit: str
+    test: TestResult | None = None
+    model: tuple[ModelTerm, ...] = ()
+    model_n: int = 0
+    landmarks: tuple[tuple[float, int, int, float], ...] = ()
+    sentence: str = ""
+    bands: bool = False
+    figure: bool = True
+
+
+@dataclass(frozen=True)
+class FlowStep:
+    label: str
+    n: int
+    excluded: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    title: str
+    source: str
+    cutoff: str
+    time_unit: str
+    n: int
+    flow: tuple[FlowStep, ...]
+    characteristics_columns: tuple[str, ...]
+    characteristics: tuple[tuple[str, ...], ...]
+    analyses: tuple[AnalysisResult, ...]
+    follow_up: dict[str, float]
+    methods: str
+    plan_sha256: str
+    data_sha256: str
+    version: str = __version__
+    warnings: tuple[str, ...] = field(default_factory=tuple)
