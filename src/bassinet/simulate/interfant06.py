@@ -30,12 +30,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from bassinet.protocols import interfant06
-from bassinet.protocols.facts import PatientFacts
+from bassinet.protocols.facts import MRD, PatientFacts
 from bassinet.simulate._rows import NEVER, Row, check_options, day, event_times
 from bassinet.simulate.registry_rows import RegistryRows
 
@@ -290,18 +290,30 @@ class _Trial:
         # MRD at the start of OCTADAD (MR) and the transplant indication.
         octadad_day = rng.integers(120, 150, n)
         mrd_high = group_mr & (rng.random(n) < m.mrd_high_mr)
-        mrd_value = np.where(mrd_high, 10 ** rng.uniform(-4, -1.5, n), 10 ** rng.uniform(-6, -4.05, n))
-        after_amendment = np.array(
+        # As recorded (three significant digits), so that the engine judges the registry's value.
+        mrd_value = np.array(
             [
-                day(m.accrual_start, diagnosis_day[i] + octadad_day[i]) >= interfant06.AMENDMENT_DATE
-                for i in range(n)
+                float(f"{v:.2e}")
+                for v in np.where(mrd_high, 10 ** rng.uniform(-4, -1.5, n), 10 ** rng.uniform(-6, -4.05, n))
             ]
         )
         sct_day = np.where(group_hr, rng.integers(110, 200, n), octadad_day + rng.integers(35, 90, n))
-        wants_sct = in_cr & (
-            (group_hr & (rng.random(n) < m.sct_hr))
-            | (group_mr & mrd_high & after_amendment & (rng.random(n) < m.sct_mr))
-        )
+        # The engine's indication, for patients in first remission: HR, or MR with MRD >= 1e-4
+        # at the start of OCTADAD measured from the amendment on; then a donor and consent.
+        indicated = np.zeros(n, dtype=bool)
+        for k in np.flatnonzero(in_cr & (group_hr | group_mr)):
+            known = self.patients[int(k)]
+            assert known.diagnosis_date is not None
+            measured = day(known.diagnosis_date, octadad_day[k])
+            facts = replace(
+                known,
+                cr_after_induction=True,
+                in_first_remission=True,
+                mrd=(MRD("start_of_octadad", "quantified", float(mrd_value[k]), "PCR", measured),),
+            )
+            indicated[k] = interfant06.sct_indication(facts).outcome == "indicated"
+        accepts_hr, accepts_mr = rng.random(n) < m.sct_hr, rng.random(n) < m.sct_mr
+        wants_sct = indicated & np.where(group_hr, accepts_hr, accepts_mr)
 
         # From CR (day 33): relapse and death in remission.
         hr = m.relapse_hr
