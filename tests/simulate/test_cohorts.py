@@ -122,3 +122,16 @@ def test_a_small_calibration_puts_every_published_figure_inside_the_simulated_ra
     outside = [f.target.name for f in report.figures if not f.inside]
     assert outside == []
     assert all(f.missing == 0 for f in report.figures if f.target.unit == "%")
+
+
+def test_transplants_follow_the_engines_indication(monkeypatch: pytest.MonkeyPatch) -> None:
+    # An engine that indicates no transplant leaves every risk group as it was, and no one transplanted.
+    def never(facts: object, **_: object) -> Decision:
+        return Decision(interfant06.NAME, interfant06.VERSION, "allogeneic SCT indication", "not indicated")
+
+    before = simulate_interfant06(seed=5, n=300)
+    monkeypatch.setattr(interfant06, "sct_indication", never)
+    after = simulate_interfant06(seed=5, n=300)
+    assert len(before["transplants"]) > 0
+    assert len(after["transplants"]) == 0
+    assert before.frame("patients")["randomisation_arm"].equals(after.frame("patients")["randomisation_arm"])
