@@ -93,13 +93,13 @@ def characteristics_table(
     for name in spec.variables:
         variable = CATALOGUE[name]
         shown = frame[name].map(lambda v, show=variable.show: "unknown" if v is None or v != v else show(v))
-        for value in sorted(shown.unique(), key=str):
+        for position, value in enumerate(sorted(shown.unique(), key=str)):
             cells = []
             for level in [*levels, None]:
                 col = shown if level is None else shown[by == level]
                 count = int((col == value).sum())
                 cells.append(f"{count} ({100 * count / len(col):.0f}%)" if len(col) else "0")
-            rows.append((variable.label, value, *cells))
+            rows.append((variable.label if position == 0 else "", value, *cells))
     counts = (*(f"n = {(by == level).sum()}" for level in levels), f"n = {len(frame)}")
     return header, (("", "", *counts), *rows)
 
