@@ -118,7 +118,7 @@ def test_the_adtte_export_opens_in_pandas_and_as_sas_transport(reports: dict[str
     frame, meta = pyreadstat.read_xport(str(adtte))
     assert meta.table_name == "ADTTE"
     assert {"STUDYID", "USUBJID", "PARAMCD", "AVAL", "CNSR", "STARTDT", "ADT"} <= set(frame.columns)
-    assert set(frame["PARAMCD"]) == {"OS", "EFS", "DFS", "CIR", "NRM"}
+    assert set(frame["PARAMCD"]) == {"OS", "EFS", "DFS", "CIR", "NRM", "TRM"}
     assert set(frame["CNSR"].astype(int)) <= {0, 1, 2}
     subjects, _ = pyreadstat.read_xport(str(adsl))
     assert len(subjects) == 651 and subjects["USUBJID"].is_unique
