@@ -7,6 +7,7 @@ that is not usable; Typer itself uses 2 for a mistaken command line.
 
 from __future__ import annotations
 
+import datetime as dt
 import getpass
 import json
 import os
@@ -30,7 +31,7 @@ from rich.table import Table
 from sqlalchemy import Engine
 
 from bassinet import __version__
-from bassinet.errors import BassinetError, DataError
+from bassinet.errors import BassinetError, ConfigurationError, DataError
 from bassinet.registry import (
     ImportReport,
     import_files,
@@ -94,6 +95,14 @@ def _open_registry(url: str | None) -> Iterator[Engine]:
         yield engine
     finally:
         engine.dispose()
+
+
+def _option_date(option: str, text: str) -> dt.date:
+    """A YYYY-MM-DD command-line date; a ConfigurationError naming the option otherwise."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ConfigurationError(f"{option} is {text!r}: give a date as YYYY-MM-DD") from None
 
 
 def _actor(user: str | None) -> str:

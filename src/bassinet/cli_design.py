@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from contextlib import ExitStack
 from typing import Annotated
 
@@ -10,7 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from bassinet.cli import _run, app, err, out
+from bassinet.cli import _option_date, _run, app, err, out
 from bassinet.design import (
     CureFraction,
     Curve,
@@ -24,6 +23,7 @@ from bassinet.design import (
 from bassinet.design._analytic import Method
 from bassinet.design._simulate import SimulatedPower, Test, simulate_power
 from bassinet.errors import ConfigurationError, DataError
+from bassinet.plans._schema import Scalar
 
 DAYS_PER_MONTH = 30.4375
 
@@ -40,11 +40,11 @@ def _piecewise(text: str) -> PiecewiseExponential:
     return PiecewiseExponential(starts, rates)
 
 
-def _where(conditions: list[str]) -> dict[str, object]:
+def _where(conditions: list[str]) -> dict[str, Scalar | list[Scalar]]:
     """``NAME=VALUE`` conditions on the plans' derived variables (true/false for yes-no ones)."""
     from bassinet.plans import CATALOGUE
 
-    wanted: dict[str, object] = {}
+    wanted: dict[str, Scalar | list[Scalar]] = {}
     for condition in conditions:
         name, sep, value = condition.partition("=")
         if not sep or name not in CATALOGUE:
@@ -60,6 +60,7 @@ def _registry_curve(
 ) -> PiecewiseExponential:
     """The Kaplan-Meier estimate of ``endpoint`` among the patients ``where`` selects, in months."""
     from bassinet.endpoints import ClinicalRecords, derive, get_endpoint
+    from bassinet.plans._run import select_patients
     from bassinet.plans._variables import analysis_frame
     from bassinet.registry import open_registry
     from bassinet.survival import KaplanMeier, kaplan_meier
@@ -68,13 +69,11 @@ def _registry_curve(
     conditions = _where(where)
     if conditions:
         variables = analysis_frame(records, list(conditions))
-        keep = variables.index
-        for name, value in conditions.items():
-            keep = keep[variables.loc[keep, name] == value]
+        keep = variables.index[select_patients(variables, conditions)]
         if not len(keep):
             raise DataError(f"no patient in {url} matches --where {' '.join(where)}")
         records = records.subset(keep)
-    when = dt.date.fromisoformat(cutoff) if cutoff else records.patients["last_contact_date"].max().date()
+    when = _option_date("--cutoff", cutoff) if cutoff else records.patients["last_contact_date"].max().date()
     chosen = get_endpoint(endpoint)
     frame = derive(records, [chosen.from_origin(origin) if origin else chosen], cutoff=when)  # type: ignore[arg-type]
     fit = kaplan_meier(frame["time_days"].to_numpy(float) / DAYS_PER_MONTH, frame["status"].to_numpy())

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from bassinet.cli import Registry, _run, app, err, out
-from bassinet.errors import ConfigurationError
+from bassinet.cli import Registry, _option_date, _run, app, err, out
 
 
 def make_report(plan_path: Path, url: str | None, out_dir: Path, *, pdf: bool = True) -> list[Path]:
@@ -71,10 +69,7 @@ def endpoints(
         from bassinet.endpoints._adam import to_adsl, to_adtte, write_xpt
         from bassinet.registry import open_registry
 
-        try:
-            when = dt.date.fromisoformat(cutoff)
-        except ValueError:
-            raise ConfigurationError(f"--cutoff is {cutoff!r}: give a date as YYYY-MM-DD") from None
+        when = _option_date("--cutoff", cutoff)
         records = ClinicalRecords.from_frames(open_registry(registry))
         derived = derive(records, list(ENDPOINTS), cutoff=when)
         out_dir.mkdir(parents=True, exist_ok=True)

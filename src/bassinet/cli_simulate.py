@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from bassinet.cli import Registry, _actor, _open_registry, _print_report, _run, err, out
+from bassinet.cli import Registry, _actor, _open_registry, _option_date, _print_report, _run, err, out
 from bassinet.errors import ConfigurationError
 from bassinet.registry import import_files
 from bassinet.simulate import RegistryRows, calibrate, simulate_hsct_infants, simulate_interfant06, write_csv
@@ -38,12 +38,7 @@ Cutoff = Annotated[
 
 
 def _date(option: str, text: str | None) -> dt.date | None:
-    if text is None:
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise ConfigurationError(f"{option} is {text!r}: give a date as YYYY-MM-DD") from None
+    return None if text is None else _option_date(option, text)
 
 
 def deliver(rows: RegistryRows, name: str, out_dir: Path | None, into: bool, registry: str | None) -> None:

@@ -165,12 +165,11 @@ def arm_event_probability(
     """
     if accrual == 0:
         return event_probability_by(curve, hazard_ratio, follow_up, dropout)
-    breaks = tuple(b for b in curve.breaks)
     total = _quad(
         lambda t: event_probability_by(curve, hazard_ratio, t, dropout),
         follow_up,
         accrual + follow_up,
-        breaks,
+        curve.breaks,
     )
     return total / accrual
 

@@ -63,7 +63,7 @@ def data_fingerprint(records: ClinicalRecords) -> str:
     return digest.hexdigest()
 
 
-def _select(frame: pd.DataFrame, population: dict[str, Scalar | list[Scalar]]) -> pd.Series:
+def select_patients(frame: pd.DataFrame, population: dict[str, Scalar | list[Scalar]]) -> pd.Series:
     keep = pd.Series(True, index=frame.index)
     for name, wanted in population.items():
         values = wanted if isinstance(wanted, list) else [wanted]
@@ -74,7 +74,7 @@ def _select(frame: pd.DataFrame, population: dict[str, Scalar | list[Scalar]]) -
 def population_ids(plan: Plan, records: ClinicalRecords) -> list[str]:
     """The study IDs of the patients in the plan's population."""
     variables = analysis_frame(records, plan.variables)
-    return list(variables.index[_select(variables, plan.population)])
+    return list(variables.index[select_patients(variables, plan.population)])
 
 
 def _estimates_km(fit: KaplanMeier, times: list[float], scale: float) -> tuple[Estimate, ...]:
@@ -176,7 +176,7 @@ def _run_analysis(
         endpoint = endpoint.from_origin(a.origin)
     scale = plan.days_per_unit
     derived = derive(records, [endpoint], cutoff=plan.cutoff).set_index("study_id")
-    keep = base & _select(variables, a.population)
+    keep = base & select_patients(variables, a.population)
     ids = [sid for sid in variables.index[keep] if sid in derived.index]
     d = derived.loc[ids]
     if not len(d):
@@ -336,7 +336,7 @@ def run_plan(loaded: LoadedPlan, records: ClinicalRecords) -> PlanResult:
     """Every analysis of the plan on ``records``."""
     plan = loaded.plan
     variables = analysis_frame(records, plan.variables)
-    base = _select(variables, plan.population)
+    base = select_patients(variables, plan.population)
     if not base.any():
         raise DataError(
             f"{loaded.path}: no patient in the registry matches the plan's population {plan.population}"

@@ -9,8 +9,6 @@ from bassinet.endpoints import ClinicalRecords, derive, get_endpoint
 from bassinet.plans._results import FlowStep
 from bassinet.plans._schema import Plan
 from bassinet.plans._variables import CATALOGUE
-from bassinet.protocols import interfant06
-from bassinet.protocols.facts import PatientFacts
 from bassinet.survival import follow_up as reverse_km_follow_up
 
 
@@ -30,24 +28,16 @@ def patient_flow(
             )
         return tuple(steps)
     p = records.patients.set_index("study_id").loc[ids]
-    groups = pd.Series(
-        {
-            sid: interfant06.risk_group(PatientFacts.from_record({**row, "study_id": sid})).outcome
-            for sid, row in p.iterrows()
-        }
-    )
-    remissions = records.remissions
-    cr = set(remissions.loc[remissions["status"] == "CR", "study_id"])
-    assessed = set(remissions["study_id"])
+    groups = CATALOGUE["risk_group"].compute(records, p)
+    in_cr = CATALOGUE["in_cr"].compute(records, p)
+    randomisable = groups.isin(["MR", "HR"])
     reasons = {
         "risk group LR: not randomised by protocol": groups == "LR",
         "risk group unknown": groups.isna(),
-        "no complete remission after induction": groups.isin(["MR", "HR"])
-        & pd.Series(p.index.isin(assessed) & ~p.index.isin(cr), index=p.index),
-        "died or left before the remission assessment": groups.isin(["MR", "HR"])
-        & pd.Series(~p.index.isin(assessed), index=p.index),
+        "no complete remission after induction": randomisable & (in_cr == False),  # noqa: E712
+        "died or left before the remission assessment": randomisable & in_cr.isna(),
     }
-    eligible = groups.isin(["MR", "HR"]) & pd.Series(p.index.isin(cr), index=p.index)
+    eligible = randomisable & (in_cr == True)  # noqa: E712
     if plan.flow.non_randomising_groups:
         outside = p["study_group"].isin(plan.flow.non_randomising_groups) & eligible
         reasons["study group not taking part in the randomisation"] = outside

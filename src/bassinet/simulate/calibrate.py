@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from bassinet.endpoints import ClinicalRecords, Endpoint, derive, get_endpoint
+from bassinet.endpoints import ClinicalRecords, derive, get_endpoint
 from bassinet.errors import ConfigurationError
 from bassinet.protocols import interfant06
 from bassinet.protocols.facts import PatientFacts
@@ -226,7 +226,10 @@ def analyse_interfant06(rows: RegistryRows, cutoff: dt.date) -> dict[str, float]
     orig_ids, other_ids = set(original.index[original]), set(original.index[~original])
     from_rand = derive(
         records,
-        [e.from_origin("randomisation") for e in (_ep("DFS"), _ep("CIR"), _ep("NRM"))],
+        [
+            e.from_origin("randomisation")
+            for e in (get_endpoint("DFS"), get_endpoint("CIR"), get_endpoint("NRM"))
+        ],
         cutoff=cutoff,
     )
 
@@ -273,16 +276,12 @@ def analyse_interfant06(rows: RegistryRows, cutoff: dt.date) -> dict[str, float]
     }
 
 
-def _ep(name: str) -> Endpoint:
-    return get_endpoint(name)
-
-
 def analyse_hsct_infants(rows: RegistryRows, cutoff: dt.date) -> dict[str, float]:
     """The published figures of the transplant cohort, computed from one simulated cohort's rows."""
     records = records_of(rows)
     patients = rows.frame("patients").set_index("study_id")
     tx = rows.frame("transplants").drop_duplicates("study_id").set_index("study_id")
-    os_ = derive(records, [_ep("OS").from_origin("transplant")], cutoff=cutoff)
+    os_ = derive(records, [get_endpoint("OS").from_origin("transplant")], cutoff=cutoff)
     leukemia = patients["leukemia_type"]
     status = tx["remission_status"]
     mrd_positive: pd.Series = tx["mrd_value"].notna() & (tx["mrd_value"] != "negative")

@@ -28,7 +28,6 @@ SUBGROUPS: tuple[tuple[str, str, int], ...] = (
     ("ALL", "CR1", 34),
     ("ALL", "CR2+", 11),
 )
-DAYS_PER_MONTH = 30.4375
 
 
 @dataclass(frozen=True)

@@ -280,8 +280,7 @@ class _Trial:
         eligible = np.zeros(n, dtype=bool)
         for k in np.flatnonzero((group_hr | group_mr) & in_cr & randomising):
             known = self.patients[int(k)]
-            facts = PatientFacts(known.study_id, leukemia_type="ALL", cr_after_induction=True)
-            decision = interfant06.randomisation_eligibility(facts, interfant06.risk_group(known))
+            decision = interfant06.randomisation_eligibility(replace(known, cr_after_induction=True))
             eligible[k] = decision.outcome == "eligible"
         randomised = eligible & (rng.random(n) < m.consent)
         ade = randomised & (rng.random(n) < 0.5)
