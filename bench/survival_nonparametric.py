@@ -1,12 +1,13 @@
 """Time Bassinet's nonparametric survival statistics against lifelines, scikit-survival, statsmodels and R.
 
-    python bench/survival_nonparametric.py [--sizes 10000 100000 1000000] [--repeats 5]
+    python bench/survival_nonparametric.py [--sizes 10000 100000 1000000] [--rounds 5] [--json FILE]
 
 The same generated data go to every tool in one run: two groups, about 30 % censored;
 times in whole days (as registries record them) and a continuous variant; for competing
-risks two causes. Each operation is timed several times and the median printed, with
-the ratio of each peer's median to Bassinet's (above 1: Bassinet is faster). R is timed
-inside Rscript with the data already loaded (computation only). A peer that lacks an
+risks two causes. Every tool is warmed up, then timed in interleaved rounds (``_timing.Race``); the
+table prints the median and min-max of the rounds, with the ratio of each peer's median
+to Bassinet's (above 1: Bassinet is faster). R runs in one persistent process with the
+data already loaded and times itself (computation only). A peer that lacks an
 operation is left out of its row; lifelines' Aalen-Johansen is run only up to 100,000
 rows (it took 38 s at 1,000,000 when measured for the issue).
 
@@ -20,7 +21,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from _timing import machine, median_time, r_timings
+from _timing import Race, RSession, load_average, machine, write_json
 
 from bassinet.survival import cumulative_incidence, gray_test, kaplan_meier, logrank
 
@@ -41,32 +42,29 @@ def make_data(n: int, *, whole_days: bool, seed: int = 2026) -> pd.DataFrame:
     return pd.DataFrame({"time": time_, "event": event, "group": group, "cause": cause, "strata": strata})
 
 
-def python_timings(d: pd.DataFrame, repeats: int) -> dict[str, dict[str, float]]:
+def race(d: pd.DataFrame, r: RSession, rounds: int) -> Race:
+    """Every tool's tasks on the same data; arrays and R's data frame are built before timing."""
     t = d["time"].to_numpy()
     e = d["event"].to_numpy()
     g = d["group"].to_numpy()
     c = d["cause"].to_numpy()
     s = d["strata"].to_numpy()
-    results: dict[str, dict[str, float]] = {
-        op: {} for op in ("Kaplan-Meier", "log-rank", "stratified log-rank", "Aalen-Johansen + Gray")
-    }
-    results["Kaplan-Meier"]["Bassinet"] = median_time(lambda: kaplan_meier(t, e), repeats)
-    results["log-rank"]["Bassinet"] = median_time(lambda: logrank(t, e, g), repeats)
-    results["stratified log-rank"]["Bassinet"] = median_time(lambda: logrank(t, e, g, strata=s), repeats)
-    results["Aalen-Johansen + Gray"]["Bassinet"] = median_time(
-        lambda: (cumulative_incidence(t, c, group=g), gray_test(t, c, g)), repeats
-    )
-
+    km, lr, slr, aj = "Kaplan-Meier", "log-rank", "stratified log-rank", "Aalen-Johansen + Gray"
+    out = Race(rounds=rounds)
+    out.add(km, "Bassinet", lambda: kaplan_meier(t, e))
+    out.add(lr, "Bassinet", lambda: logrank(t, e, g))
+    out.add(slr, "Bassinet", lambda: logrank(t, e, g, strata=s))
+    out.add(aj, "Bassinet", lambda: (cumulative_incidence(t, c, group=g), gray_test(t, c, g)))
     try:
         from lifelines import AalenJohansenFitter, KaplanMeierFitter
         from lifelines.statistics import logrank_test
 
-        results["Kaplan-Meier"]["lifelines"] = median_time(lambda: KaplanMeierFitter().fit(t, e), repeats)
         a, b = g == 0, g == 1
-        results["log-rank"]["lifelines"] = median_time(lambda: logrank_test(t[a], t[b], e[a], e[b]), repeats)
+        out.add(km, "lifelines", lambda: KaplanMeierFitter().fit(t, e))
+        out.add(lr, "lifelines", lambda: logrank_test(t[a], t[b], e[a], e[b]))
         if len(t) <= 100_000:
-            results["Aalen-Johansen + Gray"]["lifelines (AJ only)"] = median_time(
-                lambda: AalenJohansenFitter(seed=1).fit(t, c, event_of_interest=1), max(1, repeats // 2)
+            out.add(
+                aj, "lifelines (AJ only)", lambda: AalenJohansenFitter(seed=1).fit(t, c, event_of_interest=1)
             )
     except ImportError:
         pass
@@ -76,58 +74,51 @@ def python_timings(d: pd.DataFrame, repeats: int) -> dict[str, dict[str, float]]
 
         y = np.empty(len(t), dtype=[("event", bool), ("time", float)])
         y["event"], y["time"] = e.astype(bool), t
-        results["Kaplan-Meier"]["scikit-survival"] = median_time(
-            lambda: kaplan_meier_estimator(e.astype(bool), t), repeats
-        )
-        results["log-rank"]["scikit-survival"] = median_time(lambda: compare_survival(y, g), repeats)
+        out.add(km, "scikit-survival", lambda: kaplan_meier_estimator(e.astype(bool), t))
+        out.add(lr, "scikit-survival", lambda: compare_survival(y, g))
     except ImportError:
         pass
     try:
         from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 
-        results["Kaplan-Meier"]["statsmodels"] = median_time(lambda: SurvfuncRight(t, e), repeats)
-        results["log-rank"]["statsmodels"] = median_time(lambda: survdiff(t, e, g), repeats)
-        results["stratified log-rank"]["statsmodels"] = median_time(
-            lambda: survdiff(t, e, g, strata=s), repeats
-        )
+        out.add(km, "statsmodels", lambda: SurvfuncRight(t, e))
+        out.add(lr, "statsmodels", lambda: survdiff(t, e, g))
+        out.add(slr, "statsmodels", lambda: survdiff(t, e, g, strata=s))
     except ImportError:
         pass
-    return results
-
-
-R_TIMING = r"""
-suppressMessages({library(survival); library(cmprsk)})
-d <- read.csv("%(path)s")
-med <- function(f, k) { x <- numeric(k); for (i in 1:k) x[i] <- system.time(f())[["elapsed"]]; median(x) }
-k <- %(repeats)d
-cat("Kaplan-Meier", med(function() survfit(Surv(time, event) ~ 1, data = d), k), "\n")
-cat("log-rank", med(function() survdiff(Surv(time, event) ~ group, data = d), k), "\n")
-stratified <- function() survdiff(Surv(time, event) ~ group + strata(strata), data = d)
-cat("stratified log-rank", med(stratified, k), "\n")
-cat("Aalen-Johansen + Gray", med(function() cuminc(d$time, d$cause, d$group), k), "\n")
-"""
+    if r.available:
+        r.load("d", d)
+        r.run("y <- Surv(d$time, d$event)")
+        out.add_timed(km, "R survfit", r.timer("survfit(y ~ 1)"))
+        out.add_timed(lr, "R survdiff", r.timer("survdiff(y ~ d$group)"))
+        out.add_timed(slr, "R survdiff", r.timer("survdiff(y ~ d$group + strata(d$strata))"))
+        out.add_timed(aj, "R cmprsk::cuminc", r.timer("cuminc(d$time, d$cause, d$group)"))
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--json", help="write every timing of every round to this file")
     args = parser.parse_args()
     print(machine())
-    for variant, whole in (("whole-day times", True), ("continuous times", False)):
-        for n in args.sizes:
-            repeats = args.repeats if n < 1_000_000 else max(3, args.repeats // 2)
-            data = make_data(n, whole_days=whole)
-            results = python_timings(data, repeats)
-            for operation, seconds in r_timings(data, R_TIMING, repeats).items():
-                results[operation]["R"] = seconds
-            print(f"\n## n = {n:,}, {variant} (median of {repeats})")
-            print(f"{'operation':<24}{'tool':<22}{'median':>12}{'peer / Bassinet':>18}")
-            for operation, tools in results.items():
-                base = tools["Bassinet"]
-                for tool, seconds in tools.items():
-                    ratio = "" if tool == "Bassinet" else f"{seconds / base:>17.1f}x"
-                    print(f"{operation:<24}{tool:<22}{seconds * 1000:>10.1f}ms{ratio:>18}")
+    records = []
+    with RSession(("survival", "cmprsk")) as r:
+        for variant, whole in (("whole-day times", True), ("continuous times", False)):
+            for n in args.sizes:
+                data = make_data(n, whole_days=whole)
+                contest = race(data, r, args.rounds)
+                contest.run()
+                print()
+                print(
+                    contest.table(
+                        f"n = {n:,}, {variant} (median and min-max of {args.rounds} rounds)", unit="ms"
+                    )
+                )
+                records.append(contest.record(n=n, variant=variant))
+    print(f"\nload at the end: {load_average()}")
+    write_json(args.json, records)
 
 
 if __name__ == "__main__":

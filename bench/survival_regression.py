@@ -20,14 +20,17 @@ Install the peers with: pip install -e '.[bench]' (R: scripts/test.sh installs i
 from __future__ import annotations
 
 import argparse
+import copy
+import tracemalloc
 import warnings
+from collections.abc import Callable
 from functools import partial
 
 import numpy as np
 import pandas as pd
-from _timing import machine, median_time, r_timings
+from _timing import Race, RSession, load_average, machine, write_json
 
-from bassinet.survival import coxph, fine_gray
+from bassinet.survival import CoxFit, coxph, fine_gray
 
 warnings.filterwarnings("ignore")
 COVARIATES = ["x1", "x2", "x3", "b1", "b2"]
@@ -77,19 +80,67 @@ def fit_fine_gray(d: pd.DataFrame) -> object:
     return fine_gray(d.time.to_numpy(), d.cause.to_numpy(), d[["z1", "z2"]].to_numpy())
 
 
-def cox_python(d: pd.DataFrame, variant: str, repeats: int) -> dict[str, float]:
+def _fresh_concordance(fit: CoxFit) -> object:
+    """The fit's concordance computed anew (its risk sets too), as ``concordancefit`` does."""
+    again = copy.copy(fit)
+    for cached in ("_engine", "concordance"):
+        again.__dict__.pop(cached, None)
+    return again.concordance
+
+
+def peak_memory(action: Callable[[], object]) -> int:
+    """Peak bytes NumPy and Python allocate while ``action`` runs (tracemalloc)."""
+    tracemalloc.start()
+    try:
+        action()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def cox_race(d: pd.DataFrame, variant: str, r: RSession, rounds: int) -> tuple[Race, set[tuple[str, str]]]:
     n = len(d)
     x = d[COVARIATES].to_numpy()
     t, e, s = d.time.to_numpy(), d.event.to_numpy(), d.strata.to_numpy()
-    slow = 1 if n >= 1_000_000 else repeats
-    out: dict[str, float] = {}
     ties = "breslow" if variant == "Breslow" else "efron"
     strata = s if variant == "stratified" else None
-    out["Bassinet"] = median_time(lambda: coxph(t, e, x, ties=ties, strata=strata), repeats)
+    fit_row, conc_row, full_row = (
+        f"{variant}: fit",
+        f"{variant}: concordance",
+        f"{variant}: fit + concordance",
+    )
+    race = Race(rounds=rounds)
+    slow: set[tuple[str, str]] = set()
+    race.add(fit_row, "Bassinet", lambda: coxph(t, e, x, ties=ties, strata=strata))
+    fitted = coxph(t, e, x, ties=ties, strata=strata)
+    race.add(conc_row, "Bassinet", lambda: _fresh_concordance(fitted))
+    race.add(full_row, "Bassinet", lambda: coxph(t, e, x, ties=ties, strata=strata).concordance)
+    if r.available:
+        r.load("d", d)
+        r.run(
+            "X <- as.matrix(d[, c('x1', 'x2', 'x3', 'b1', 'b2')]); Y <- Surv(d$time, d$event); "
+            "S <- as.integer(d$strata); ctrl <- coxph.control()"
+        )
+        strata_r = "S" if strata is not None else "NULL"
+        fit_r = f"coxph.fit(X, Y, {strata_r}, NULL, NULL, ctrl, NULL, '{ties}', NULL)"
+        r.run(f"lp <- drop(X %*% {fit_r}$coefficients)")
+        race.add_timed(fit_row, "R coxph.fit", r.timer(fit_r))
+        # coxph() calls concordancefit on the linear predictor, reverse = TRUE, timefix = FALSE
+        race.add_timed(
+            conc_row,
+            "R concordancefit",
+            r.timer(f"concordancefit(Y, lp, {strata_r}, NULL, reverse = TRUE, timefix = FALSE)"),
+        )
+        terms = "x1 + x2 + x3 + b1 + b2" + (" + strata(strata)" if strata is not None else "")
+        race.add_timed(
+            full_row, "R coxph()", r.timer(f"coxph(Surv(time, event) ~ {terms}, data = d, ties = '{ties}')")
+        )
     try:
         from statsmodels.duration.hazard_regression import PHReg
 
-        out["statsmodels"] = median_time(lambda: PHReg(t, x, status=e, ties=ties, strata=strata).fit(), slow)
+        race.add(fit_row, "statsmodels", lambda: PHReg(t, x, status=e, ties=ties, strata=strata).fit())
+        if n >= 1_000_000:
+            slow.add((fit_row, "statsmodels"))
     except ImportError:
         pass
     try:
@@ -97,13 +148,16 @@ def cox_python(d: pd.DataFrame, variant: str, repeats: int) -> dict[str, float]:
 
         columns = [*COVARIATES, "time", "event"] + (["strata"] if strata is not None else [])
         frame = d[columns]
-        if variant != "Breslow":  # lifelines fits Efron ties only
-            out["lifelines"] = median_time(
+        if variant != "Breslow":  # lifelines fits Efron ties only; it always computes concordance
+            race.add(
+                full_row,
+                "lifelines",
                 lambda: CoxPHFitter().fit(
                     frame, "time", "event", strata=["strata"] if strata is not None else None
                 ),
-                slow,
             )
+            if n >= 1_000_000:
+                slow.add((full_row, "lifelines"))
     except ImportError:
         pass
     try:
@@ -112,21 +166,36 @@ def cox_python(d: pd.DataFrame, variant: str, repeats: int) -> dict[str, float]:
         if strata is None:  # scikit-survival has no strata
             y = np.empty(n, dtype=[("event", bool), ("time", float)])
             y["event"], y["time"] = e.astype(bool), t
-            out["scikit-survival"] = median_time(lambda: CoxPHSurvivalAnalysis(ties=ties).fit(x, y), slow)
+            race.add(fit_row, "scikit-survival", lambda: CoxPHSurvivalAnalysis(ties=ties).fit(x, y))
+            if n >= 1_000_000:
+                slow.add((fit_row, "scikit-survival"))
     except ImportError:
         pass
-    return out
+    return race, slow
 
 
-def counting_python(d: pd.DataFrame, repeats: int) -> dict[str, float]:
+def counting_race(d: pd.DataFrame, r: RSession, rounds: int) -> tuple[Race, set[tuple[str, str]]]:
     x = d[[*COVARIATES, "exposed"]].to_numpy(dtype=float)
     t, e, start = d.time.to_numpy(), d.event.to_numpy(), d.start.to_numpy()
-    out = {"Bassinet": median_time(lambda: coxph(t, e, x, entry=start), repeats)}
-    slow = 1 if len(d) >= 1_000_000 else repeats
+    row = "(start, stop]: fit"
+    race = Race(rounds=rounds)
+    slow: set[tuple[str, str]] = set()
+    race.add(row, "Bassinet", lambda: coxph(t, e, x, entry=start))
+    if r.available:
+        r.load("d", d)
+        r.run(
+            "X <- as.matrix(d[, c('x1', 'x2', 'x3', 'b1', 'b2', 'exposed')]); "
+            "Y <- Surv(d$start, d$time, d$event); ctrl <- coxph.control()"
+        )
+        race.add_timed(
+            row, "R agreg.fit", r.timer("agreg.fit(X, Y, NULL, NULL, NULL, ctrl, NULL, 'efron', NULL)")
+        )
     try:
         from statsmodels.duration.hazard_regression import PHReg
 
-        out["statsmodels"] = median_time(lambda: PHReg(t, x, status=e, entry=start, ties="efron").fit(), slow)
+        race.add(row, "statsmodels", lambda: PHReg(t, x, status=e, entry=start, ties="efron").fit())
+        if len(d) >= 1_000_000:
+            slow.add((row, "statsmodels"))
     except ImportError:
         pass
     try:
@@ -134,52 +203,17 @@ def counting_python(d: pd.DataFrame, repeats: int) -> dict[str, float]:
 
         if len(d) <= 200_000:
             frame = d[["id", "start", "time", "event", *COVARIATES, "exposed"]]
-            out["lifelines"] = median_time(
+            race.add(
+                row,
+                "lifelines",
                 lambda: CoxTimeVaryingFitter().fit(
                     frame, id_col="id", event_col="event", start_col="start", stop_col="time"
                 ),
-                1,
             )
+            slow.add((row, "lifelines"))
     except ImportError:
         pass
-    return out
-
-
-R_COX = r"""
-suppressMessages({library(survival); library(cmprsk)})
-d <- read.csv("%(path)s")
-med <- function(f, k) { x <- numeric(k); for (i in 1:k) x[i] <- system.time(f())[["elapsed"]]; median(x) }
-k <- %(repeats)d
-f <- Surv(time, event) ~ x1 + x2 + x3 + b1 + b2
-cat("Efron", med(function() coxph(f, data = d, ties = "efron"), k), "\n")
-cat("Breslow", med(function() coxph(f, data = d, ties = "breslow"), k), "\n")
-cat("stratified", med(function() coxph(update(f, . ~ . + strata(strata)), data = d), k), "\n")
-"""
-
-R_COUNTING = r"""
-suppressMessages(library(survival))
-d <- read.csv("%(path)s")
-med <- function(f, k) { x <- numeric(k); for (i in 1:k) x[i] <- system.time(f())[["elapsed"]]; median(x) }
-fit <- function() coxph(Surv(start, time, event) ~ x1 + x2 + x3 + b1 + b2 + exposed, data = d)
-cat("counting process", med(fit, %(repeats)d), "\n")
-"""
-
-R_CRR = r"""
-suppressMessages(library(cmprsk))
-d <- read.csv("%(path)s")
-med <- function(f, k) { x <- numeric(k); for (i in 1:k) x[i] <- system.time(f())[["elapsed"]]; median(x) }
-cat("Fine-Gray", med(function() crr(d$time, d$cause, cbind(d$z1, d$z2)), %(repeats)d), "\n")
-"""
-
-
-def show(title: str, rows: dict[str, dict[str, float]]) -> None:
-    print(f"\n## {title}")
-    print(f"{'model':<20}{'tool':<18}{'median':>12}{'peer / Bassinet':>18}")
-    for model, tools in rows.items():
-        base = tools["Bassinet"]
-        for tool, seconds in tools.items():
-            ratio = "" if tool == "Bassinet" else f"{seconds / base:>17.1f}x"
-            print(f"{model:<20}{tool:<18}{seconds:>11.3f}s{ratio:>18}", flush=True)
+    return race, slow
 
 
 def main() -> None:
@@ -188,31 +222,50 @@ def main() -> None:
     parser.add_argument("--cp-sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--fg-sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--crr-max", type=int, default=20_000, help="largest n at which crr is run")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--json", help="write every timing of every round to this file")
     args = parser.parse_args()
     print(machine())
-    for n in args.sizes:
-        d = make_cox(n)
-        rows = {
-            variant: cox_python(d, variant, args.repeats) for variant in ("Efron", "Breslow", "stratified")
-        }
-        for variant, seconds in r_timings(d, R_COX, args.repeats).items():
-            rows[variant]["R coxph"] = seconds
-        show(f"Cox, 5 covariates, n = {n:,} (median of {args.repeats}; slow peers once at 1,000,000)", rows)
-    for n in args.cp_sizes:
-        d = make_counting(n)
-        rows = {"counting process": counting_python(d, args.repeats)}
-        for _, seconds in r_timings(d, R_COUNTING, args.repeats).items():
-            rows["counting process"]["R coxph"] = seconds
-        show(f"Cox, (start, stop] rows, 6 covariates, {n:,} subjects in {len(d):,} rows", rows)
-    for n in args.fg_sizes:
-        d = make_competing(n)
-        rows = {"Fine-Gray": {"Bassinet": median_time(partial(fit_fine_gray, d), args.repeats)}}
-        crr_repeats = 1 if n >= 20_000 else args.repeats  # crr is O(n^2): 71 s a fit at 10,000
-        if n <= args.crr_max:
-            for _, seconds in r_timings(d, R_CRR, crr_repeats).items():
-                rows["Fine-Gray"]["R cmprsk::crr"] = seconds
-        show(f"Fine-Gray, 2 covariates, n = {n:,}", rows)
+    records = []
+    with RSession(("survival", "cmprsk")) as r:
+        for n in args.sizes:
+            d = make_cox(n)
+            t, e, x = d.time.to_numpy(), d.event.to_numpy(), d[COVARIATES].to_numpy()
+            raw = t.nbytes + e.nbytes + x.nbytes
+            peak = peak_memory(lambda t=t, e=e, x=x: coxph(t, e, x))
+            for variant in ("Efron", "Breslow", "stratified"):
+                race, slow = cox_race(d, variant, r, args.rounds)
+                race.run(once=slow)
+                print()
+                print(race.table(f"Cox {variant}, 5 covariates, n = {n:,} ({args.rounds} rounds)"))
+                records.append(race.record(n=n, model=f"Cox {variant}"))
+            print(
+                f"Bassinet Efron fit: peak memory {peak / 1e6:,.0f} MB, {peak / raw:.1f}x "
+                f"the raw input ({raw / 1e6:,.0f} MB)"
+            )
+        for n in args.cp_sizes:
+            d = make_counting(n)
+            race, slow = counting_race(d, r, args.rounds)
+            race.run(once=slow)
+            print()
+            print(race.table(f"Cox (start, stop], 6 covariates, {n:,} subjects in {len(d):,} rows"))
+            records.append(race.record(n=n, model="Cox (start, stop]"))
+        for n in args.fg_sizes:
+            d = make_competing(n)
+            race = Race(rounds=args.rounds)
+            race.add("Fine-Gray", "Bassinet", partial(fit_fine_gray, d))
+            once: set[tuple[str, str]] = set()
+            if n <= args.crr_max and r.available:
+                r.load("d", d)
+                r.run("Z <- cbind(d$z1, d$z2)")
+                race.add_timed("Fine-Gray", "R cmprsk::crr", r.timer("crr(d$time, d$cause, Z)"))
+                once.add(("Fine-Gray", "R cmprsk::crr"))  # crr is O(n^2) a step: 71 s a fit at 10,000
+            race.run(once=once)
+            print()
+            print(race.table(f"Fine-Gray, 2 covariates, n = {n:,}"))
+            records.append(race.record(n=n, model="Fine-Gray"))
+    print(f"\nload at the end: {load_average()}")
+    write_json(args.json, records)
 
 
 if __name__ == "__main__":
