@@ -5,7 +5,8 @@ Pure NumPy and SciPy: the functions take arrays and return frozen dataclasses wi
 Bassinet (but its exception tree), reads a database or draws a figure.
 
 - :func:`kaplan_meier`: survival curves with Greenwood errors, R's limits and quantiles.
-- :func:`logrank`: the log-rank and G-rho tests, stratified, with a test for trend.
+- :func:`logrank`: the log-rank and G-rho tests, stratified, with a test for trend;
+  :func:`logrank_table` and :func:`mantel_byar_table` give their terms at each event time.
 - :func:`cumulative_incidence`: Aalen–Johansen incidence of competing causes.
 - :func:`gray_test`: Gray's test comparing cumulative incidences.
 - :func:`follow_up`: median follow-up by reverse Kaplan–Meier.
@@ -46,6 +47,7 @@ from bassinet.survival._kaplan_meier import (
     kaplan_meier,
 )
 from bassinet.survival._logrank import LogRankTest, TrendTest, logrank
+from bassinet.survival._logrank_table import LogRankTable, logrank_table, mantel_byar_table
 from bassinet.survival._rmst import RMST, RMSTDifference, rmst
 
 __all__ = [
@@ -65,6 +67,7 @@ __all__ = [
     "KaplanMeier",
     "LandmarkAnalysis",
     "LandmarkGroup",
+    "LogRankTable",
     "LogRankTest",
     "MantelByarTest",
     "Quantile",
@@ -80,7 +83,9 @@ __all__ = [
     "kaplan_meier",
     "landmark",
     "logrank",
+    "logrank_table",
     "mantel_byar",
+    "mantel_byar_table",
     "rmst",
     "split_at_exposure",
 ]
