@@ -172,7 +172,10 @@ class CoxFit(Coefficients, TableResult):
     """A fitted Cox model; ``to_frame()`` is R's coefficient table.
 
     ``var`` is the variance in use: robust when ``robust`` (then ``naive_var`` is the
-    model-based one), model-based otherwise.
+    model-based one), model-based otherwise. With the robust variance,
+    ``robust_score_test`` is the robust score test (R's ``fit$rscore``): U' (D0'D0)^-1 U,
+    U the score at the initial coefficients and D0 the weighted score residuals there,
+    summed within clusters (Lin & Wei 1989); None otherwise.
     """
 
     names: tuple[str, ...]
@@ -192,6 +195,7 @@ class CoxFit(Coefficients, TableResult):
     conf_level: float
     data: CoxData = field(repr=False, compare=False)
     linear_predictor: FloatArray = field(repr=False, compare=False)
+    robust_score_test: ChiSquareTest | None = None
 
     def to_frame(self) -> pd.DataFrame:
         import pandas as pd
@@ -608,6 +612,7 @@ def fit_prepared(
             stacklevel=3,
         )
     var = naive_var
+    robust_score = None
     fractional = bool((data.weights != np.floor(data.weights)).any())
     is_robust = (data.cluster is not None or fractional) if robust is None else robust
     if is_robust:
@@ -622,6 +627,7 @@ def fit_prepared(
                 )
             dfbeta = summed
         var = dfbeta.T @ dfbeta
+        robust_score = _robust_score(data, ties, None if init is None else init_beta)
     score_stat = float(start.score @ _inverse(start.information, data.names) @ start.score)
     delta = beta - init_beta
     wald = float(delta @ np.linalg.solve(var, delta))
@@ -645,7 +651,32 @@ def fit_prepared(
         conf_level=conf_level,
         data=data,
         linear_predictor=lp,
+        robust_score_test=robust_score,
     )
+
+
+def _robust_score(data: CoxData, ties: Ties, init: FloatArray | None) -> ChiSquareTest:
+    """The robust score test at the initial coefficients, as ``coxph`` computes ``rscore``.
+
+    R evaluates the score residuals at linear predictors of zero, leaving the offset
+    out, or at ``X init`` when ``init`` and ``cluster`` are both given; this does the same.
+    """
+    p = len(data.names)
+    sets = RiskSets.build(data.entry, data.time, data.event, data.stratum, efron=ties == "efron")
+    engine = PartialLikelihood(sets, data.x, data.weights, np.zeros(len(data.time)))
+    at = init if init is not None and data.cluster is not None else np.zeros(p)
+    residuals = engine.score_residuals(engine.evaluate(at)) * data.weights[:, None]
+    if data.cluster is not None:
+        size = int(data.cluster.max()) + 1
+        residuals = np.column_stack(
+            [np.bincount(data.cluster, weights=residuals[:, j], minlength=size) for j in range(p)]
+        )
+    u = residuals.sum(axis=0)
+    try:
+        statistic = float(u @ np.linalg.solve(residuals.T @ residuals, u))
+    except np.linalg.LinAlgError:
+        statistic = float(u @ np.linalg.pinv(residuals.T @ residuals) @ u)
+    return ChiSquareTest.of(statistic, p)
 
 
 def _exact_engine(data: CoxData, robust: bool | None) -> ExactLikelihood:
