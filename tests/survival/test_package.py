@@ -71,6 +71,7 @@ def test_it_imports_only_numpy_scipy_and_the_exception_tree() -> None:
             "bassinet.survival._competing_risks",
             "bassinet.survival._concordance",
             "bassinet.survival._cox",
+            "bassinet.survival._cox_exact",
             "bassinet.survival._exposure",
             "bassinet.survival._fine_gray",
             "bassinet.survival._formula",
@@ -99,6 +100,8 @@ def test_every_result_becomes_a_table_and_shows_in_a_notebook() -> None:
         kaplan_meier(time, event).median(),  # type: ignore[union-attr]
         logrank(time, event, group),
         logrank(time, event, group).trend(),
+        bassinet.survival.logrank_table(time, event, group),
+        bassinet.survival.mantel_byar_table(time, event, [float("nan"), 1, 0.5, float("nan"), 2, 1]),
         cumulative_incidence(time, cause),
         cumulative_incidence(time, cause, group=group),
         cumulative_incidence(time, cause).at([3]),
