@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from bassinet.errors import DataError
-from bassinet.survival import coxph
+from bassinet.survival import coxph, logrank
 from bassinet.survival._cox_exact import subset_sums
 from tests.survival.data import generated
 from tests.survival.r_oracle import assert_close, r_dataset, run_r
@@ -120,3 +120,16 @@ def test_mantel_byar_data_give_rs_exact_time_dependent_fit() -> None:
     r = run_r(EXACT.format(formula="Surv(start, stop, event) ~ transplant + age"), heart)
     fit = coxph(heart.stop, heart.event, heart[["transplant", "age"]], entry=heart.start, ties="exact")
     _compare(fit, r)
+
+
+def test_score_test_at_zero_is_the_logrank_test_even_with_hundreds_of_tied_deaths() -> None:
+    # At b = 0 the exact likelihood's score and information at a tied time are the
+    # hypergeometric mean and variance of the log-rank test (R: survdiff equals
+    # coxph(ties = "exact")$score). Here up to ~900 of 2000 die at one time: C(2000, 900)
+    # is far beyond floating point, so this also tests the scaling of the subset sums.
+    rng = np.random.default_rng(9)
+    group = rng.integers(0, 2, 2000)
+    time = np.ceil(rng.exponential(1, 2000) * np.exp(-0.3 * group))
+    event = rng.random(2000) < 0.8
+    fit = coxph(time, event, group.astype(float), ties="exact")
+    assert fit.score_test.statistic == pytest.approx(logrank(time, event, group).chisq, rel=1e-9)

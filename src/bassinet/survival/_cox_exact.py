@@ -19,9 +19,14 @@ recursion (d r_m / d beta = r_m x_m). The cost is O(|R| d p^2) per tied time.
 
 At a time with a single death the exact term is Breslow's (and Efron's), so the
 likelihood is computed as Breslow's from the fast engine plus, at each tied time only,
-the exact term minus Breslow's. Each tied time's risks are scaled by the largest of
-them, which changes neither the ratio nor its derivatives, so that no product overflows
-while C(|R|, d) fits in a double.
+the exact term minus Breslow's.
+
+Scaling every risk of a risk set by c multiplies B(d) by c^d and leaves B'/B and B''/B
+unchanged. The risks are scaled so that B(d) is near 1: by Maclaurin's inequality
+B(d) <= C(|R|, d) mean(r)^d, so c = 1 / (mean(r) C(|R|, d)^(1/d)). The intermediate sums
+B(k), k < d, are then at most about exp(log C(|R|, k) - k/d log C(|R|, d)), which stays in
+floating-point range for thousands at risk with hundreds of tied deaths, where the
+unscaled C(|R|, d) would overflow; terms that underflow are below 1e-300 of the total.
 
 References
 ----------
@@ -39,6 +44,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.special import gammaln
 
 from bassinet.errors import DataError
 from bassinet.survival._partial_likelihood import PartialLikelihood, RiskSets
@@ -59,34 +65,40 @@ class ExactEvaluation:
 def subset_sums(r: FloatArray, x: FloatArray, d: int) -> tuple[float, FloatArray, FloatArray]:
     """log B, B'/B and B''/B for B the sum over d-subsets of the product of ``r`` (Gail et al. 1981).
 
-    ``r`` are the risks of the risk set (scaled so that the largest is 1), ``x`` its
-    covariates (rows by p). B' and B'' are the gradient and Hessian of B in beta where
-    r = exp(x beta).
+    ``r`` are the risks of the risk set, ``x`` its covariates (rows by p). B' and B'' are
+    the gradient and Hessian of B in beta where r = exp(x beta). The risks are first
+    scaled so that B is near 1 (see the module's notes), and log B corrected for it.
     """
-    p = x.shape[1]
+    n, p = x.shape
+    log_choose = float(gammaln(n + 1) - gammaln(d + 1) - gammaln(n - d + 1))
+    log_scale = -np.log(r.mean()) - log_choose / d
+    r = r * np.exp(log_scale)
     b = np.zeros(d + 1)
     b[0] = 1.0
     db = np.zeros((d + 1, p))
     d2b = np.zeros((d + 1, p, p))
-    for m in range(len(r)):
-        rm, xm = r[m], x[m]
-        top = min(m + 1, d)  # B(k, m) is zero for k > m
-        prev_b, prev_db, prev_d2b = b[:top], db[:top], d2b[:top]
-        outer_x = np.outer(xm, xm)
-        cross = xm[None, :, None] * prev_db[:, None, :]
-        new_d2b = rm * (outer_x[None] * prev_b[:, None, None] + cross + cross.transpose(0, 2, 1) + prev_d2b)
-        new_db = rm * (xm[None, :] * prev_b[:, None] + prev_db)
-        new_b = rm * prev_b
-        b[1 : top + 1] += new_b
-        db[1 : top + 1] += new_db
-        d2b[1 : top + 1] += new_d2b
+    with np.errstate(over="ignore", invalid="ignore"):  # out of range is refused below
+        for m in range(n):
+            rm, xm = r[m], x[m]
+            top = min(m + 1, d)  # B(k, m) is zero for k > m
+            prev_b, prev_db, prev_d2b = b[:top], db[:top], d2b[:top]
+            outer_x = np.outer(xm, xm)
+            cross = xm[None, :, None] * prev_db[:, None, :]
+            new_d2b = rm * (
+                outer_x[None] * prev_b[:, None, None] + cross + cross.transpose(0, 2, 1) + prev_d2b
+            )
+            new_db = rm * (xm[None, :] * prev_b[:, None] + prev_db)
+            new_b = rm * prev_b
+            b[1 : top + 1] += new_b
+            db[1 : top + 1] += new_db
+            d2b[1 : top + 1] += new_d2b
     total = b[d]
     if not (np.isfinite(total) and total > 0):
         raise DataError(
             f"a tied time with {d} deaths among {len(r)} at risk is too large for the exact "
             "likelihood (the sum over subsets is out of floating-point range): use ties='efron'"
         )
-    return float(np.log(total)), db[d] / total, d2b[d] / total
+    return float(np.log(total)) - d * log_scale, db[d] / total, d2b[d] / total
 
 
 class ExactLikelihood:
