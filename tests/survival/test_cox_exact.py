@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from bassinet.errors import DataError
-from bassinet.survival import coxph, logrank
+from bassinet.survival import CoxPH, coxph, logrank
 from bassinet.survival._cox_exact import subset_sums
 from tests.survival.data import generated
 from tests.survival.r_oracle import assert_close, r_dataset, run_r
@@ -133,3 +133,11 @@ def test_score_test_at_zero_is_the_logrank_test_even_with_hundreds_of_tied_death
     event = rng.random(2000) < 0.8
     fit = coxph(time, event, group.astype(float), ties="exact")
     assert fit.score_test.statistic == pytest.approx(logrank(time, event, group).chisq, rel=1e-9)
+
+
+@pytest.mark.r
+def test_formula_interface_fits_exact_ties_with_a_factor_as_r() -> None:
+    veteran = r_dataset("veteran")
+    r = run_r(EXACT.format(formula="Surv(time, status) ~ karno + celltype"), veteran)
+    model = CoxPH("karno + C(celltype)", time="time", event="status", ties="exact").fit(veteran)
+    _compare(model.result_, r)

@@ -6,6 +6,8 @@ from fractions import Fraction as F
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bassinet.errors import DataError
 from bassinet.survival import logrank, logrank_table, mantel_byar, mantel_byar_table
@@ -184,3 +186,19 @@ def test_mantel_byar_terms_equal_r_and_sum_to_the_exact_score_test() -> None:
 def test_mantel_byar_table_refuses_data_without_events() -> None:
     with pytest.raises(DataError, match="event has no events"):
         mantel_byar_table([1, 2], [0, 0], [np.nan, 1])
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(1, 8), st.booleans(), st.integers(0, 2)), min_size=4, max_size=40).filter(
+        lambda rows: len({g for _, _, g in rows}) >= 2
+    ),
+    st.randoms(use_true_random=False),
+)
+def test_shuffling_rows_changes_no_term(rows: list[tuple[int, bool, int]], random: object) -> None:
+    shuffled = list(rows)
+    random.shuffle(shuffled)  # type: ignore[attr-defined]
+    tables = [logrank_table(*map(list, zip(*data, strict=True))) for data in (rows, shuffled)]
+    assert np.array_equal(tables[0].time, tables[1].time)
+    for name in ("n_risk", "n_event", "expected", "variance"):
+        np.testing.assert_allclose(getattr(tables[0], name), getattr(tables[1], name), rtol=1e-13, atol=1e-15)
