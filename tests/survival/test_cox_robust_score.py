@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from bassinet.survival import coxph
@@ -91,4 +92,25 @@ def test_fractional_weights_equal_r() -> None:
     )
     fit = coxph(veteran.time, veteran.status, veteran[["karno", "trt"]], weights=veteran.w)
     assert fit.robust and fit.robust_score_test is not None
+    assert_close(fit.robust_score_test.statistic, r["rscore"], what="robust score test")
+
+
+@pytest.mark.r
+@pytest.mark.parametrize("clustered", [False, True])
+def test_initial_values_and_offset_are_treated_as_r_treats_them(clustered: bool) -> None:
+    # R evaluates the residuals for rscore at X init and leaves the offset out
+    rng = np.random.default_rng(14)
+    d = pd.DataFrame(
+        {
+            "t": rng.exponential(1, 80),
+            "e": (rng.random(80) < 0.7).astype(int),
+            "x": rng.normal(size=80),
+            "o": rng.normal(0, 0.5, 80),
+            "id": np.tile(np.arange(40), 2),
+        }
+    )
+    extra = ", init = 0.3" + (", cluster = id" if clustered else ", robust = TRUE")
+    r = run_r(RSCORE.format(formula="Surv(t, e) ~ x + offset(o)", ties="efron", extra=extra), d)
+    fit = coxph(d.t, d.e, d.x, offset=d.o, init=[0.3], cluster=d.id if clustered else None, robust=True)
+    assert fit.robust_score_test is not None
     assert_close(fit.robust_score_test.statistic, r["rscore"], what="robust score test")

@@ -658,13 +658,14 @@ def fit_prepared(
 def _robust_score(data: CoxData, ties: Ties, init: FloatArray | None) -> ChiSquareTest:
     """The robust score test at the initial coefficients, as ``coxph`` computes ``rscore``.
 
-    R evaluates the score residuals at linear predictors of zero, leaving the offset
-    out, or at ``X init`` when ``init`` and ``cluster`` are both given; this does the same.
+    R evaluates the score residuals at the linear predictors ``X init`` (zero by
+    default) without the offset; this does the same (checked against R with and without
+    ``cluster``, ``init`` and an offset).
     """
     p = len(data.names)
     sets = RiskSets.build(data.entry, data.time, data.event, data.stratum, efron=ties == "efron")
     engine = PartialLikelihood(sets, data.x, data.weights, np.zeros(len(data.time)))
-    at = init if init is not None and data.cluster is not None else np.zeros(p)
+    at = np.zeros(p) if init is None else init
     residuals = engine.score_residuals(engine.evaluate(at)) * data.weights[:, None]
     if data.cluster is not None:
         size = int(data.cluster.max()) + 1
