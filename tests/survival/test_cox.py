@@ -338,8 +338,8 @@ def test_weight_not_positive_names_the_row() -> None:
 
 
 def test_unknown_ties_method_is_refused() -> None:
-    with pytest.raises(DataError, match="ties is 'exact'"):
-        coxph([2, 3, 1], [1, 0, 1], [0.1, 0.2, 0.4], ties="exact")  # type: ignore[arg-type]
+    with pytest.raises(DataError, match="ties is 'discrete'"):
+        coxph([2, 3, 1], [1, 0, 1], [0.1, 0.2, 0.4], ties="discrete")  # type: ignore[arg-type]
 
 
 @pytest.mark.r

@@ -4,17 +4,23 @@ Pure NumPy and SciPy: the functions take arrays and return frozen dataclasses wi
 ``to_frame()`` (pandas is imported only then). Nothing here imports the rest of
 Bassinet (but its exception tree), reads a database or draws a figure.
 
-- :func:`kaplan_meier`: survival curves with Greenwood errors, R's limits and quantiles.
-- :func:`logrank`: the log-rank and G-rho tests, stratified, with a test for trend.
-- :func:`cumulative_incidence`: Aalen–Johansen incidence of competing causes.
+- :func:`kaplan_meier`: survival curves with Greenwood errors, R's limits and quantiles,
+  and the Nelson–Aalen cumulative hazard with its standard error.
+- :func:`logrank`: the log-rank and G-rho tests, stratified, with a test for trend;
+  :func:`logrank_table` and :func:`mantel_byar_table` give their terms at each event time.
+- :func:`cumulative_incidence`: Aalen–Johansen incidence of competing causes, with
+  survfit's log and log-log limits and the standard error of the event-free state.
 - :func:`gray_test`: Gray's test comparing cumulative incidences.
 - :func:`follow_up`: median follow-up by reverse Kaplan–Meier.
-- :func:`rmst`: restricted mean survival time and the difference between two groups.
+- :func:`rmst`: restricted mean survival time and the difference between two groups,
+  also with late entry and (start, stop] rows.
 - :func:`coxph` and :class:`CoxPH`: Cox regression (arrays, or a DataFrame and a formula),
-  with ties, strata, (start, stop] rows, weights, robust errors and ``cox.zph``.
+  with Efron, Breslow or exact ties, strata, (start, stop] rows, weights, robust errors
+  and the robust score test, and ``cox.zph``.
 - :func:`split_at_exposure`, :func:`mantel_byar`, :func:`landmark`: a time-dependent
   exposure such as a transplant, without immortal-time bias.
-- :func:`fine_gray`: Fine–Gray regression on the subdistribution hazard.
+- :func:`fine_gray`: Fine–Gray regression on the subdistribution hazard (sandwich and
+  model-based variances).
 """
 
 from bassinet.survival._competing_risks import (
@@ -46,6 +52,7 @@ from bassinet.survival._kaplan_meier import (
     kaplan_meier,
 )
 from bassinet.survival._logrank import LogRankTest, TrendTest, logrank
+from bassinet.survival._logrank_table import LogRankTable, logrank_table, mantel_byar_table
 from bassinet.survival._rmst import RMST, RMSTDifference, rmst
 
 __all__ = [
@@ -65,6 +72,7 @@ __all__ = [
     "KaplanMeier",
     "LandmarkAnalysis",
     "LandmarkGroup",
+    "LogRankTable",
     "LogRankTest",
     "MantelByarTest",
     "Quantile",
@@ -80,7 +88,9 @@ __all__ = [
     "kaplan_meier",
     "landmark",
     "logrank",
+    "logrank_table",
     "mantel_byar",
+    "mantel_byar_table",
     "rmst",
     "split_at_exposure",
 ]

@@ -37,6 +37,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.stats import norm
 
 from bassinet.errors import DataError
+from bassinet.survival._kaplan_meier import confidence_limits
 from bassinet.survival._results import Grouped, TableResult
 from bassinet.survival._risk_sets import at_risk, sort_rows, tabulate
 from bassinet.survival._validate import (
@@ -58,6 +59,25 @@ if TYPE_CHECKING:
     import pandas as pd
 
 VarianceMethod = Literal["cuminc", "survfit"]
+LimitScale = Literal["log", "log-log", "plain"]
+LIMIT_SCALES: tuple[LimitScale, ...] = ("log", "log-log", "plain")
+
+
+def _state_limits(
+    estimate: FloatArray, variance: FloatArray, conf_level: float, conf_type: LimitScale
+) -> tuple[FloatArray, FloatArray]:
+    """Limits of a state probability p from its variance, as R's ``survfit_confint(logse=FALSE)``.
+
+    The standard error of log p is se / p (0 where se is 0); on the log scale the limits
+    are p exp(-+ z se / p), the upper one at most 1; on the log-log scale
+    exp(-exp(log(-log p) -+ z se / (p log p))). Undefined (NaN) where p is 0 (and, for
+    log-log, where p is 1), as R gives NA.
+    """
+    check_choice("conf_type", conf_type, LIMIT_SCALES)
+    se = np.sqrt(variance)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        se_log = np.where(se == 0, 0.0, se / estimate)
+    return confidence_limits(estimate, se_log, conf_level, conf_type)
 
 
 @dataclass(frozen=True)
@@ -69,10 +89,24 @@ class IncidenceAt(TableResult):
     estimate: FloatArray
     variance: FloatArray
     conf_level: float
+    survival: FloatArray
+    survival_variance: FloatArray
 
     @property
     def std_err(self) -> FloatArray:
         return np.sqrt(self.variance)
+
+    @property
+    def survival_std_err(self) -> FloatArray:
+        return np.sqrt(self.survival_variance)
+
+    def limits(self, conf_type: LimitScale = "log") -> tuple[FloatArray, FloatArray]:
+        """Lower and upper limits of each incidence (by cause), as :meth:`CumulativeIncidence.limits`."""
+        return _state_limits(self.estimate, self.variance, self.conf_level, conf_type)
+
+    def survival_limits(self, conf_type: LimitScale = "log") -> tuple[FloatArray, FloatArray]:
+        """Lower and upper limits of the probability of no event yet."""
+        return _state_limits(self.survival, self.survival_variance, self.conf_level, conf_type)
 
     def to_frame(self) -> pd.DataFrame:
         import pandas as pd
@@ -104,6 +138,10 @@ class CumulativeIncidence(TableResult):
     ``survival`` is the all-cause Kaplan–Meier (probability of no event yet), so that
     ``survival + estimate.sum(axis=1) == 1`` at every time. ``variance_method`` says
     which variance it is: ``"cuminc"`` (cmprsk) or ``"survfit"`` (R's multi-state survfit).
+    ``survival_variance`` is the infinitesimal-jackknife variance of ``survival`` (the
+    event-free state), whichever ``variance_method``: R's ``fit$std.err[, "(s0)"]``
+    squared. :meth:`limits` and :meth:`survival_limits` give log-scale (R's default),
+    log-log or plain confidence limits as ``survfit`` gives them.
     """
 
     time: FloatArray
@@ -116,10 +154,30 @@ class CumulativeIncidence(TableResult):
     variance: FloatArray
     variance_method: VarianceMethod
     conf_level: float
+    survival_variance: FloatArray
 
     @property
     def std_err(self) -> FloatArray:
         return np.sqrt(self.variance)
+
+    @property
+    def survival_std_err(self) -> FloatArray:
+        """The standard error of the probability of no event yet (R's ``std.err`` of state ``(s0)``)."""
+        return np.sqrt(self.survival_variance)
+
+    def limits(self, conf_type: LimitScale = "log") -> tuple[FloatArray, FloatArray]:
+        """Pointwise confidence limits of each incidence at ``conf_level`` (columns by cause).
+
+        ``"log"`` is R's default for a multi-state ``survfit``, ``"log-log"`` its
+        ``conf.type = "log-log"``; ``"plain"`` is estimate -+ z se cut to [0, 1]. The
+        limits use the variance of ``variance_method``: with ``"survfit"`` they are
+        ``fit$lower`` and ``fit$upper`` of R. NaN where R gives NA (an incidence of 0).
+        """
+        return _state_limits(self.estimate, self.variance, self.conf_level, conf_type)
+
+    def survival_limits(self, conf_type: LimitScale = "log") -> tuple[FloatArray, FloatArray]:
+        """Pointwise limits of the probability of no event yet, as R's for state ``(s0)``."""
+        return _state_limits(self.survival, self.survival_variance, self.conf_level, conf_type)
 
     def at(self, times: ArrayLike) -> IncidenceAt:
         """The estimates and variances at ``times``: their values at the last exit time at or before each."""
@@ -131,7 +189,12 @@ class CumulativeIncidence(TableResult):
         safe = np.maximum(last, 0)
         estimate = np.where(before, 0.0, self.estimate[safe])
         variance = np.where(before, 0.0, self.variance[safe])
-        return IncidenceAt(query, self.causes, estimate, variance, self.conf_level)
+        flat = before[:, 0]
+        survival = np.where(flat, 1.0, self.survival[safe])
+        survival_variance = np.where(flat, 0.0, self.survival_variance[safe])
+        return IncidenceAt(
+            query, self.causes, estimate, variance, self.conf_level, survival, survival_variance
+        )
 
     def to_frame(self) -> pd.DataFrame:
         import pandas as pd
@@ -271,17 +334,27 @@ def _fit(
         s_left = np.concatenate(([1.0], s[:-1]))
         estimate = np.cumsum(np.where(n[:, None] > 0, s_left[:, None] * n_event / n[:, None], 0.0), axis=0)
     variance = np.zeros_like(estimate)
+    exit_index = np.searchsorted(times, time)
+    entry_index = None if entry is None else np.searchsorted(times, entry, side="right")
     if method == "cuminc":
         for j in range(len(causes)):
             variance[:, j] = _gray_variance(n, d, n_event[:, j], s_left, s, estimate[:, j])
     else:
-        exit_index = np.searchsorted(times, time)
-        entry_index = None if entry is None else np.searchsorted(times, entry, side="right")
         for j in range(len(causes)):
             variance[:, j] = _jackknife_variance(
                 times, n, d, n_event[:, j], s_left, exit_index, code, j + 1, code > 0, entry_index
             )
-    return CumulativeIncidence(times, causes, n, n_event, n_censor, s, estimate, variance, method, conf_level)
+    # The event-free state is 1 minus the incidence of any cause: the same derivative, negated.
+    any_cause = (code > 0).astype(np.int64)
+    survival_variance = _jackknife_variance(
+        times, n, d, d, s_left, exit_index, any_cause, 1, code > 0, entry_index
+    )
+    # Once all at risk have failed, S is 0 whatever the weights: its derivative is exactly 0
+    # (the sums above would leave rounding noise of about 1e-16).
+    survival_variance[s == 0] = 0.0
+    return CumulativeIncidence(
+        times, causes, n, n_event, n_censor, s, estimate, variance, method, conf_level, survival_variance
+    )
 
 
 def cumulative_incidence(

@@ -48,6 +48,7 @@ from scipy.stats import chi2, norm
 
 from bassinet.errors import ConvergenceError, DataError, StatisticalWarning
 from bassinet.survival._concordance import Concordance, concordance_counts
+from bassinet.survival._cox_exact import ExactLikelihood
 from bassinet.survival._newton import maximise
 from bassinet.survival._partial_likelihood import Evaluation, PartialLikelihood, RiskSets
 from bassinet.survival._results import TableResult
@@ -67,8 +68,8 @@ from bassinet.survival._validate import (
 if TYPE_CHECKING:
     import pandas as pd
 
-Ties = Literal["efron", "breslow"]
-TIES: tuple[Ties, ...] = ("efron", "breslow")
+Ties = Literal["efron", "breslow", "exact"]
+TIES: tuple[Ties, ...] = ("efron", "breslow", "exact")
 ZphTransform = Literal["km", "rank", "identity", "log"]
 
 
@@ -171,7 +172,10 @@ class CoxFit(Coefficients, TableResult):
     """A fitted Cox model; ``to_frame()`` is R's coefficient table.
 
     ``var`` is the variance in use: robust when ``robust`` (then ``naive_var`` is the
-    model-based one), model-based otherwise.
+    model-based one), model-based otherwise. With the robust variance,
+    ``robust_score_test`` is the robust score test (R's ``fit$rscore``): U' (D0'D0)^-1 U,
+    U the score at the initial coefficients and D0 the weighted score residuals there,
+    summed within clusters (Lin & Wei 1989); None otherwise.
     """
 
     names: tuple[str, ...]
@@ -191,6 +195,7 @@ class CoxFit(Coefficients, TableResult):
     conf_level: float
     data: CoxData = field(repr=False, compare=False)
     linear_predictor: FloatArray = field(repr=False, compare=False)
+    robust_score_test: ChiSquareTest | None = None
 
     def to_frame(self) -> pd.DataFrame:
         import pandas as pd
@@ -218,8 +223,15 @@ class CoxFit(Coefficients, TableResult):
         lp = self.data.x @ self.coef + self.data.offset
         return concordance_counts(engine.sets, lp, self.data.weights)
 
+    def _refuse_exact(self, what: str) -> None:
+        if self.ties == "exact":
+            raise DataError(
+                f"{what} is not available for ties='exact' (R does not give it either): fit with ties='efron'"
+            )
+
     def score_residuals(self) -> FloatArray:
         """Per row and covariate, the score residual (``residuals(fit, type = "score")``)."""
+        self._refuse_exact("score_residuals")
         engine, ev = self._engine
         return self.data.unsort(engine.score_residuals(ev))
 
@@ -231,6 +243,7 @@ class CoxFit(Coefficients, TableResult):
         """
         import pandas as pd
 
+        self._refuse_exact("baseline_hazard")
         engine, ev = self._engine
         jumps = engine.hazard_increments(ev) * np.exp(-self.data.center @ self.coef)
         sets = engine.sets
@@ -290,6 +303,7 @@ class CoxFit(Coefficients, TableResult):
         pooled Kaplan–Meier just before t.
         """
         check_choice("transform", transform, ("km", "rank", "identity", "log"))
+        self._refuse_exact("zph")
         engine, ev = self._engine
         d, sets = self.data, engine.sets
         g_rows = _zph_time(transform, d)
@@ -537,7 +551,10 @@ def coxph(
         summed first. By default (``None``) it is used, as R does, when ``cluster`` is
         given or a weight is not a whole number; ``False`` turns it off.
     ties
-        ``"efron"`` (R's default) or ``"breslow"``.
+        ``"efron"`` (R's default), ``"breslow"``, or ``"exact"``: the discrete-time
+        partial likelihood of Kalbfleisch & Prentice (1973), R's ``ties = "exact"``
+        (see ``_cox_exact.py``). With ``"exact"``, as in R, case weights and the robust
+        variance are refused, and so are residuals, ``zph`` and the baseline hazard.
     init, max_iter, tol
         Starting coefficients; Newton iterations allowed; convergence when the relative
         change in the log partial likelihood is at most ``tol``.
@@ -574,11 +591,15 @@ def fit_prepared(
     p = len(data.names)
     sets = RiskSets.build(data.entry, data.time, data.event, data.stratum, efron=ties == "efron")
     engine = PartialLikelihood(sets, data.x, data.weights, data.offset)
+    exact = None
+    if ties == "exact":
+        exact = _exact_engine(data, robust)
     init_beta = np.zeros(p) if init is None else as_float("init", init)
     if init_beta.shape != (p,):
         raise DataError(f"init has {init_beta.size} values but the model has {p} coefficients")
+    evaluate = engine.evaluate if exact is None else exact.evaluate
     beta, current, start, iterations = maximise(
-        engine.evaluate, init_beta, what="the Cox model", names=data.names, max_iter=max_iter, tol=tol
+        evaluate, init_beta, what="the Cox model", names=data.names, max_iter=max_iter, tol=tol
     )
     naive_var = _inverse(current.information, data.names)
     remaining = np.abs(naive_var @ current.score)
@@ -591,9 +612,11 @@ def fit_prepared(
             stacklevel=3,
         )
     var = naive_var
+    robust_score = None
     fractional = bool((data.weights != np.floor(data.weights)).any())
     is_robust = (data.cluster is not None or fractional) if robust is None else robust
     if is_robust:
+        assert isinstance(current, Evaluation)  # the exact likelihood refused robust above
         resid = engine.score_residuals(current) * data.weights[:, None]
         dfbeta = resid @ naive_var
         if data.cluster is not None:
@@ -604,6 +627,7 @@ def fit_prepared(
                 )
             dfbeta = summed
         var = dfbeta.T @ dfbeta
+        robust_score = _robust_score(data, ties, None if init is None else init_beta)
     score_stat = float(start.score @ _inverse(start.information, data.names) @ start.score)
     delta = beta - init_beta
     wald = float(delta @ np.linalg.solve(var, delta))
@@ -627,7 +651,45 @@ def fit_prepared(
         conf_level=conf_level,
         data=data,
         linear_predictor=lp,
+        robust_score_test=robust_score,
     )
+
+
+def _robust_score(data: CoxData, ties: Ties, init: FloatArray | None) -> ChiSquareTest:
+    """The robust score test at the initial coefficients, as ``coxph`` computes ``rscore``.
+
+    R evaluates the score residuals at the linear predictors ``X init`` (zero by
+    default) without the offset; this does the same (checked against R with and without
+    ``cluster``, ``init`` and an offset).
+    """
+    p = len(data.names)
+    sets = RiskSets.build(data.entry, data.time, data.event, data.stratum, efron=ties == "efron")
+    engine = PartialLikelihood(sets, data.x, data.weights, np.zeros(len(data.time)))
+    at = np.zeros(p) if init is None else init
+    residuals = engine.score_residuals(engine.evaluate(at)) * data.weights[:, None]
+    if data.cluster is not None:
+        size = int(data.cluster.max()) + 1
+        residuals = np.column_stack(
+            [np.bincount(data.cluster, weights=residuals[:, j], minlength=size) for j in range(p)]
+        )
+    u = residuals.sum(axis=0)
+    try:
+        statistic = float(u @ np.linalg.solve(residuals.T @ residuals, u))
+    except np.linalg.LinAlgError:
+        statistic = float(u @ np.linalg.pinv(residuals.T @ residuals) @ u)
+    return ChiSquareTest.of(statistic, p)
+
+
+def _exact_engine(data: CoxData, robust: bool | None) -> ExactLikelihood:
+    """The exact likelihood, after refusing what R refuses with it."""
+    if (data.weights != 1).any():
+        index = int(data.order[data.weights != 1].min())  # the first such row of the input
+        raise DataError(
+            f"weights[{index}] is not 1: case weights are not supported with ties='exact' (nor by R)"
+        )
+    if robust or data.cluster is not None:
+        raise DataError("the robust variance is not available with ties='exact' (nor in R): use ties='efron'")
+    return ExactLikelihood(data.entry, data.time, data.event, data.stratum, data.x, data.offset)
 
 
 def _inverse(information: FloatArray, names: tuple[str, ...]) -> FloatArray:

@@ -173,7 +173,10 @@ def _sandwich_middle(data: _Sorted, step: _Step) -> FloatArray:
 class FineGrayFit(Coefficients, TableResult):
     """A fitted Fine–Gray model; ``hazard_ratio`` is the subdistribution hazard ratio.
 
-    ``to_frame()`` is the table of ``summary(crr(...))``.
+    ``to_frame()`` is the table of ``summary(crr(...))``. ``var`` is Fine & Gray's
+    sandwich (crr's ``var``); ``naive_var`` is the model-based variance, the inverse of
+    the information of the pseudo-likelihood at the estimate (crr's ``invinf``), which
+    ignores that the censoring weights were estimated.
     """
 
     names: tuple[str, ...]
@@ -190,6 +193,7 @@ class FineGrayFit(Coefficients, TableResult):
     cause_of_interest: object
     fail_time: FloatArray = field(repr=False)
     baseline_jumps: FloatArray = field(repr=False)
+    naive_var: FloatArray = field(repr=False)
 
     def to_frame(self) -> pd.DataFrame:
         import pandas as pd
@@ -283,4 +287,5 @@ def fine_gray(
         cause_of_interest=cause_of_interest,
         fail_time=data.fail_time,
         baseline_jumps=jumps,
+        naive_var=np.asarray(bread, dtype=np.float64),
     )

@@ -8,6 +8,9 @@ Greenwood M (1926). The natural duration of cancer. Reports on Public Health and
     Medical Subjects 33. HMSO, London.
 Borgan Ø, Liestøl K (1990). A note on confidence intervals and bands for the survival
     function based on transformations. Scand J Stat 17:35-41 (the log-log limits).
+Nelson W (1972). Theory and applications of hazard plotting for censored failure data.
+    Technometrics 14:945-966; Aalen O (1978). Nonparametric inference for a family of
+    counting processes. Ann Stat 6:701-726 (the cumulative hazard and its variance).
 Brookmeyer R, Crowley J (1982). A confidence interval for the median survival time.
     Biometrics 38:29-41 (quantile limits from the pointwise limits of the curve).
 
@@ -154,6 +157,8 @@ class SurvivalAt(TableResult):
     std_err: FloatArray
     lower: FloatArray
     upper: FloatArray
+    cumhaz: FloatArray
+    std_chaz: FloatArray
 
     def to_frame(self) -> pd.DataFrame:
         import pandas as pd
@@ -181,6 +186,11 @@ class KaplanMeier(TableResult):
         Pointwise confidence limits at ``conf_level`` on the ``conf_type`` scale,
         computed when first read (a fit used only for its estimates does not pay
         for them at a million distinct times).
+    cumhaz, std_chaz
+        The Nelson–Aalen cumulative hazard, the sum of d_j / n_j over times t_j <= t,
+        and its standard error, the square root of the sum of d_j / n_j^2 (Nelson 1972;
+        Aalen 1978): R's ``fit$cumhaz`` and ``fit$std.chaz`` (``ctype = 1``), on
+        weighted counts as R computes them.
     """
 
     time: FloatArray
@@ -198,6 +208,20 @@ class KaplanMeier(TableResult):
         with np.errstate(invalid="ignore"):
             product: FloatArray = self.surv * self.std_err_log
         return product
+
+    @cached_property
+    def cumhaz(self) -> FloatArray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            increment = np.where(self.n_event > 0, self.n_event / self.n_risk, 0.0)
+        result: FloatArray = np.cumsum(increment)
+        return result
+
+    @cached_property
+    def std_chaz(self) -> FloatArray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            increment = np.where(self.n_event > 0, self.n_event / self.n_risk**2, 0.0)
+        result: FloatArray = np.sqrt(np.cumsum(increment))
+        return result
 
     @cached_property
     def _limits(self) -> tuple[FloatArray, FloatArray]:
@@ -246,9 +270,11 @@ class KaplanMeier(TableResult):
         upto = last + 1
         events = np.diff(np.concatenate(([0.0], cumulative_events[upto])))
         censored = np.diff(np.concatenate(([0.0], cumulative_censored[upto])))
+        cumhaz = np.where(before_first, 0.0, self.cumhaz[safe])
+        std_chaz = np.where(before_first, 0.0, self.std_chaz[safe])
         with np.errstate(invalid="ignore"):
             std_err = surv * se_log
-        return SurvivalAt(query, n_risk, events, censored, surv, std_err, lower, upper)
+        return SurvivalAt(query, n_risk, events, censored, surv, std_err, lower, upper, cumhaz, std_chaz)
 
     def quantile(self, p: ArrayLike) -> Quantile:
         """Times by which a fraction ``p`` has had the event, with limits, as R's ``quantile.survfit``."""
@@ -273,7 +299,18 @@ class KaplanMeier(TableResult):
     def to_frame(self) -> pd.DataFrame:
         import pandas as pd
 
-        names = ["time", "n_risk", "n_event", "n_censor", "surv", "std_err", "lower", "upper"]
+        names = [
+            "time",
+            "n_risk",
+            "n_event",
+            "n_censor",
+            "surv",
+            "std_err",
+            "lower",
+            "upper",
+            "cumhaz",
+            "std_chaz",
+        ]
         return pd.DataFrame({name: getattr(self, name) for name in names})
 
 

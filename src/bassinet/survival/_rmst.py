@@ -12,6 +12,11 @@ The estimate is the integral of S(t) from 0 to tau. Its variance is that of R's
 A_j^2 d_j / (n_j (n_j - d_j)), where A_j is the area under the curve from t_j to tau.
 The difference between two groups is the difference of their estimates, with standard
 error the square root of the sum of their variances (the groups are independent).
+
+With late entry, or a follow-up split into (start, stop] rows (``entry`` the start, ``time``
+the stop), the curve is the Kaplan–Meier estimate on the risk sets (entry, time] and the
+same formulas apply with its numbers at risk, integrated from 0, as R's
+``survfit(Surv(start, stop, event) ~ 1)`` with ``rmean = tau`` does (without ``id``).
 """
 
 from __future__ import annotations
@@ -94,6 +99,7 @@ def rmst(
     *,
     tau: float,
     group: ArrayLike | None = None,
+    entry: ArrayLike | None = None,
     conf_level: float = 0.95,
     dropna: bool = False,
 ) -> RMST:
@@ -108,6 +114,10 @@ def rmst(
     group : array_like, optional
         Group labels: one estimate per group, and with exactly two groups their
         difference (second minus first, in sorted label order) with a Wald interval.
+    entry : array_like of float, optional
+        Entry times: a row is at risk on (entry, time]. Late entry, or (start, stop]
+        rows of a split follow-up (``entry=start``, ``time=stop``), as
+        ``Surv(start, stop, event)`` in R.
     conf_level : float
         Level of the intervals.
     dropna : bool
@@ -116,8 +126,8 @@ def rmst(
     check_conf_level(conf_level)
     if not (isinstance(tau, int | float) and np.isfinite(tau) and tau > 0):
         raise DataError(f"tau is {tau!r}: the horizon must be a finite number > 0")
-    columns, _ = drop_missing(dropna, time=time, event=event, group=group)
-    data = survival_data(required(columns, "time"), required(columns, "event"))
+    columns, _ = drop_missing(dropna, time=time, event=event, group=group, entry=entry)
+    data = survival_data(required(columns, "time"), required(columns, "event"), entry=columns["entry"])
     if columns["group"] is None:
         labels: tuple[Any, ...] = ("all",)
         codes = np.zeros(len(data.time), dtype=np.int64)
@@ -129,7 +139,9 @@ def rmst(
     estimates, errors = [], []
     for index in range(len(labels)):
         rows = codes == index
-        curve = kaplan_meier(data.time[rows], data.event[rows])
+        curve = kaplan_meier(
+            data.time[rows], data.event[rows], entry=None if data.entry is None else data.entry[rows]
+        )
         assert isinstance(curve, KaplanMeier)
         area, se = _area(curve, float(tau))
         estimates.append(area)
