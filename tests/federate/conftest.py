@@ -15,7 +15,7 @@ import pytest
 
 from bassinet.endpoints import ClinicalRecords
 from bassinet.federate import FederatedPlan, load_federated_plan
-from bassinet.plans import shipped_plan
+from bassinet.plans import PlanResult, run_plan, shipped_plan
 
 Sites = dict[str, ClinicalRecords]
 
@@ -56,6 +56,12 @@ def interfant(records: ClinicalRecords) -> ClinicalRecords:
     """The Interfant-06 patients of the session registry (it also holds the transplant cohort)."""
     p = records.patients
     return records.subset(p.loc[p["protocol"] == "Interfant-06", "study_id"])
+
+
+@pytest.fixture(scope="session")
+def central(day_plan: FederatedPlan, interfant: ClinicalRecords) -> PlanResult:
+    """The central report: the plan run on every patient row."""
+    return run_plan(day_plan.loaded, interfant)
 
 
 def split_by_group(records: ClinicalRecords) -> Sites:

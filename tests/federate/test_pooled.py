@@ -17,7 +17,7 @@ import pytest
 from bassinet.endpoints import ClinicalRecords
 from bassinet.federate import FederatedPlan, PooledResult, analysis_rows, combine, summarise
 from bassinet.federate._messages import dumps
-from bassinet.plans import PlanResult, run_plan
+from bassinet.plans import PlanResult
 from bassinet.survival import (
     CumulativeIncidence,
     KaplanMeier,
@@ -42,11 +42,6 @@ def pooled(fplan: FederatedPlan, sites: Sites) -> PooledResult:
         message, _ = summarise(fplan, records, name)
         files.append((name, json.loads(dumps(message))))
     return combine(files)
-
-
-@pytest.fixture(scope="module")
-def central(day_plan: FederatedPlan, interfant: ClinicalRecords) -> PlanResult:
-    return run_plan(day_plan.loaded, interfant)
 
 
 @pytest.fixture(scope="module")
