@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from bassinet.cli import Registry, _run, app, err, out
+from bassinet.endpoints import ClinicalRecords
 
 federate_app = typer.Typer(
     help="Pooled analysis without pooling patients: count tables and Cox rounds between sites.",
@@ -25,8 +26,7 @@ app.add_typer(federate_app, name="federate")
 PlanOption = Annotated[Path, typer.Option("--plan", help="The analysis plan with its 'federation' block.")]
 
 
-def _records(registry: str | None):  # type: ignore[no-untyped-def]
-    from bassinet.endpoints import ClinicalRecords
+def _records(registry: str | None) -> ClinicalRecords:
     from bassinet.registry import open_registry
 
     return ClinicalRecords.from_frames(open_registry(registry))
@@ -79,11 +79,10 @@ def combine(
     """Coordinator: check the site files and write the pooled report (JSON and HTML)."""
 
     def work() -> None:
-        from bassinet.federate import combine, read_message
-        from bassinet.federate._report import write_pooled_report
+        from bassinet.federate import RESULT, combine, read_message, write_pooled_report
 
         result = combine([(str(f), _read_json(f)) for f in files])
-        fits = [read_message(c, "bassinet-federate-cox-result") for c in cox or []]
+        fits = [read_message(c, RESULT) for c in cox or []]
         for c, fit in zip(cox or [], fits, strict=True):
             if fit["plan_sha256"] != result.plan_sha256:
                 from bassinet.errors import DataError
@@ -107,8 +106,7 @@ def cox_start(
 
     def work() -> None:
         from bassinet.errors import DataError
-        from bassinet.federate import check_site_files, load_federated_plan, write_message
-        from bassinet.federate._cox import start_cox
+        from bassinet.federate import check_site_files, load_federated_plan, start_cox, write_message
 
         fplan = load_federated_plan(plan)
         checked_plan, summaries = check_site_files([(str(f), _read_json(f)) for f in files])
@@ -134,8 +132,7 @@ def cox_answer(
     """Site: answer a Cox round with this site's sums at the round's coefficients."""
 
     def work() -> None:
-        from bassinet.federate import load_federated_plan, write_message
-        from bassinet.federate._cox import answer_cox_round
+        from bassinet.federate import answer_cox_round, load_federated_plan, write_message
 
         fplan = load_federated_plan(plan)
         answer = answer_cox_round(fplan, _records(registry), site, _read_json(round_file), str(round_file))
@@ -156,8 +153,7 @@ def cox_step(
     """Coordinator: pool the answers, take a Newton step: the next round, or the result once converged."""
 
     def work() -> None:
-        from bassinet.federate import write_message
-        from bassinet.federate._cox import RESULT, step_cox
+        from bassinet.federate import RESULT, step_cox, write_message
 
         nxt = step_cox(_read_json(round_file), [(str(a), _read_json(a)) for a in answers])
         write_message(nxt, out_file)
@@ -182,8 +178,7 @@ def serve(
     """Site: answer GET /summary and POST /cox over HTTP until interrupted."""
 
     def work() -> None:
-        from bassinet.federate import load_federated_plan
-        from bassinet.federate._http import make_server
+        from bassinet.federate import load_federated_plan, make_server
 
         server = make_server(load_federated_plan(plan), _records(registry), site, host=host, port=port)
         out.print(f"site {site} answering on http://{host}:{server.server_address[1]}")
@@ -209,8 +204,7 @@ def cox_http(
     """Coordinator: fit the plan's Cox analysis over running site servers."""
 
     def work() -> None:
-        from bassinet.federate import load_federated_plan, write_message
-        from bassinet.federate._http import run_cox_over_http
+        from bassinet.federate import load_federated_plan, run_cox_over_http, write_message
 
         result = run_cox_over_http(load_federated_plan(plan), analysis, urls)
         write_message(result, out_file)
