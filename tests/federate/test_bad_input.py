@@ -163,3 +163,17 @@ def test_a_site_with_fewer_complete_cases_than_min_group_refuses_the_round(
         DataError, match=r"analysis dfs_multivariable: refused: \d+ complete cases, fewer than min_group=200"
     ):
         answer_cox_round(fplan, site, "A", round_message)
+
+
+def test_a_site_whose_cox_rows_stay_below_min_cell_refuses_the_round(
+    make_plan: Callable[..., FederatedPlan], interfant: ClinicalRecords
+) -> None:
+    fplan = make_plan(min_cell=1000)
+    site = interfant.subset(interfant.patients["study_id"].iloc[:100])
+    summary = wire(summarise(fplan, site, "A")[0])
+    round_message = wire(start_cox(fplan, COX, [summary]))
+    with pytest.raises(
+        DataError,
+        match=r"analysis dfs_multivariable: refused: a count of deaths or censorings below min_cell=1000",
+    ):
+        answer_cox_round(fplan, site, "A", round_message)

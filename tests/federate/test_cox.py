@@ -182,3 +182,18 @@ def test_a_server_refuses_a_round_of_another_plan_with_the_reason(
 
     with pytest.raises(DataError, match=r"refused \(400\): round: plan hash .* is not this site.s plan"):
         _request(two_servers[0] + "/cox", dumps(round_message))
+
+
+def test_with_weeks_the_rounds_equal_the_central_fit_on_rows_rounded_to_weeks(
+    make_plan: Callable[..., FederatedPlan], interfant: ClinicalRecords
+) -> None:
+    fplan = make_plan(time_unit="week")
+    result = fit_over_rounds(fplan, split_at_random(interfant, 3, seed=6))
+    time, status, x = design(fplan, interfant)  # every patient's time rounded up to its week
+    assert np.allclose(time / 7, np.round(time / 7))
+    again = coxph(time, status, x, init=result["coef"])
+    np.testing.assert_allclose(result["coef"], again.coef, rtol=1e-10)
+    np.testing.assert_allclose(result["coef"], coxph(time, status, x).coef, rtol=1e-7, atol=1e-8)
+    assert (
+        abs(result["coef"][0] - coxph(*design(make_plan(), interfant)).coef[0]) > 1e-6
+    )  # weeks did change it

@@ -101,7 +101,13 @@ def site_cox_data(
         index = np.searchsorted(times, time)
         counts = np.zeros((len(times), 2), dtype=np.int64)
         np.add.at(counts, (index, np.where(event, 0, 1)), 1)
-        _, _, moved = merge_small_cells(times, counts, fplan.disclosure.min_cell)
+        min_cell = fplan.disclosure.min_cell
+        _, merged, moved = merge_small_cells(times, counts, min_cell)
+        if ((merged > 0) & (merged < min_cell)).any():
+            raise DataError(
+                f"analysis {analysis_id}: refused: a count of deaths or censorings below "
+                f"min_cell={min_cell} remains after merging every time"
+            )
         time = np.array([moved[float(t)] for t in time])
     return SiteCoxData(time, event, x)
 
