@@ -69,14 +69,20 @@ def _select(frame: pd.DataFrame, population: dict[str, Any]) -> pd.Series:
 
 
 def analysis_rows(
-    fplan: FederatedPlan, records: ClinicalRecords, analysis_id: str, *, variables: pd.DataFrame | None = None
+    fplan: FederatedPlan,
+    records: ClinicalRecords,
+    analysis_id: str,
+    *,
+    variables: pd.DataFrame | None = None,
+    derived_cache: dict[str, pd.DataFrame] | None = None,
 ) -> AnalysisRows:
     """The rows of one analysis at this site, as :func:`bassinet.plans.run_plan` selects them.
 
     The population is the plan's and the analysis's; patients without the endpoint's
     origin, and (for a grouped analysis) without a group, are left out. Times are
     rounded up to the plan's unit (:meth:`Disclosure.coarsen`). ``variables`` are the
-    plan's variables of ``records`` if already computed (they are the slow part).
+    plan's variables of ``records`` if already computed (they are the slow part), and
+    ``derived_cache`` keeps derived endpoints between analyses of the same records.
     """
     plan = fplan.loaded.plan
     a = next((x for x in plan.analyses if x.id == analysis_id), None)
@@ -87,7 +93,12 @@ def analysis_rows(
     endpoint = get_endpoint(a.endpoint)
     if a.origin:
         endpoint = endpoint.from_origin(a.origin)
-    derived = derive(records, [endpoint], cutoff=plan.cutoff).set_index("study_id")
+    key = f"{endpoint.name}/{endpoint.origin}"
+    derived = None if derived_cache is None else derived_cache.get(key)
+    if derived is None:
+        derived = derive(records, [endpoint], cutoff=plan.cutoff).set_index("study_id")
+        if derived_cache is not None:
+            derived_cache[key] = derived
     keep = _select(variables, plan.population) & _select(variables, a.population)
     ids = [sid for sid in variables.index[keep] if sid in derived.index]
     d = derived.loc[ids]
@@ -176,7 +187,11 @@ def disclosure_problem(table: dict[str, Any], rules: Disclosure) -> str | None:
 
 
 def _analysis_summary(
-    fplan: FederatedPlan, records: ClinicalRecords, a: Any, variables: pd.DataFrame
+    fplan: FederatedPlan,
+    records: ClinicalRecords,
+    a: Any,
+    variables: pd.DataFrame,
+    derived_cache: dict[str, pd.DataFrame],
 ) -> tuple[dict[str, Any], list[str]]:
     """The entry of one analysis in the site file, and notes for the site's own eyes."""
     entry: dict[str, Any] = {"id": a.id}
@@ -185,7 +200,7 @@ def _analysis_summary(
             f"test {a.test} needs each patient's transplant time; it is not pooled in this version"
         )
         return entry, []
-    rows = analysis_rows(fplan, records, a.id, variables=variables)
+    rows = analysis_rows(fplan, records, a.id, variables=variables, derived_cache=derived_cache)
     if a.test == "cox":
         complete = rows.frame[a.model].notna().all(axis=1)
         levels = {}
@@ -233,8 +248,9 @@ def summarise(fplan: FederatedPlan, records: ClinicalRecords, site: str) -> tupl
         raise DataError("site is empty: give the site's name")
     analyses, notes = [], []
     variables = plan_variables(fplan, records)
+    derived_cache: dict[str, pd.DataFrame] = {}
     for a in fplan.loaded.plan.analyses:
-        entry, more = _analysis_summary(fplan, records, a, variables)
+        entry, more = _analysis_summary(fplan, records, a, variables, derived_cache)
         analyses.append(entry)
         notes.extend(more)
     message: Message = {
