@@ -93,7 +93,8 @@ class PooledResult:
 
     @property
     def banner(self) -> str:
-        return f"pooled from {len(self.sites)} sites, no patient rows"
+        n = len(self.sites)
+        return f"pooled from {n} site{'' if n == 1 else 's'}, no patient rows"
 
 
 def check_site_files(messages: list[tuple[str, Any]]) -> tuple[FederatedPlan, list[Message]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import html
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +64,9 @@ def render_pooled_html(result: PooledResult, cox: list[dict[str, Any]] | None = 
                 f"<tr><td>{e(g.label)}</td><td>{g.n}</td><td>{g.events}</td><td>{g.competing}</td>{cells}</tr>"
             )
         parts.append("</table>")
-        if a.test:
+        if a.test and not (math.isfinite(a.test.statistic) and math.isfinite(a.test.p_value)):
+            parts.append(f"<p>{e(a.test.name)} test: not estimable (singular covariance).</p>")
+        elif a.test:
             strat = ", stratified by site" if a.test.stratified_by_site else ""
             parts.append(
                 f"<p>{e(a.test.name)} test{e(strat)}: chi-square {a.test.statistic:.3f} on {a.test.df} df, "
