@@ -177,3 +177,11 @@ def test_a_site_whose_cox_rows_stay_below_min_cell_refuses_the_round(
         match=r"analysis dfs_multivariable: refused: a count of deaths or censorings below min_cell=1000",
     ):
         answer_cox_round(fplan, site, "A", round_message)
+
+
+def test_a_round_whose_coefficients_overflow_is_refused_with_the_reason(
+    day_plan: FederatedPlan, small_sites: dict[str, ClinicalRecords], first_round: Message
+) -> None:
+    huge = seal({**first_round, "beta": [800.0] * len(first_round["beta"])})
+    with pytest.raises(DataError, match=r"^round: exp\(x'b\) overflows at the round's coefficients"):
+        answer_cox_round(day_plan, small_sites["A"], "A", huge)

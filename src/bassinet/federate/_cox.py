@@ -297,7 +297,15 @@ def answer_cox_round(
         "n": n,
         "events": events,
     }
-    sums = risk_set_sums(data, beta)
+    if not np.isfinite(beta).all():
+        raise DataError(f"{source}: the coefficients {message['beta']} are not all finite numbers")
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused just below
+        sums = risk_set_sums(data, beta)
+    if not all(np.isfinite(np.asarray(v, dtype=float)).all() for v in sums.values()):
+        raise DataError(
+            f"{source}: exp(x'b) overflows at the round's coefficients {message['beta']}: the model "
+            "is running off (a covariate may separate those with events from the others)"
+        )
     if message["mode"] == "stratified":
         ev = efron(sums, beta)
         answer["totals"] = {
