@@ -143,3 +143,42 @@ def test_protocol_names() -> None:
             "interfant99",
         ]
     )
+
+
+def test_federate_names() -> None:
+    import bassinet.federate
+
+    assert sorted(bassinet.federate.__all__) == [
+        "ANSWER",
+        "AnalysisRows",
+        "Disclosure",
+        "FederatedPlan",
+        "PooledAnalysis",
+        "PooledEstimate",
+        "PooledGroup",
+        "PooledResult",
+        "PooledTest",
+        "RESULT",
+        "ROUND",
+        "SUMMARY",
+        "analysis_rows",
+        "answer_cox_round",
+        "check_answers",
+        "check_site_files",
+        "combine",
+        "fetch_summary",
+        "load_federated_plan",
+        "make_server",
+        "merge_small_cells",
+        "pool",
+        "read_message",
+        "render_pooled_html",
+        "run_cox_over_http",
+        "start_cox",
+        "step_cox",
+        "summarise",
+        "write_message",
+        "write_pooled_report",
+    ]
+    for name in bassinet.federate.__all__:
+        assert hasattr(bassinet.federate, name), name

@@ -1,0 +1,213 @@
+"""``bassinet federate``: pooled analysis across sites that keep their patient rows.
+
+Site side: ``summarise`` (count tables of every analysis), ``cox-answer`` (a Cox round),
+``serve`` (both over HTTP). Coordinator side: ``combine`` (the pooled report),
+``cox-start`` and ``cox-step`` (the Cox rounds over files), ``cox`` (the rounds over HTTP).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bassinet.cli import Registry, _run, app, err, out
+from bassinet.endpoints import ClinicalRecords
+
+federate_app = typer.Typer(
+    help="Pooled analysis without pooling patients: count tables and Cox rounds between sites.",
+    no_args_is_help=True,
+)
+app.add_typer(federate_app, name="federate")
+
+PlanOption = Annotated[Path, typer.Option("--plan", help="The analysis plan with its 'federation' block.")]
+
+
+def _records(registry: str | None) -> ClinicalRecords:
+    from bassinet.registry import open_registry
+
+    return ClinicalRecords.from_frames(open_registry(registry))
+
+
+def _read_json(path: Path) -> object:
+    from bassinet.errors import DataError
+
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise DataError(f"cannot read {path}: {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+
+
+@federate_app.command()
+def summarise(
+    plan: PlanOption,
+    site: Annotated[str, typer.Option("--site", help="This site's name, as the coordinator knows it.")],
+    out_file: Annotated[Path, typer.Option("--out", help="The file to send to the coordinator.")],
+    show: Annotated[bool, typer.Option("--show", help="Print exactly what the file holds.")] = False,
+    registry: Registry = None,
+) -> None:
+    """Site: every analysis of the plan as count tables, under the plan's disclosure rules."""
+
+    def work() -> None:
+        from bassinet.federate import load_federated_plan, summarise, write_message
+
+        fplan = load_federated_plan(plan)
+        message, notes = summarise(fplan, _records(registry), site)
+        for note in notes:
+            err.print(f"[yellow]{note}[/]", highlight=False)
+        text = write_message(message, out_file)
+        if show:
+            sys.stdout.write(text)
+        out.print(f"wrote {out_file}: what leaves this site (site {site}, plan {fplan.sha256[:12]})")
+
+    _run(work)
+
+
+@federate_app.command()
+def combine(
+    files: Annotated[list[Path], typer.Argument(help="The site files (one per site).")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the pooled report.")] = Path("pooled"),
+    cox: Annotated[
+        list[Path] | None, typer.Option("--cox", help="A finished Cox result to add to the report.")
+    ] = None,
+) -> None:
+    """Coordinator: check the site files and write the pooled report (JSON and HTML)."""
+
+    def work() -> None:
+        from bassinet.federate import RESULT, combine, read_message, write_pooled_report
+
+        result = combine([(str(f), _read_json(f)) for f in files])
+        fits = [read_message(c, RESULT) for c in cox or []]
+        for c, fit in zip(cox or [], fits, strict=True):
+            if fit["plan_sha256"] != result.plan_sha256:
+                from bassinet.errors import DataError
+
+                raise DataError(f"{c}: the Cox result comes from another plan ({fit['plan_sha256']})")
+        for path in write_pooled_report(result, out_dir, cox=fits):
+            out.print(f"wrote {path}")
+        out.print(result.banner)
+
+    _run(work)
+
+
+@federate_app.command("cox-start")
+def cox_start(
+    plan: PlanOption,
+    analysis: Annotated[str, typer.Option("--analysis", help="The plan's Cox analysis id.")],
+    files: Annotated[list[Path], typer.Argument(help="The site files (their model levels and sites).")],
+    out_file: Annotated[Path, typer.Option("--out", help="The first round's file.")],
+) -> None:
+    """Coordinator: the first Cox round (coefficients 0) for the sites of these files."""
+
+    def work() -> None:
+        from bassinet.errors import DataError
+        from bassinet.federate import check_site_files, load_federated_plan, start_cox, write_message
+
+        fplan = load_federated_plan(plan)
+        checked_plan, summaries = check_site_files([(str(f), _read_json(f)) for f in files])
+        if checked_plan.sha256 != fplan.sha256:
+            raise DataError(
+                f"the site files come from plan {checked_plan.sha256}, not {plan} ({fplan.sha256})"
+            )
+        write_message(start_cox(fplan, analysis, summaries), out_file)
+        out.print(f"wrote {out_file}: round 1 for {len(summaries)} sites")
+
+    _run(work)
+
+
+@federate_app.command("cox-answer")
+def cox_answer(
+    round_file: Annotated[Path, typer.Argument(help="The round file from the coordinator.")],
+    plan: PlanOption,
+    site: Annotated[str, typer.Option("--site", help="This site's name.")],
+    out_file: Annotated[Path, typer.Option("--out", help="The answer to send back.")],
+    show: Annotated[bool, typer.Option("--show", help="Print exactly what the answer holds.")] = False,
+    registry: Registry = None,
+) -> None:
+    """Site: answer a Cox round with this site's sums at the round's coefficients."""
+
+    def work() -> None:
+        from bassinet.federate import answer_cox_round, load_federated_plan, write_message
+
+        fplan = load_federated_plan(plan)
+        answer = answer_cox_round(fplan, _records(registry), site, _read_json(round_file), str(round_file))
+        text = write_message(answer, out_file)
+        if show:
+            sys.stdout.write(text)
+        out.print(f"wrote {out_file}: answer of site {site} to round {answer['round']}")
+
+    _run(work)
+
+
+@federate_app.command("cox-step")
+def cox_step(
+    round_file: Annotated[Path, typer.Argument(help="The round the sites answered.")],
+    answers: Annotated[list[Path], typer.Argument(help="Every site's answer.")],
+    out_file: Annotated[Path, typer.Option("--out", help="The next round, or the result.")],
+) -> None:
+    """Coordinator: pool the answers, take a Newton step: the next round, or the result once converged."""
+
+    def work() -> None:
+        from bassinet.federate import RESULT, step_cox, write_message
+
+        nxt = step_cox(_read_json(round_file), [(str(a), _read_json(a)) for a in answers])
+        write_message(nxt, out_file)
+        if nxt["kind"] == RESULT:
+            out.print(f"converged after {nxt['rounds']} rounds: wrote the result to {out_file}")
+        else:
+            out.print(f"wrote round {nxt['round']} to {out_file}")
+
+    _run(work)
+
+
+@federate_app.command()
+def serve(
+    plan: PlanOption,
+    site: Annotated[str, typer.Option("--site", help="This site's name.")],
+    host: Annotated[str, typer.Option(help="Interface to listen on (loopback unless you say otherwise).")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
+    registry: Registry = None,
+) -> None:
+    """Site: answer GET /summary and POST /cox over HTTP until interrupted."""
+
+    def work() -> None:
+        from bassinet.federate import load_federated_plan, make_server
+
+        server = make_server(load_federated_plan(plan), _records(registry), site, host=host, port=port)
+        out.print(f"site {site} answering on http://{host}:{server.server_address[1]}")
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.server_close()
+
+    _run(work)
+
+
+@federate_app.command("cox")
+def cox_http(
+    plan: PlanOption,
+    analysis: Annotated[str, typer.Option("--analysis", help="The plan's Cox analysis id.")],
+    urls: Annotated[
+        list[str], typer.Option("--site-url", help="A site's server, e.g. http://127.0.0.1:8765.")
+    ],
+    out_file: Annotated[Path, typer.Option("--out", help="The result file.")],
+) -> None:
+    """Coordinator: fit the plan's Cox analysis over running site servers."""
+
+    def work() -> None:
+        from bassinet.federate import load_federated_plan, run_cox_over_http, write_message
+
+        result = run_cox_over_http(load_federated_plan(plan), analysis, urls)
+        write_message(result, out_file)
+        out.print(f"converged after {result['rounds']} rounds: wrote {out_file}")
+
+    _run(work)
