@@ -208,8 +208,17 @@ class SampleSize:
         return math.ceil(self.events - 1e-9)
 
     @property
+    def patients_per_arm_rounded(self) -> tuple[int, int]:
+        """Patients (experimental, control), each arm rounded up on its own."""
+        return (
+            math.ceil(self.patients_experimental - 1e-9),
+            math.ceil(self.patients_control - 1e-9),
+        )
+
+    @property
     def patients_rounded(self) -> int:
-        return math.ceil(self.patients - 1e-9)
+        """The whole number of patients to enter: each arm rounded up (1:1, 208.3 gives 105 + 105)."""
+        return sum(self.patients_per_arm_rounded)
 
 
 @dataclass(frozen=True)

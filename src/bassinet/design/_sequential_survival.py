@@ -84,6 +84,11 @@ class SequentialSurvival:
         return math.ceil(self.max_events - 1e-9)
 
     @property
+    def patients_rounded(self) -> int:
+        """The whole number of patients to enter: each arm rounded up."""
+        return sum(self.patients_per_arm_rounded)
+
+    @property
     def patients_per_arm_rounded(self) -> tuple[int, int]:
         """Patients (experimental, control) rounded up in each arm."""
         r = self.allocation
