@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich import box
@@ -29,12 +29,19 @@ from bassinet.design import (
 )
 from bassinet.design._analytic import Method, check_design
 from bassinet.design._sequential import check_rates
-from bassinet.design._simulate import SimulatedPower, Test, simulate_power
+from bassinet.design._simulate import (
+    SimulatedPower,
+    SimulatedSequential,
+    Test,
+    simulate_power,
+    simulate_sequential,
+)
 from bassinet.errors import ConfigurationError, DataError
 from bassinet.plans._schema import Scalar
 from bassinet.registry.store import database_url
 
 DAYS_PER_MONTH = 30.4375
+T = TypeVar("T")
 
 
 def _piecewise(text: str) -> PiecewiseExponential:
@@ -178,6 +185,33 @@ def _describe_design(d: SequentialDesign) -> str:
     if d.futility_bounds is not None:
         text += ", binding futility" if d.binding else ", non-binding futility"
     return text
+
+
+def _print_sequential_simulation(sim: SimulatedSequential, plan: SequentialSurvival, n: int) -> None:
+    """The simulated stopping shares next to the analytic probabilities, with Monte Carlo errors."""
+    table = Table(
+        title=f"simulated: {sim.replicates:,} trials of {n} patients (logrank, seed {sim.seed})",
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+    )
+    table.add_column("analysis", style="bold")
+    for k in range(len(sim.efficacy)):
+        table.add_column(str(k + 1), justify="right")
+    table.add_row("at events", *(str(e) for e in sim.events))
+    table.add_row("P(efficacy), simulated", *(f"{p:.4f}" for p in sim.efficacy))
+    table.add_row("Monte Carlo SE", *(f"{sim.std_err(p):.4f}" for p in sim.efficacy))
+    table.add_row("P(efficacy), analytic", *(f"{p:.4f}" for p in plan.rejection_per_stage))
+    if plan.design.futility_bounds is not None:
+        table.add_row("P(futility), simulated", *(f"{p:.4f}" for p in sim.futility[:-1]), "")
+        table.add_row("P(futility), analytic", *(f"{p:.4f}" for p in plan.futility_per_stage[:-1]), "")
+    out.print(table)
+    low, high = sim.power - 1.96 * sim.std_err(sim.power), sim.power + 1.96 * sim.std_err(sim.power)
+    out.print(
+        f"simulated power {sim.power:.4f} (95% Monte Carlo interval {low:.4f} to {high:.4f}; analytic "
+        f"{plan.power:.4f}); on average {sim.mean_events:.1f} events and {sim.mean_duration:.1f} months "
+        f"(analytic {plan.expected_events_h1:.1f} and {plan.expected_duration_h1:.1f})",
+        soft_wrap=True,
+    )
 
 
 @app.command()
@@ -387,7 +421,23 @@ def design(
                 "0.732 against the formula's 0.713); check with --simulate",
                 soft_wrap=True,
             )
-        if simulate:
+        if simulate and plan is not None and sequential is not None:
+            if test != "logrank":
+                raise ConfigurationError(
+                    f"--test is {test!r}: group-sequential trials are simulated with logrank"
+                )
+            _print_sequential_simulation(
+                _on_dask(
+                    simulate, workers, scheduler,
+                    lambda client, progress: simulate_sequential(
+                        plan, base, hr, n, events=sequential.max_events, accrual=months,
+                        allocation=allocation,
+                        dropout=(phi, phi), replicates=simulate, seed=seed, client=client, progress=progress,
+                    ),
+                ),
+                sequential, n,
+            )  # fmt: skip
+        elif simulate:
             if test not in ("logrank", "cox"):
                 raise ConfigurationError(f"--test is {test!r}: logrank or cox")
             sim = _simulate(base, hr, n, months, follow_up, alpha, sided, allocation, phi, simulate, seed,
@@ -409,6 +459,20 @@ def _simulate(
     scheduler: str | None,
 ) -> SimulatedPower:  # fmt: skip
     """Power by simulation, on a local Dask cluster, an existing one, or (workers 0) in this process."""
+    return _on_dask(
+        replicates, workers, scheduler,
+        lambda client, progress: simulate_power(
+            base, hr, n, accrual=accrual, follow_up=follow_up, alpha=alpha, sided=sided,
+            allocation=allocation, dropout=(phi, phi), replicates=replicates, seed=seed, test=test,
+            client=client, progress=progress,
+        ),
+    )  # fmt: skip
+
+
+def _on_dask(
+    replicates: int, workers: int, scheduler: str | None, job: Callable[[Any, Callable[[int], None]], T]
+) -> T:
+    """Run ``job(client, progress)`` on a local Dask cluster, an existing one, or (workers 0) here."""
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with ExitStack() as stack:
         client = None
@@ -430,10 +494,7 @@ def _simulate(
         bar = stack.enter_context(Progress(*columns, console=err, transient=True))
         task = bar.add_task("simulated trials", total=replicates)
         try:
-            return simulate_power(
-                base, hr, n, accrual=accrual, follow_up=follow_up, alpha=alpha, sided=sided,
-                allocation=allocation, dropout=(phi, phi), replicates=replicates, seed=seed, test=test,
-                client=client, progress=lambda k: bar.update(task, completed=k),
-            )  # fmt: skip
+            result: T = job(client, lambda k: bar.update(task, completed=k))
+            return result
         except OSError as exc:
             raise DataError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({exc})") from None
