@@ -16,12 +16,14 @@ from bassinet.design import (
     CureFraction,
     Curve,
     Exponential,
+    InterimAnalysis,
     PiecewiseExponential,
     SequentialDesign,
     SequentialSurvival,
     dropout_hazard,
     group_sequential,
     hazard_ratio_from_survival,
+    interim_analysis,
     power_for_patients,
     sample_size,
     sequential_power,
@@ -187,6 +189,38 @@ def _describe_design(d: SequentialDesign) -> str:
     return text
 
 
+def _print_interim(result: InterimAnalysis) -> None:
+    """The analyses so far, each with its recomputed bound and repeated interval; then the decision."""
+    table = Table(
+        title=f"interim monitoring at analysis {result.stage} of {result.design.k_max}",
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+    )
+    table.add_column("analysis", style="bold")
+    for k in range(result.stage):
+        table.add_column(str(k + 1), justify="right")
+    table.add_row("events", *(f"{e:g}" for e in result.events))
+    table.add_row("information", *(f"{t:.3f}" for t in result.information_fractions))
+    table.add_row("efficacy bound, z", *(f"{c:.4f}" for c in result.design.critical_values[: result.stage]))
+    table.add_row("observed z (favouring exp.)", *(f"{z:.4f}" for z in result.z))
+    table.add_row("hazard ratio", *(f"{h:.4f}" for h in result.hazard_ratios))
+    level = 1 - 2 * result.design.alpha / result.design.sided
+    intervals = (f"{a:.3f} to {b:.3f}" for a, b in zip(result.rci_lower, result.rci_upper, strict=True))
+    table.add_row(f"repeated {level:.0%} CI", *intervals)
+    if result.repeated_p_values is not None:
+        table.add_row("repeated p-value", *(f"{p:.4f}" for p in result.repeated_p_values))
+    out.print(table)
+    text = f"decision: {result.decision}"
+    if result.conditional_power:
+        text += (
+            f"; conditional power {result.conditional_power[-1]:.4f} under the design's hazard ratio "
+            f"{result.planned_hazard_ratio:.4f}, {result.conditional_power_observed[-1]:.4f} "
+            "under the observed "
+            f"{result.hazard_ratios[-1]:.4f}, {result.conditional_rejection[-1]:.4f} under H0"
+        )
+    out.print(text, soft_wrap=True)
+
+
 def _print_sequential_simulation(sim: SimulatedSequential, plan: SequentialSurvival, n: int) -> None:
     """The simulated stopping shares next to the analytic probabilities, with Monte Carlo errors."""
     table = Table(
@@ -283,6 +317,16 @@ def design(
     ] = None,
     beta_parameter: Annotated[float | None, typer.Option(help="rho or gamma of --beta-spending.")] = None,
     binding: Annotated[bool, typer.Option(help="Futility bounds bind (enter the type I error).")] = False,
+    observed_events: Annotated[
+        str | None,
+        typer.Option(help="Interim monitoring: cumulative events at the analyses so far, e.g. 52,98."),
+    ] = None,
+    observed_z: Annotated[
+        str | None,
+        typer.Option(
+            help="Log-rank z of the experimental arm at each, e.g. -1.2,-2.6 (negative: fewer events)."
+        ),
+    ] = None,
     simulate: Annotated[int, typer.Option(help="Trials to simulate to check the power (0: none).")] = 0,
     test: Annotated[str, typer.Option(help="Test of the simulated trials: logrank or cox.")] = "logrank",
     seed: Annotated[int, typer.Option(help="Seed of the simulation.")] = 1,
@@ -421,6 +465,20 @@ def design(
                 "0.732 against the formula's 0.713); check with --simulate",
                 soft_wrap=True,
             )
+        if (observed_events is None) != (observed_z is None):
+            raise ConfigurationError("give --observed-events and --observed-z together")
+        if observed_events is not None and observed_z is not None:
+            if plan is None or sequential is None:
+                raise ConfigurationError(
+                    "--observed-events needs a group-sequential design: --looks or --information"
+                )
+            _print_interim(
+                interim_analysis(
+                    plan, _numbers("--observed-events", observed_events),
+                    _numbers("--observed-z", observed_z),
+                    max_events=sequential.max_events, hazard_ratio=hr, allocation=allocation,
+                )
+            )  # fmt: skip
         if simulate and plan is not None and sequential is not None:
             if test != "logrank":
                 raise ConfigurationError(

@@ -11,6 +11,8 @@
   stopping probabilities; :func:`sequential_sample_size` and :func:`sequential_power` for
   survival trials (events, patients and calendar time of each analysis), exact against
   ``rpact``.
+- :func:`interim_analysis`: at an interim, the bounds recomputed at the observed events,
+  the decision, repeated confidence intervals and p-values, conditional power.
 - :func:`simulate_power`: trials simulated and analysed by the log-rank test (or Cox),
   vectorised, in this process or on a Dask cluster, the same for a seed either way.
 """
@@ -26,6 +28,7 @@ from bassinet.design._analytic import (
     sample_size,
 )
 from bassinet.design._curves import CureFraction, Curve, Exponential, PiecewiseExponential
+from bassinet.design._interim import InterimAnalysis, interim_analysis
 from bassinet.design._sequential import SequentialDesign, group_sequential
 from bassinet.design._sequential_survival import SequentialSurvival, sequential_power, sequential_sample_size
 from bassinet.design._simulate import SimulatedPower, simulate_power
@@ -34,6 +37,7 @@ __all__ = [
     "CureFraction",
     "Curve",
     "Exponential",
+    "InterimAnalysis",
     "PiecewiseExponential",
     "Power",
     "SampleSize",
@@ -44,6 +48,7 @@ __all__ = [
     "events_needed",
     "group_sequential",
     "hazard_ratio_from_survival",
+    "interim_analysis",
     "power_for_events",
     "power_for_patients",
     "sample_size",
