@@ -373,6 +373,12 @@ def design(
         check_design(
             hazard_ratio=hr, alpha=alpha, power=power, sided=sided, allocation=allocation, method=method
         )
+        if (observed_events is None) != (observed_z is None):
+            raise ConfigurationError("give --observed-events and --observed-z together")
+        if observed_events is not None and not (looks > 1 or information is not None):
+            raise ConfigurationError(
+                "--observed-events needs a group-sequential design: --looks or --information"
+            )
         plan = _sequential_design(
             looks, information, boundary, spending, spending_parameter, futility, beta_spending,
             beta_parameter, binding, alpha, power, sided,
@@ -456,6 +462,16 @@ def design(
                 f"{sequential.expected_patients_h1:.1f} patients, "
                 f"{sequential.expected_duration_h1:.1f} months",
             )
+        monitoring = None
+        if observed_events is not None and observed_z is not None:
+            if plan is None or sequential is None:
+                raise ConfigurationError(
+                    "--observed-events needs a group-sequential design: --looks or --information"
+                )
+            monitoring = interim_analysis(
+                plan, _numbers("--observed-events", observed_events), _numbers("--observed-z", observed_z),
+                max_events=sequential.max_events, hazard_ratio=hr, allocation=allocation,
+            )  # fmt: skip
         out.print(table)
         if sequential is not None:
             out.print(_sequential_table(sequential))
@@ -465,20 +481,8 @@ def design(
                 "0.732 against the formula's 0.713); check with --simulate",
                 soft_wrap=True,
             )
-        if (observed_events is None) != (observed_z is None):
-            raise ConfigurationError("give --observed-events and --observed-z together")
-        if observed_events is not None and observed_z is not None:
-            if plan is None or sequential is None:
-                raise ConfigurationError(
-                    "--observed-events needs a group-sequential design: --looks or --information"
-                )
-            _print_interim(
-                interim_analysis(
-                    plan, _numbers("--observed-events", observed_events),
-                    _numbers("--observed-z", observed_z),
-                    max_events=sequential.max_events, hazard_ratio=hr, allocation=allocation,
-                )
-            )  # fmt: skip
+        if monitoring is not None:
+            _print_interim(monitoring)
         if simulate and plan is not None and sequential is not None:
             if test != "logrank":
                 raise ConfigurationError(

@@ -108,3 +108,17 @@ def test_bad_sequential_input_is_one_line_naming_the_option(extra: list[str], me
     assert code == 1
     assert message in output
     assert len(output.strip().splitlines()) == 1
+
+
+def test_interim_monitoring_needs_a_sequential_design_and_both_observations() -> None:
+    base = ["design", "--control", "0.41", "--experimental", "0.57", "--accrual", "60"]
+    code, output = run([*base, "--observed-events", "50", "--observed-z", "-1"])
+    assert (code, output.strip()) == (
+        3,
+        "error: --observed-events needs a group-sequential design: --looks or --information",
+    )
+    code, output = run([*base, "--looks", "3", "--observed-events", "50"])
+    assert (code, output.strip()) == (3, "error: give --observed-events and --observed-z together")
+    code, output = run([*base, "--looks", "3", "--observed-events", "50,40", "--observed-z", "-1,-2"])
+    assert code == 1
+    assert "they must increase" in output
