@@ -184,3 +184,14 @@ def test_a_sequential_simulation_is_the_same_for_a_seed_and_stops_every_trial_on
     assert sum(first.efficacy) + sum(first.futility) <= 1
     assert first.futility[-1] == 0
     assert 0 < first.mean_events <= 120
+
+
+def test_a_sequential_simulation_on_a_dask_cluster_equals_this_process(two_process_client: object) -> None:
+    design = group_sequential(3, alpha=0.05, sided=2)
+    args = (design, CONTROL, HR, 150)
+    here = simulate_sequential(*args, events=100, accrual=36, replicates=2500, seed=8)
+    there = simulate_sequential(
+        *args, events=100, accrual=36, replicates=2500, seed=8, client=two_process_client
+    )  # type: ignore[arg-type]
+    assert here == there
+    assert here.events == (34, 67, 100)
