@@ -113,7 +113,7 @@ def _numbers(option: str, text: str) -> list[float]:
 def _sequential_design(
     looks: int, information: str | None, boundary: str, spending: str, spending_parameter: float | None,
     futility: str | None, beta_spending: str | None, beta_parameter: float | None, binding: bool,
-    alpha: float, power: float, sided: int,
+    alpha: float, power: float, sided: int, alpha_spending: str | None = None,
 ) -> SequentialDesign | None:  # fmt: skip
     """The group-sequential design the options ask for, or None for a fixed design."""
     if information is not None:
@@ -133,6 +133,7 @@ def _sequential_design(
         spending=spending, parameter=spending_parameter,  # type: ignore[arg-type]
         futility=_numbers("--futility", futility) if futility is not None else None,
         binding=binding, beta_spending=beta_spending, beta_parameter=beta_parameter,  # type: ignore[arg-type]
+        alpha_spending=_numbers("--alpha-spending", alpha_spending) if alpha_spending is not None else None,
     )  # fmt: skip
 
 
@@ -309,6 +310,12 @@ def design(
     spending_parameter: Annotated[
         float | None, typer.Option(help="rho of kd, gamma of hsd, delta of wang-tsiatis.")
     ] = None,
+    alpha_spending: Annotated[
+        str | None,
+        typer.Option(
+            help="Cumulative alpha to spend by each analysis, e.g. 0.001,0.01,0.05 (instead of --spending)."
+        ),
+    ] = None,
     futility: Annotated[
         str | None, typer.Option(help="Futility bounds (z) at the interim analyses, e.g. 0,0.5.")
     ] = None,
@@ -381,7 +388,7 @@ def design(
             )
         plan = _sequential_design(
             looks, information, boundary, spending, spending_parameter, futility, beta_spending,
-            beta_parameter, binding, alpha, power, sided,
+            beta_parameter, binding, alpha, power, sided, alpha_spending,
         )  # fmt: skip
         table = Table(title="trial design", show_header=False)
         table.add_column("", style="bold")

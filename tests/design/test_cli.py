@@ -90,6 +90,10 @@ def test_a_schoenfeld_design_with_unequal_allocation_carries_a_note() -> None:
         (["--information", "0.3,x"], "--information is '0.3,x': give numbers separated by commas"),
         (["--looks", "21"], "--looks is 21: between 1 and 20 analyses"),
         (
+            ["--looks", "3", "--alpha-spending", "0.01,0.06,0.05"],
+            "alpha_spending is [0.01, 0.06, 0.05]: the alpha spent must lie in [0, alpha = 0.05]",
+        ),
+        (
             ["--looks", "3", "--sided", "1", "--alpha", "0.025", "--futility", "4,0"],
             "futility bound 1 is 4: above the efficacy bound 3.7103",
         ),
