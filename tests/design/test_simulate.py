@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pytest
 
-from bassinet.design import CureFraction, Exponential, PiecewiseExponential, power_for_patients
-from bassinet.design._simulate import TrialSettings, _draw, logrank_z, simulate_power
+from bassinet.design import (
+    CureFraction,
+    Exponential,
+    PiecewiseExponential,
+    SequentialDesign,
+    dropout_hazard,
+    group_sequential,
+    power_for_patients,
+    sequential_sample_size,
+)
+from bassinet.design._sequential import crossing_probabilities
+from bassinet.design._simulate import TrialSettings, _draw, logrank_z, simulate_power, simulate_sequential
 from bassinet.errors import DataError
 from bassinet.survival import logrank
 
@@ -121,3 +132,66 @@ def test_bad_simulation_settings_are_refused(kwargs: dict[str, object], message:
     patients = settings.pop("patients")
     with pytest.raises(DataError, match=message):
         simulate_power(CONTROL, HR, patients, **settings)  # type: ignore[arg-type]
+
+
+# Group-sequential trials ----------------------------------------------------------------
+
+
+def _analytic_at_the_simulated_events(
+    design: SequentialDesign, hazard_ratio: float, events: tuple[int, ...]
+) -> Any:
+    """The recursion at the event counts the simulation analyses at (whole events, not rates)."""
+    rates = [e / events[-1] for e in events]
+    drift = 0.0 if hazard_ratio == 1 else math.sqrt(events[-1]) * abs(math.log(hazard_ratio)) / 2
+    return crossing_probabilities(
+        rates, design.critical_values, design.lower_bounds(), drift, sided=design.sided
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "hazard_ratio"),
+    [
+        ({"information_rates": 3, "alpha": 0.05, "sided": 2}, HR),
+        ({"information_rates": 3, "alpha": 0.05, "sided": 2}, 1.0),
+        ({"information_rates": (0.5, 0.75, 1.0), "beta_spending": "obf"}, HR),
+    ],
+)
+def test_simulated_stopping_shares_agree_with_the_recursion(
+    kwargs: dict[str, Any], hazard_ratio: float
+) -> None:
+    design = group_sequential(**kwargs)
+    phi = dropout_hazard(0.05, 12)
+    control = CureFraction.from_survival(0.35, 0.41, 36)
+    plan = sequential_sample_size(design, control, HR, accrual=120, follow_up=24, dropout=(phi, phi))
+    sim = simulate_sequential(
+        design, control, hazard_ratio, plan.patients_rounded, events=plan.max_events, accrual=120,
+        dropout=(phi, phi), replicates=5000, seed=11,
+    )  # fmt: skip
+    assert sim.events[-1] == math.ceil(plan.max_events)
+    analytic = _analytic_at_the_simulated_events(design, hazard_ratio, sim.events)
+    for simulated, expected in zip(
+        sim.efficacy + sim.futility, analytic.efficacy + analytic.futility, strict=True
+    ):
+        assert abs(simulated - expected) <= 3 * max(sim.std_err(expected), 1e-4), (sim, analytic)
+
+
+def test_a_sequential_simulation_is_the_same_for_a_seed_and_stops_every_trial_once() -> None:
+    design = group_sequential(3, alpha=0.025, futility=(0.0, 0.5))
+    args = (design, CONTROL, 0.6, 200)
+    first = simulate_sequential(*args, events=120, accrual=48, replicates=1500, seed=5)
+    again = simulate_sequential(*args, events=120, accrual=48, replicates=1500, seed=5)
+    assert first == again
+    assert sum(first.efficacy) + sum(first.futility) <= 1
+    assert first.futility[-1] == 0
+    assert 0 < first.mean_events <= 120
+
+
+def test_a_sequential_simulation_on_a_dask_cluster_equals_this_process(two_process_client: object) -> None:
+    design = group_sequential(3, alpha=0.05, sided=2)
+    args = (design, CONTROL, HR, 150)
+    here = simulate_sequential(*args, events=100, accrual=36, replicates=2500, seed=8)
+    there = simulate_sequential(
+        *args, events=100, accrual=36, replicates=2500, seed=8, client=two_process_client
+    )  # type: ignore[arg-type]
+    assert here == there
+    assert here.events == (34, 67, 100)

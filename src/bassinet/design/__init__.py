@@ -6,6 +6,13 @@
 - :func:`events_needed` (Schoenfeld, Freedman, Hsieh-Freedman), :func:`sample_size`
   (given accrual, follow-up and dropout), :func:`power_for_patients`, exact against R's
   ``rpact``.
+- :func:`group_sequential`: group-sequential boundaries (O'Brien-Fleming, Pocock,
+  Wang-Tsiatis, Lan-DeMets spending, futility bounds and beta spending) with their
+  stopping probabilities; :func:`sequential_sample_size` and :func:`sequential_power` for
+  survival trials (events, patients and calendar time of each analysis), exact against
+  ``rpact``.
+- :func:`interim_analysis`: at an interim, the bounds recomputed at the observed events,
+  the decision, repeated confidence intervals and p-values, conditional power.
 - :func:`simulate_power`: trials simulated and analysed by the log-rank test (or Cox),
   vectorised, in this process or on a Dask cluster, the same for a seed either way.
 """
@@ -21,21 +28,31 @@ from bassinet.design._analytic import (
     sample_size,
 )
 from bassinet.design._curves import CureFraction, Curve, Exponential, PiecewiseExponential
+from bassinet.design._interim import InterimAnalysis, interim_analysis
+from bassinet.design._sequential import SequentialDesign, group_sequential
+from bassinet.design._sequential_survival import SequentialSurvival, sequential_power, sequential_sample_size
 from bassinet.design._simulate import SimulatedPower, simulate_power
 
 __all__ = [
     "CureFraction",
     "Curve",
     "Exponential",
+    "InterimAnalysis",
     "PiecewiseExponential",
     "Power",
     "SampleSize",
+    "SequentialDesign",
+    "SequentialSurvival",
     "SimulatedPower",
     "dropout_hazard",
     "events_needed",
+    "group_sequential",
     "hazard_ratio_from_survival",
+    "interim_analysis",
     "power_for_events",
     "power_for_patients",
     "sample_size",
+    "sequential_power",
+    "sequential_sample_size",
     "simulate_power",
 ]

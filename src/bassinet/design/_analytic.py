@@ -208,8 +208,17 @@ class SampleSize:
         return math.ceil(self.events - 1e-9)
 
     @property
+    def patients_per_arm_rounded(self) -> tuple[int, int]:
+        """Patients (experimental, control), each arm rounded up on its own."""
+        return (
+            math.ceil(self.patients_experimental - 1e-9),
+            math.ceil(self.patients_control - 1e-9),
+        )
+
+    @property
     def patients_rounded(self) -> int:
-        return math.ceil(self.patients - 1e-9)
+        """The whole number of patients to enter: each arm rounded up (1:1, 208.3 gives 105 + 105)."""
+        return sum(self.patients_per_arm_rounded)
 
 
 @dataclass(frozen=True)
@@ -280,6 +289,28 @@ def sample_size(
     events = events_needed(
         hazard_ratio, alpha=alpha, power=power, sided=sided, allocation=allocation, method=method
     )
+    return size_for_events(
+        events, control, hazard_ratio, follow_up=follow_up, accrual=accrual, accrual_rate=accrual_rate,
+        alpha=alpha, power=power, sided=sided, allocation=allocation, dropout=dropout, method=method,
+    )  # fmt: skip
+
+
+def size_for_events(
+    events: float,
+    control: Curve,
+    hazard_ratio: float,
+    *,
+    follow_up: float,
+    accrual: float | None,
+    accrual_rate: float | None,
+    alpha: float,
+    power: float,
+    sided: int,
+    allocation: float,
+    dropout: tuple[float, float],
+    method: Method,
+) -> SampleSize:
+    """Patients who give ``events`` by the analysis (the rest of :func:`sample_size`)."""
     if (accrual is None) == (accrual_rate is None):
         raise DataError("give the accrual as a duration (accrual) or as a rate (accrual_rate), one of them")
     _check_durations(accrual, follow_up)
