@@ -5,6 +5,7 @@ from __future__ import annotations
 import bassinet
 import bassinet.design
 import bassinet.endpoints
+import bassinet.exchange
 import bassinet.plans
 import bassinet.registry
 import bassinet.report
@@ -114,6 +115,7 @@ def test_every_public_name_exists() -> None:
         bassinet.design,
         bassinet.plans,
         bassinet.report,
+        bassinet.exchange,
     ):
         for name in module.__all__:
             assert hasattr(module, name), f"{module.__name__}.{name}"
@@ -143,3 +145,20 @@ def test_protocol_names() -> None:
             "interfant99",
         ]
     )
+
+
+def test_exchange_names() -> None:
+    assert sorted(bassinet.exchange.__all__) == [
+        "Deidentified",
+        "ExportEntry",
+        "FORMATS",
+        "Release",
+        "create_key",
+        "date_shift",
+        "deidentify",
+        "export_registry",
+        "list_exports",
+        "load_key",
+        "pseudonym",
+        "record_export",
+    ]

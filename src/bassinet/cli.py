@@ -276,7 +276,12 @@ def export(
 
     def work() -> list[Path]:
         with _open_registry(registry) as engine:
-            return export_frames(read_frames(engine), out_dir, fmt=chosen, audit_log=read_audit_log(engine))
+            frames = read_frames(engine)
+            paths = export_frames(frames, out_dir, fmt=chosen, audit_log=read_audit_log(engine))
+            from bassinet.exchange import record_export  # every export is logged (`bassinet exports`)
+
+            record_export(engine, actor=_actor(None), fmt=chosen, files=paths, patient_ids=frames.patients.id)
+            return paths
 
     for path in _run(work):
         out.print(str(path))
@@ -664,4 +669,5 @@ from bassinet.cli_simulate import simulate_app  # noqa: E402
 
 app.add_typer(simulate_app, name="simulate")
 import bassinet.cli_design  # noqa: E402  (registers `bassinet design`)
+import bassinet.cli_exchange  # noqa: E402  (registers export-as, exports, import-redcap, ...)
 import bassinet.cli_report  # noqa: E402, F401  (registers `bassinet report` and `bassinet endpoints`)
