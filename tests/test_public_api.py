@@ -150,15 +150,22 @@ def test_protocol_names() -> None:
 def test_exchange_names() -> None:
     assert sorted(bassinet.exchange.__all__) == [
         "Deidentified",
+        "Dictionary",
         "ExportEntry",
         "FORMATS",
+        "RedcapMapping",
         "Release",
         "create_key",
         "date_shift",
         "deidentify",
         "export_registry",
+        "fetch_redcap",
+        "import_redcap",
         "list_exports",
         "load_key",
+        "load_redcap_mapping",
+        "propose_mapping",
         "pseudonym",
+        "read_dictionary",
         "record_export",
     ]

@@ -12,7 +12,7 @@ from typing import Annotated, Any, cast
 import typer
 from rich.table import Table
 
-from bassinet.cli import Registry, _actor, _open_registry, _run, app, err, out
+from bassinet.cli import Registry, _actor, _open_registry, _print_report, _run, app, err, out
 
 FORMATS = ("csv", "parquet", "fhir", "odm", "dataset-json")
 
@@ -107,3 +107,67 @@ def exports(registry: Registry = None) -> None:
         return table
 
     out.print(_run(work))
+
+
+@app.command("import-redcap")
+def import_redcap(
+    dictionary: Annotated[
+        Path | None, typer.Option(help="The project's data dictionary (CSV, as REDCap downloads it).")
+    ] = None,
+    records: Annotated[Path | None, typer.Option(help="The records export (CSV, raw or labels).")] = None,
+    mapping: Annotated[Path | None, typer.Option(help="The REDCap mapping file (YAML).")] = None,
+    propose_mapping: Annotated[
+        Path | None,
+        typer.Option("--propose-mapping", metavar="OUT", help="Write a proposed mapping file and stop."),
+    ] = None,
+    api: Annotated[str | None, typer.Option(metavar="URL", help="Pull from this REDCap API instead.")] = None,
+    token: Annotated[
+        str | None, typer.Option(metavar="env:VAR", help="With --api: the variable holding the token.")
+    ] = None,
+    quarantine: Annotated[
+        Path | None, typer.Option(help="Commit the valid patients; write rejected rows to this CSV.")
+    ] = None,
+    user: Annotated[str | None, typer.Option(help="Who imports, for the audit trail.")] = None,
+    registry: Registry = None,
+) -> None:
+    """Import a REDCap project (dictionary + records, or --api) through the registry's validated import."""
+    import tempfile
+
+    from bassinet.exchange import read_dictionary
+    from bassinet.exchange import redcap as rc
+    from bassinet.registry.reading import read_csv
+
+    if api is None and (dictionary is None or records is None):
+        err.print("[bold red]error:[/] give --dictionary and --records, or --api URL --token env:VAR")
+        raise typer.Exit(2)
+    if propose_mapping is None and mapping is None:
+        err.print("[bold red]error:[/] give --mapping M.yaml, or --propose-mapping OUT.yaml to write one")
+        raise typer.Exit(2)
+
+    def work() -> None:
+        with tempfile.TemporaryDirectory(prefix="bassinet-redcap-api-") as folder:
+            dict_path, records_path = dictionary, records
+            if api is not None:
+                dict_path, records_path = rc.fetch_redcap(api, rc.read_token(token or ""), Path(folder))
+            assert dict_path is not None and records_path is not None
+            project = read_dictionary(dict_path)
+            if propose_mapping is not None:
+                text = rc.propose_mapping(project, read_csv(records_path, delimiter=","))
+                propose_mapping.write_text(text, encoding="utf-8")
+                out.print(
+                    f"wrote a proposed mapping to {propose_mapping}: check it, then import with --mapping"
+                )
+                return
+            assert mapping is not None
+            with _open_registry(registry) as engine:
+                report = rc.import_redcap(
+                    engine,
+                    project,
+                    records_path,
+                    rc.load_redcap_mapping(mapping),
+                    actor=_actor(user),
+                    quarantine=quarantine,
+                )
+            _print_report(report)
+
+    _run(work)

@@ -3,6 +3,8 @@
 - :mod:`.deidentify`: keyed-hash pseudonyms, one date shift per patient, no free text.
 - :mod:`.log`: every export, identified or not, recorded (who, when, format, scope,
   patients, file hashes); :func:`list_exports` reads it back.
+- :mod:`.redcap`: a REDCap project (dictionary and records, or its API) proposed a
+  mapping and imported through the registry's validated, audited import.
 - :func:`export_registry`: one export in any format, de-identified on request, logged.
 """
 
@@ -15,19 +17,34 @@ from bassinet.exchange.deidentify import (
     pseudonym,
 )
 from bassinet.exchange.log import ExportEntry, list_exports, record_export
+from bassinet.exchange.redcap import (
+    RedcapMapping,
+    fetch_redcap,
+    import_redcap,
+    load_redcap_mapping,
+    propose_mapping,
+)
+from bassinet.exchange.redcap_dictionary import Dictionary, read_dictionary
 from bassinet.exchange.release import FORMATS, Release, export_registry
 
 __all__ = [
     "FORMATS",
     "Deidentified",
+    "Dictionary",
     "ExportEntry",
+    "RedcapMapping",
     "Release",
     "create_key",
     "date_shift",
     "deidentify",
     "export_registry",
+    "fetch_redcap",
+    "import_redcap",
     "list_exports",
     "load_key",
+    "load_redcap_mapping",
+    "propose_mapping",
     "pseudonym",
+    "read_dictionary",
     "record_export",
 ]
