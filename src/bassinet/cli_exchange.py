@@ -171,3 +171,24 @@ def import_redcap(
             _print_report(report)
 
     _run(work)
+
+
+@app.command("import-fhir")
+def import_fhir(
+    bundles: Annotated[list[Path], typer.Argument(help="Bundle JSON files, or folders of them.")],
+    quarantine: Annotated[
+        Path | None, typer.Option(help="Commit the valid patients; write rejected rows to this CSV.")
+    ] = None,
+    user: Annotated[str | None, typer.Option(help="Who imports, for the audit trail.")] = None,
+    registry: Registry = None,
+) -> None:
+    """Read FHIR R4 bundles written by `export-as fhir` into the registry, through the validated import."""
+    from bassinet.exchange import import_bundles
+
+    files = [p for b in bundles for p in (sorted(b.glob("*.json")) if b.is_dir() else [b])]
+
+    def work() -> None:
+        with _open_registry(registry) as engine:
+            _print_report(import_bundles(engine, files, actor=_actor(user), quarantine=quarantine))
+
+    _run(work)

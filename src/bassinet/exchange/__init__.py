@@ -5,6 +5,7 @@
   patients, file hashes); :func:`list_exports` reads it back.
 - :mod:`.redcap`: a REDCap project (dictionary and records, or its API) proposed a
   mapping and imported through the registry's validated, audited import.
+- :mod:`.fhir`: one FHIR R4 Bundle per patient (mCODE where it applies), and back.
 - :func:`export_registry`: one export in any format, de-identified on request, logged.
 """
 
@@ -16,6 +17,8 @@ from bassinet.exchange.deidentify import (
     load_key,
     pseudonym,
 )
+from bassinet.exchange.fhir import bundles, write_bundles
+from bassinet.exchange.fhir_read import import_bundles, read_bundles
 from bassinet.exchange.log import ExportEntry, list_exports, record_export
 from bassinet.exchange.redcap import (
     RedcapMapping,
@@ -34,17 +37,21 @@ __all__ = [
     "ExportEntry",
     "RedcapMapping",
     "Release",
+    "bundles",
     "create_key",
     "date_shift",
     "deidentify",
     "export_registry",
     "fetch_redcap",
+    "import_bundles",
     "import_redcap",
     "list_exports",
     "load_key",
     "load_redcap_mapping",
     "propose_mapping",
     "pseudonym",
+    "read_bundles",
     "read_dictionary",
     "record_export",
+    "write_bundles",
 ]

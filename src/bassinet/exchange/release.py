@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from sqlalchemy import Engine
+import pandas as pd
+from sqlalchemy import Engine, select
 
 from bassinet.errors import ConfigurationError
 from bassinet.exchange.deidentify import DateMode, deidentify, load_key
 from bassinet.exchange.log import ExportEntry, record_export
+from bassinet.registry import models as m
 from bassinet.registry.frames import export_frames, read_audit_log, read_frames
 
 Format = Literal["csv", "parquet", "fhir", "odm", "dataset-json"]
@@ -30,6 +32,16 @@ class Release:
 
     files: list[Path]
     entry: ExportEntry
+
+
+def _risk_groups(engine: Engine) -> pd.DataFrame:
+    """The stored risk decisions (patient, protocol, rules version, group, when)."""
+    table = m.RiskAssignment.__table__
+    query = select(table.c.patient_id, table.c.protocol, table.c.version, table.c.risk_group,
+                   table.c.decided_at)  # fmt: skip
+    with engine.connect() as connection:
+        result = connection.execute(query)
+        return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
 
 def export_registry(
@@ -68,9 +80,12 @@ def export_registry(
     frames = read_frames(engine)
     patient_ids = [int(i) for i in frames.patients["id"]]
     audit = None
+    risks = _risk_groups(engine)
     if key_file is not None:
         released = deidentify(frames, key=load_key(key_file), coarsen_centres=coarsen_centres, dates=dates)
         frames = released.frames
+        renumber = {old: new for new, old in enumerate(released.patient_ids, start=1)}
+        risks = risks.assign(patient_id=risks["patient_id"].map(renumber), decided_at=None)
     else:
         audit = read_audit_log(engine)
     if fmt in ("csv", "parquet"):
@@ -78,7 +93,7 @@ def export_registry(
     elif fmt == "fhir":
         from bassinet.exchange.fhir import write_bundles
 
-        files = write_bundles(frames, folder)
+        files = write_bundles(frames, folder, risk_groups=risks)
     elif fmt == "odm":
         from bassinet.exchange.odm import write_odm
 
