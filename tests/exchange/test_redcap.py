@@ -346,3 +346,21 @@ def test_the_command_proposes_a_mapping_then_imports_with_it(engine: Engine, tmp
     assert "patients" in second.output
     with registry_session(engine, actor="t") as session:
         assert sorted(session.scalars(select(m.Patient.study_id))) == ["101", "102"]
+
+
+def test_the_command_names_the_record_and_sheet_of_a_broken_rule(engine: Engine, tmp_path: Path) -> None:
+    rows = flat_rows()
+    rows[1]["dob"] = "2021-01-01"
+    records = write_records(tmp_path / "r.csv", FLAT_HEADER, rows)
+    mapping = proposed(tmp_path, BASELINE, records)
+    path = tmp_path / "m.yaml"
+    path.write_text(yaml.safe_dump(mapping.model_dump()))
+    url = engine.url.render_as_string(hide_password=False)
+    args = ["import-redcap", "--dictionary", str(tmp_path / "dictionary.csv"), "--records", str(records),
+            "--mapping", str(path), "--user", "dm", "--registry", url]  # fmt: skip
+    result = runner.invoke(app, args, env={"COLUMNS": "250"})
+    assert result.exit_code == 1
+    assert (
+        f"{records} [patients: record 102] row 3: column 'dob' (-> date_of_birth) (2021-01-01)"
+        in result.output
+    )
