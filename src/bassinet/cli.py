@@ -281,7 +281,8 @@ def export(
             paths = export_frames(frames, out_dir, fmt=chosen, audit_log=read_audit_log(engine))
             from bassinet.exchange import record_export  # every export is logged (`bassinet exports`)
 
-            record_export(engine, actor=_actor(None), fmt=chosen, files=paths, patient_ids=frames.patients.id)
+            record_export(engine, actor=_actor(None), fmt=chosen, files=paths, patient_ids=frames.patients.id,
+                          scope={"patients": "all", "audit_trail": True})  # fmt: skip
             return paths
 
     for path in _run(work):

@@ -23,7 +23,7 @@ from bassinet import __version__
 from bassinet.endpoints import ENDPOINTS, ClinicalRecords, derive
 
 # The ADaM frames are built by the endpoints package; its ADaM module is not yet public.
-from bassinet.endpoints._adam import to_adsl, to_adtte
+from bassinet.endpoints._adam import to_adsl, to_adtte, write_xpt
 from bassinet.registry.frames import RegistryFrames
 
 VERSION = "1.1.0"
@@ -150,7 +150,8 @@ def define(documents: list[dict[str, Any]], *, study: str, cutoff: dt.date) -> d
 
 
 def write_dataset_json(frames: RegistryFrames, folder: Path, *, study: str, cutoff: dt.date) -> list[Path]:
-    """Write ``adsl.json``, ``adtte.json`` (every endpoint, cut at ``cutoff``) and ``define.json``."""
+    """Write ``adsl.json``, ``adtte.json`` (every endpoint, cut at ``cutoff``), ``define.json``, and the
+    same datasets as SAS transport beside them (``adsl.xpt``, ``adtte.xpt``)."""
     records = ClinicalRecords.from_frames(frames)
     adsl = to_adsl(records, study=study)
     adtte = to_adtte(derive(records, list(ENDPOINTS), cutoff=cutoff), study=study)
@@ -168,4 +169,6 @@ def write_dataset_json(frames: RegistryFrames, folder: Path, *, study: str, cuto
         json.dumps(define(documents, study=study, cutoff=cutoff), indent=1) + "\n", encoding="utf-8"
     )
     paths.append(path)
+    paths.append(write_xpt(adsl, folder / "adsl.xpt", name="ADSL", label="Subject-level analysis"))
+    paths.append(write_xpt(adtte, folder / "adtte.xpt", name="ADTTE", label="Time-to-event analysis"))
     return paths
