@@ -364,3 +364,17 @@ def test_the_command_names_the_record_and_sheet_of_a_broken_rule(engine: Engine,
         f"{records} [patients: record 102] row 3: column 'dob' (-> date_of_birth) (2021-01-01)"
         in result.output
     )
+
+
+def test_with_a_quarantine_file_the_valid_records_are_committed(engine: Engine, tmp_path: Path) -> None:
+    rows = flat_rows()
+    rows[1]["dob"] = "2021-01-01"  # born after diagnosis: record 102 is rejected
+    records = write_records(tmp_path / "r.csv", FLAT_HEADER, rows)
+    mapping = proposed(tmp_path, BASELINE, records)
+    quarantine = tmp_path / "rejected.csv"
+    dictionary = read_dictionary(tmp_path / "dictionary.csv")
+    report = import_redcap(engine, dictionary, records, mapping, actor="dm", quarantine=quarantine)
+    assert report.counts["patients"].inserted == 1 and report.counts["patients"].rejected == 1
+    assert list(read_frames(engine).patients["study_id"]) == ["101"]
+    rejected = quarantine.read_text()
+    assert "102" in rejected and "is after 'diagnosis_date'" in rejected
