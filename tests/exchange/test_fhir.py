@@ -188,3 +188,63 @@ def test_redcap_to_registry_to_fhir_to_registry_keeps_every_record(engine: Engin
     assert len(original["patients"]) == 2 and len(original["mrd"]) == 1
     for name in COMPARED:
         pd.testing.assert_frame_equal(original[name], read_back[name], check_dtype=False, obj=name)
+
+
+def test_missing_optional_values_survive_the_round_trip(engine: Engine, tmp_path: Path) -> None:
+    from bassinet.registry import import_files
+    from tests.registry.builders import patient, write_files
+
+    path, others = write_files(
+        tmp_path / "in",
+        [
+            patient(
+                "A1",
+                vital_status="dead",
+                last_contact_date="2020-03-01",
+                randomisation_arm="IB",
+                randomisation_date="2019-07-01",
+                wbc="",
+                cd10="",
+                kmt2a_partner="",
+            ),
+            patient("A2", kmt2a_status="unknown", kmt2a_partner="", immunophenotype="", day8_blasts=""),
+        ],
+        mrd=[
+            {
+                "study_id": "A1",
+                "time_point": "end_of_induction",
+                "measured_on": "2019-06-05",
+                "method": "PCR",
+                "value": "negative",
+            },
+            {
+                "study_id": "A2",
+                "time_point": "end_of_induction",
+                "measured_on": "2019-06-05",
+                "method": "FCM",
+                "value": "PNQ",
+            },
+        ],
+        transplants=[
+            {
+                "study_id": "A1",
+                "transplant_date": "2019-10-01",
+                "donor_type": "cord",
+                "remission_status": "CR1",
+            }
+        ],
+        events=[
+            {"study_id": "A1", "event_type": "relapse", "event_date": "2020-01-15", "relapse_site": "CNS"},
+            {"study_id": "A1", "event_type": "death", "event_date": "2020-03-01", "death_cause": "leukemia"},
+        ],
+    )
+    import_files(engine, path, long_sheets=others, actor="loader")
+    files = export_registry(engine, "fhir", tmp_path / "fhir", actor="stats").files
+    assert "null" not in "".join(p.read_text() for p in files)
+    copy = fresh(tmp_path, "copy.db")
+    import_bundles(copy, files, actor="reader")
+    original, read_back = comparable(read_frames(engine)), comparable(read_frames(copy))
+    for name in COMPARED:
+        pd.testing.assert_frame_equal(original[name], read_back[name], check_dtype=False, obj=name)
+    assert read_back["transplants"]["engraftment_date"].isna().all()
+    assert sorted(read_back["mrd"]["result"]) == ["negative", "positive_nq"]

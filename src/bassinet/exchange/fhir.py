@@ -71,7 +71,13 @@ def _day(value: Any) -> str | None:
 
 
 def _present(value: Any) -> bool:
-    return value is not None and not (isinstance(value, float) and pd.isna(value)) and value is not pd.NA
+    """Whether a cell holds a value (not None, NaN, NaT or pd.NA)."""
+    if value is None:
+        return False
+    try:
+        return not bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return True
 
 
 def _code(field: str, value: str, display: str | None = None) -> dict[str, Any]:

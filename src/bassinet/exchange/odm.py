@@ -156,12 +156,16 @@ def write_odm(
     _e(variables, "ProtocolName", study)
     _metadata(element)
 
-    last: dict[tuple[str, int, str], pd.Series] = {}
+    last: dict[tuple[str, int, str], dict[str, Any]] = {}
     users: dict[str, str] = {}
     if audit_log is not None and len(audit_log):
-        for _, entry in audit_log.iterrows():
-            last[(entry["table_name"], int(entry["record_id"]), entry["field"])] = entry
-            users.setdefault(str(entry["actor"]), _oid("USR", str(len(users) + 1)))
+        for actor in audit_log["actor"].astype(str).unique():
+            users[actor] = _oid("USR", str(len(users) + 1))
+        latest = audit_log.drop_duplicates(["table_name", "record_id", "field"], keep="last")
+        for record in latest.to_dict("records"):
+            last[(str(record["table_name"]), int(record["record_id"]), str(record["field"]))] = {
+                str(k): v for k, v in record.items()
+            }
     centres = {str(c): _oid("LOC", str(i)) for i, c in enumerate(sorted(set(frames.patients["centre"])), 1)}
     admin = _e(root, "AdminData", StudyOID=study_oid)
     for actor, oid in users.items():
