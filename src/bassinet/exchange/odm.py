@@ -62,10 +62,10 @@ def _oid(*parts: str) -> str:
 
 
 def _text(value: Any) -> str | None:
-    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
+    if value is None or (not isinstance(value, str) and bool(pd.isna(value))):
         return None
     if isinstance(value, pd.Timestamp | dt.datetime):
-        return None if pd.isna(value) else value.date().isoformat()
+        return value.date().isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, bool):
@@ -120,7 +120,7 @@ def _columns(sheet: str) -> list[Column]:
     return [c for c in SHEETS[sheet].columns if c.name != "study_id"]
 
 
-def _sheet_values(sheet: str, row: pd.Series) -> dict[str, str | None]:
+def _sheet_values(sheet: str, row: dict[Any, Any]) -> dict[str, str | None]:
     values: dict[str, str | None] = {}
     for column in _columns(sheet):
         if sheet == "mrd" and column.name == "value":
@@ -176,20 +176,25 @@ def write_odm(
            EffectiveDate=dt.date.today().isoformat())  # fmt: skip
 
     clinical = _e(root, "ClinicalData", StudyOID=study_oid, MetaDataVersionOID=MDV)
-    grouped = {n: dict(tuple(frames[n].groupby("patient_id"))) for n in SHEETS if n != "patients"}
-    for _, patient in frames.patients.sort_values("study_id").iterrows():
+    grouped: dict[str, dict[object, list[dict[str, Any]]]] = {}
+    for name in SHEETS:
+        if name != "patients":
+            grouped[name] = {}
+            for record in frames[name].sort_values("id").to_dict("records"):
+                grouped[name].setdefault(record["patient_id"], []).append(
+                    {str(k): v for k, v in record.items()}
+                )
+    for patient in frames.patients.sort_values("study_id").to_dict("records"):
         location = centres[str(patient["centre"])]
         subject = _e(clinical, "SubjectData", SubjectKey=str(patient["study_id"]))
         _e(subject, "SiteRef", LocationOID=location)
         event = _e(subject, "StudyEventData", StudyEventOID=EVENT)
         for name in SHEETS:
-            if name == "patients":
-                rows = [patient]
-            else:
-                frame = grouped[name].get(patient["id"])
-                if frame is None:
-                    continue
-                rows = [r for _, r in frame.sort_values("id").iterrows()]
+            rows: list[dict[Any, Any]] = (
+                [patient] if name == "patients" else grouped[name].get(patient["id"], [])
+            )
+            if not rows:
+                continue
             form = _e(event, "FormData", FormOID=_oid("F", name))
             for key, row in enumerate(rows, start=1):
                 attributes = {"ItemGroupOID": _oid("IG", name)}
