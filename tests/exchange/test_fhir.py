@@ -248,3 +248,30 @@ def test_missing_optional_values_survive_the_round_trip(engine: Engine, tmp_path
         pd.testing.assert_frame_equal(original[name], read_back[name], check_dtype=False, obj=name)
     assert read_back["transplants"]["engraftment_date"].isna().all()
     assert sorted(read_back["mrd"]["result"]) == ["negative", "positive_nq"]
+
+
+def test_a_registry_rule_broken_in_a_bundle_names_the_file_and_entry(engine: Engine, tmp_path: Path) -> None:
+    from bassinet.registry import ImportRejected
+
+    files = export_registry_small(engine, tmp_path)
+    document = json.loads(files[0].read_text())
+    index, person = next(
+        (i, e["resource"])
+        for i, e in enumerate(document["entry"])
+        if e["resource"]["resourceType"] == "Patient"
+    )
+    person["birthDate"] = "2030-01-01"  # born after diagnosis
+    files[0].write_text(json.dumps(document))
+    copy = fresh(tmp_path, "copy.db")
+    with pytest.raises(ImportRejected) as caught:
+        import_bundles(copy, files, actor="reader")
+    assert f"{files[0]} [entry {index}]: column 'date_of_birth' (2030-01-01)" in str(caught.value)
+
+
+def export_registry_small(engine: Engine, tmp_path: Path) -> list[Path]:
+    from bassinet.registry import import_files
+    from tests.registry.builders import patient, write_files
+
+    path, others = write_files(tmp_path / "small", [patient("S1")])
+    import_files(engine, path, long_sheets=others, actor="loader")
+    return export_registry(engine, "fhir", tmp_path / "fhir", actor="stats").files

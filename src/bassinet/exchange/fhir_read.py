@@ -23,8 +23,11 @@ from sqlalchemy import Engine
 from bassinet.errors import DataError
 from bassinet.exchange.fhir import CODES, EXTENSION, STUDY_ID, TRANSPLANT_EXTENSIONS
 from bassinet.registry.importer import ImportReport, import_files
+from bassinet.registry.problems import ImportRejected, Problem
 from bassinet.registry.sheets import SHEETS
 
+#: Key of each row's origin, "FILE entry N", for the importer's problems (not a registry column).
+ORIGIN = "_origin"
 RESOURCE_TYPES = ("Patient", "Organization", "Condition", "Observation", "Procedure")
 Rows = dict[str, list[dict[str, str]]]
 
@@ -85,6 +88,7 @@ def _bundle_rows(path: Path, rows: Rows) -> None:
     study_id = str(ids[0]["value"])
     centre_where, centre = resources.get(person["managingOrganization"]["reference"], (where, {}))
     patient: dict[str, str] = {
+        ORIGIN: where,
         "study_id": study_id,
         "centre": str(centre.get("name", "")),
         "sex": {"male": "M", "female": "F"}.get(person.get("gender", ""), person.get("gender", "")),
@@ -116,7 +120,12 @@ def _observation(where: str, r: dict[str, Any], study_id: str, patient: dict[str
     concept = r.get("valueCodeableConcept")
     component = {c["code"].get("text"): c for c in r.get("component", [])}
     if not field and CODES + "event_type" in codes:
-        event = {"study_id": study_id, "event_type": str(codes[CODES + "event_type"]), "event_date": when}
+        event = {
+            ORIGIN: where,
+            "study_id": study_id,
+            "event_type": str(codes[CODES + "event_type"]),
+            "event_date": when,
+        }
         if concept:
             kind = "relapse_site" if event["event_type"] == "relapse" else "death_cause"
             event[kind] = _own(concept, kind, where)
@@ -126,6 +135,7 @@ def _observation(where: str, r: dict[str, Any], study_id: str, patient: dict[str
         patient["last_contact_date"] = when
     elif field == "remission":
         rows["remissions"].append({
+            ORIGIN: where,
             "study_id": study_id,
             "time_point": _own(component["time point"]["valueCodeableConcept"], "time_point", where),
             "assessment_date": when,
@@ -136,6 +146,7 @@ def _observation(where: str, r: dict[str, Any], study_id: str, patient: dict[str
             str(r["valueQuantity"]["value"]) if "valueQuantity" in r else _own(concept, "mrd_result", where)
         )
         rows["mrd"].append({
+            ORIGIN: where,
             "study_id": study_id,
             "time_point": _own(component["time point"]["valueCodeableConcept"], "time_point", where),
             "measured_on": when,
@@ -164,10 +175,10 @@ def _procedure(where: str, r: dict[str, Any], study_id: str, rows: Rows) -> None
     when = r.get("performedDateTime", "")
     if CODES + "course" in codes:
         rows["courses"].append(
-            {"study_id": study_id, "course": str(codes[CODES + "course"]), "start_date": when}
+            {ORIGIN: where, "study_id": study_id, "course": str(codes[CODES + "course"]), "start_date": when}
         )
         return
-    transplant: dict[str, str] = {"study_id": study_id, "transplant_date": when}
+    transplant: dict[str, str] = {ORIGIN: where, "study_id": study_id, "transplant_date": when}
     for extension in r.get("extension", []):
         name = extension["url"].removeprefix(EXTENSION)
         if name not in TRANSPLANT_EXTENSIONS:
@@ -181,7 +192,10 @@ def _procedure(where: str, r: dict[str, Any], study_id: str, rows: Rows) -> None
 
 
 def read_bundles(paths: Sequence[Path]) -> Rows:
-    """The registry's sheets (rows of text cells, registry column names) held by the bundles."""
+    """The registry's sheets (rows of text cells, registry column names) held by the bundles.
+
+    Each row also has :data:`ORIGIN`, the bundle file and entry it was read from.
+    """
     rows: Rows = {name: [] for name in SHEETS}
     if not paths:
         raise DataError("no FHIR bundle given")
@@ -208,4 +222,16 @@ def import_bundles(
                 writer.writerows([[r.get(c, "") for c in columns] for r in records])
             files[sheet] = path
         patients = files.pop("patients")
-        return import_files(engine, patients, long_sheets=files, actor=actor, quarantine=quarantine)
+        try:
+            return import_files(engine, patients, long_sheets=files, actor=actor, quarantine=quarantine)
+        except ImportRejected as exc:
+            raise ImportRejected([_at_entry(p, rows) for p in exc.problems]) from None
+
+
+def _at_entry(problem: Problem, rows: Rows) -> Problem:
+    """A problem of the importer's sheets, named by the bundle file and entry the value came from."""
+    records = rows.get(problem.sheet, [])
+    if problem.row is None or not 2 <= problem.row < 2 + len(records):
+        return problem
+    source, _, entry = records[problem.row - 2][ORIGIN].rpartition(" entry ")
+    return Problem(source, f"entry {entry}", None, problem.column, problem.value, problem.rule, problem.field)
