@@ -5,6 +5,7 @@ from __future__ import annotations
 import bassinet
 import bassinet.design
 import bassinet.endpoints
+import bassinet.exchange
 import bassinet.plans
 import bassinet.registry
 import bassinet.report
@@ -114,6 +115,7 @@ def test_every_public_name_exists() -> None:
         bassinet.design,
         bassinet.plans,
         bassinet.report,
+        bassinet.exchange,
     ):
         for name in module.__all__:
             assert hasattr(module, name), f"{module.__name__}.{name}"
@@ -182,3 +184,31 @@ def test_federate_names() -> None:
     ]
     for name in bassinet.federate.__all__:
         assert hasattr(bassinet.federate, name), name
+
+
+def test_exchange_names() -> None:
+    assert sorted(bassinet.exchange.__all__) == [
+        "Deidentified",
+        "Dictionary",
+        "ExportEntry",
+        "FORMATS",
+        "RedcapMapping",
+        "Release",
+        "bundles",
+        "create_key",
+        "date_shift",
+        "deidentify",
+        "export_registry",
+        "fetch_redcap",
+        "import_bundles",
+        "import_redcap",
+        "list_exports",
+        "load_key",
+        "load_redcap_mapping",
+        "propose_mapping",
+        "pseudonym",
+        "read_bundles",
+        "read_dictionary",
+        "record_export",
+        "write_bundles",
+    ]

@@ -19,6 +19,7 @@ from typing import Annotated, Literal, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -80,10 +81,10 @@ def _run(action: Callable[[], T]) -> T:
     try:
         return action()
     except DataError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True, soft_wrap=True)
         raise typer.Exit(1) from None
     except BassinetError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(3) from None
 
 
@@ -276,7 +277,13 @@ def export(
 
     def work() -> list[Path]:
         with _open_registry(registry) as engine:
-            return export_frames(read_frames(engine), out_dir, fmt=chosen, audit_log=read_audit_log(engine))
+            frames = read_frames(engine)
+            paths = export_frames(frames, out_dir, fmt=chosen, audit_log=read_audit_log(engine))
+            from bassinet.exchange import record_export  # every export is logged (`bassinet exports`)
+
+            record_export(engine, actor=_actor(None), fmt=chosen, files=paths, patient_ids=frames.patients.id,
+                          scope={"patients": "all", "audit_trail": True})  # fmt: skip
+            return paths
 
     for path in _run(work):
         out.print(str(path))
@@ -664,5 +671,6 @@ from bassinet.cli_simulate import simulate_app  # noqa: E402
 
 app.add_typer(simulate_app, name="simulate")
 import bassinet.cli_design  # noqa: E402  (registers `bassinet design`)
+import bassinet.cli_exchange  # noqa: E402  (registers export-as, exports, import-redcap, ...)
 import bassinet.cli_federate  # noqa: E402  (registers `bassinet federate`)
 import bassinet.cli_report  # noqa: E402, F401  (registers `bassinet report` and `bassinet endpoints`)

@@ -371,3 +371,24 @@ REGISTRY_TABLES: tuple[type[Base], ...] = (
     Allocation,
     Unblinding,
 )
+
+
+class ExportRecord(Base):
+    """One release of registry data: who, when, which format and scope, which patients, which files.
+
+    Not registry data (not audited field by field): the log itself is the record. Migration
+    0005 makes it append-only in the database, as the audit trail is.
+    """
+
+    __tablename__ = "export_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(100))
+    format: Mapped[str] = mapped_column(String(32))
+    deidentified: Mapped[bool] = mapped_column()
+    scope: Mapped[dict[str, Any]] = mapped_column(JSON, doc="What was exported and with which options.")
+    patients: Mapped[int] = mapped_column(Integer, doc="How many patients' records left.")
+    patient_ids: Mapped[list[int]] = mapped_column(JSON, doc="The registry ids of those patients.")
+    files: Mapped[list[dict[str, Any]]] = mapped_column(JSON, doc="One entry per file: path, sha256, bytes.")
+    sha256: Mapped[str] = mapped_column(String(64), doc="SHA-256 of the files' list of names and hashes.")
