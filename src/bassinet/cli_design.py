@@ -20,6 +20,8 @@ from bassinet.design import (
     PiecewiseExponential,
     SequentialDesign,
     SequentialSurvival,
+    SimulatedPower,
+    SimulatedSequential,
     dropout_hazard,
     group_sequential,
     hazard_ratio_from_survival,
@@ -28,16 +30,12 @@ from bassinet.design import (
     sample_size,
     sequential_power,
     sequential_sample_size,
-)
-from bassinet.design._analytic import Method, check_design
-from bassinet.design._sequential import check_rates
-from bassinet.design._simulate import (
-    SimulatedPower,
-    SimulatedSequential,
-    Test,
     simulate_power,
     simulate_sequential,
 )
+from bassinet.design._analytic import Method, check_design
+from bassinet.design._sequential import check_rates
+from bassinet.design._simulate import Test
 from bassinet.errors import ConfigurationError, DataError
 from bassinet.plans._schema import Scalar
 from bassinet.registry.store import database_url

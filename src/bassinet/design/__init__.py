@@ -31,7 +31,7 @@ from bassinet.design._curves import CureFraction, Curve, Exponential, PiecewiseE
 from bassinet.design._interim import InterimAnalysis, interim_analysis
 from bassinet.design._sequential import SequentialDesign, group_sequential
 from bassinet.design._sequential_survival import SequentialSurvival, sequential_power, sequential_sample_size
-from bassinet.design._simulate import SimulatedPower, simulate_power
+from bassinet.design._simulate import SimulatedPower, SimulatedSequential, simulate_power, simulate_sequential
 
 __all__ = [
     "CureFraction",
@@ -44,6 +44,7 @@ __all__ = [
     "SequentialDesign",
     "SequentialSurvival",
     "SimulatedPower",
+    "SimulatedSequential",
     "dropout_hazard",
     "events_needed",
     "group_sequential",
@@ -55,4 +56,5 @@ __all__ = [
     "sequential_power",
     "sequential_sample_size",
     "simulate_power",
+    "simulate_sequential",
 ]
