@@ -179,6 +179,9 @@ def _count_rows(paths: list[Path]) -> int:
 
 
 def _print_report(report: ImportReport) -> None:
+    if report.dry_run:
+        _print_dry_run(report)
+        return
     table = Table(title=f"import run {report.import_run_id}")
     for column in ("sheet", "read", "inserted", "updated", "unchanged", "deleted", "rejected"):
         table.add_column(column, justify="left" if column == "sheet" else "right")
@@ -198,6 +201,36 @@ def _print_report(report: ImportReport) -> None:
         )
     elif not report.changed:
         out.print("nothing changed: the registry already holds these records")
+
+
+def _print_dry_run(report: ImportReport) -> None:
+    added = [c for c in report.changes if c.action == "insert"]
+    changed = [c for c in report.changes if c.action == "update"]
+    deleted = [c for c in report.changes if c.action == "delete"]
+    out.print("dry run: nothing was written", highlight=False)
+    patients_added = sorted({str(c.study_id) for c in added if c.table == "patient"})
+    out.print(
+        f"would add {len(patients_added)} patient(s): {', '.join(patients_added) or '-'}", highlight=False
+    )
+    other = sorted({f"{c.study_id} {c.table}" for c in added if c.table != "patient"})
+    out.print(f"would add {len(other)} other record(s)", highlight=False)
+    out.print(f"would change {len(changed)} field(s):", highlight=False)
+    for change in changed:
+        out.print(
+            f"  {change.study_id} {change.table}.{change.field}: {change.old or 'empty'} -> "
+            f"{change.new or 'empty'}",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+    if deleted:
+        records = sorted({f"{c.study_id} {c.table}" for c in deleted})
+        out.print(
+            f"would delete {len(records)} record(s): {', '.join(records)}", highlight=False, markup=False
+        )
+    out.print(f"would refuse {len(report.rejected)} problem(s):", highlight=False)
+    for problem in report.rejected:
+        out.print(f"  {problem}", highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command("import")
@@ -228,6 +261,13 @@ def import_(
         str | None,
         typer.Option(help="Who runs the import, for the audit trail [default: $BASSINET_USER or login]."),
     ] = None,
+    reason: Annotated[
+        str | None,
+        typer.Option(help="Why the records change; stored in the audit trail; needed to move a patient."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be added, changed and refused; write nothing.")
+    ] = False,
     registry: Registry = None,
 ) -> None:
     """Check and import patients; by default all or nothing, with every problem listed."""
@@ -255,8 +295,10 @@ def import_(
                 long_sheets=long_sheets,
                 mapping=loaded,
                 actor=_actor(user),
-                quarantine=quarantine,
+                quarantine=None if dry_run else quarantine,
                 progress=progress,
+                reason=reason,
+                dry_run=dry_run,
             )
 
     _print_report(_run(work))
@@ -309,6 +351,7 @@ def audit(
             "old",
             "new",
             "import",
+            "reason",
         ):
             table.add_column(column)
         for e in entries:
@@ -322,6 +365,7 @@ def audit(
                 e.old_value or "",
                 e.new_value or "",
                 str(e.import_run_id or ""),
+                e.reason or "no reason given",
             )
         return table
 
@@ -560,40 +604,81 @@ def stratify(
     out.print(_run(work))
 
 
+KeyOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--key",
+        metavar="PATH",
+        help="The randomisation key file [default: $BASSINET_RANDOMISATION_KEY].",
+    ),
+]
+
+
 @app.command()
 def randomise(
     patient: Annotated[str | None, typer.Argument(help="The study ID of the patient to randomise.")] = None,
     show_balance: Annotated[
-        bool, typer.Option("--balance", help="Show allocations per stratum and arm.")
+        bool, typer.Option("--balance", help="Show the allocations so far (recorded; see --role).")
     ] = False,
+    role: Annotated[
+        str | None,
+        typer.Option(
+            help="With --balance: unblinded-statistician (by stratum), trial-statistician or "
+            "trial-office (totals)."
+        ),
+    ] = None,
+    init_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--init-key", metavar="PATH", help="Create the registry's key file (mode 0600) and exit."
+        ),
+    ] = None,
+    key: KeyOption = None,
+    on: Annotated[str | None, typer.Option(help="Date of the request, YYYY-MM-DD [default: today].")] = None,
     centre: Annotated[str | None, typer.Option(help="The centre, if the study ID repeats.")] = None,
     user: Annotated[str | None, typer.Option(help="Who randomises, for the audit trail.")] = None,
     registry: Registry = None,
 ) -> None:
-    """Randomise an eligible Interfant-06 patient between IB and ADE + MAE (concealed, stratified)."""
+    """Randomise an eligible Interfant-06 patient between IB and ADE + MAE (concealed, stratified), once."""
     from bassinet.protocols import randomise as rnd
+    from bassinet.protocols.keyfile import init_key as create_key
 
-    if (patient is None) == (not show_balance):
-        err.print("[bold red]error:[/] name one PATIENT or give --balance")
+    if sum((patient is not None, show_balance, init_key is not None)) != 1:
+        err.print("[bold red]error:[/] name one PATIENT, or give --balance, or --init-key PATH")
         raise typer.Exit(2)
 
     def work() -> None:
         with _open_registry(registry) as engine:
+            if init_key is not None:
+                printed = create_key(engine, init_key, protocol=rnd.PROTOCOL, actor=_actor(user))
+                out.print(
+                    f"wrote the randomisation key to {init_key} (mode 0600; keep it outside the registry "
+                    f"and its backups); the registry keeps its fingerprint {printed[:12]}...",
+                    highlight=False,
+                    soft_wrap=True,
+                )
+                return
             if show_balance:
-                table = Table(title="allocations by stratum (risk group / study group)")
+                if role is None:
+                    raise DataError(f"--balance needs --role (one of {', '.join(rnd.BALANCE_ROLES)})")
+                rows = rnd.balance(engine, actor=_actor(user), role=role)
+                table = Table(title=f"allocations ({rnd.BALANCE_ROLES[role]})")
                 for column in ("stratum", *rnd.ARMS, "total"):
                     table.add_column(column, justify="left" if column == "stratum" else "right")
-                for row in rnd.balance(engine):
+                for row in rows:
                     table.add_row(
                         row.stratum, *(str(row.counts[a]) for a in rnd.ARMS), str(sum(row.counts.values()))
                     )
                 out.print(table)
+                out.print(f"this view is recorded ({role})", highlight=False)
                 return
-            result = rnd.randomise(engine, str(patient), actor=_actor(user), centre=centre)
-        state = "allocated" if result.new else "already allocated"
+            when = _option_date("--on", on) if on else None
+            result = rnd.randomise(engine, str(patient), actor=_actor(user), key=key, centre=centre, on=when)
         out.print(
-            f"{result.study_id} {state}: [bold]{result.arm}[/] (stratum {result.stratum}, "
-            f"allocated {result.allocated_at:%Y-%m-%d %H:%M} UTC)"
+            f"{result.study_id} allocated: [bold]{result.arm}[/] (stratum {result.stratum}, "
+            f"randomisation date {result.allocated_on}, decision {result.decision_id} of "
+            f"{result.protocol_version})",
+            soft_wrap=True,
         )
 
     _run(work)
@@ -604,6 +689,7 @@ def unblind(
     stratum: Annotated[str, typer.Option(help="The stratum, as --balance shows it (e.g. 'MR / DCOG').")],
     reason: Annotated[str, typer.Option(help="Why the sequence must be seen; recorded.")],
     positions: Annotated[int, typer.Option(help="How many positions to show.")] = 20,
+    key: KeyOption = None,
     user: Annotated[str | None, typer.Option(help="Who unblinds, for the audit trail.")] = None,
     registry: Registry = None,
 ) -> None:
@@ -612,7 +698,9 @@ def unblind(
 
     def work() -> list[str]:
         with _open_registry(registry) as engine:
-            return run_unblind(engine, stratum, actor=_actor(user), reason=reason, positions=positions)
+            return run_unblind(
+                engine, stratum, actor=_actor(user), reason=reason, positions=positions, key=key
+            )
 
     arms = _run(work)
     out.print(f"sequence of {stratum} (this unblinding is recorded):")
