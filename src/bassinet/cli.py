@@ -716,10 +716,12 @@ def explain(
     centre: Annotated[str | None, typer.Option(help="The centre, if the study ID repeats.")] = None,
     registry: Registry = None,
 ) -> None:
-    """Explain the patient's risk group, treatment phases and transplant indication."""
-    from bassinet.protocols import interfant06
-    from bassinet.protocols.explain import explain as build
-    from bassinet.protocols.service import facts_of
+    """Explain what applies to the patient: protocol and state first, then the decisions."""
+    from sqlalchemy import select
+
+    from bassinet.protocols.explain import explain_patient
+    from bassinet.protocols.service import facts_of, state_of
+    from bassinet.registry import models as m
 
     if audience not in ("clinician", "family"):
         err.print(f"[bold red]error:[/] --for {audience!r} is not clinician or family")
@@ -732,12 +734,12 @@ def explain(
             require_current(engine)
             with registry_session(engine, actor="bassinet explain") as session:
                 found = find_patient(session, patient, centre=centre)
+                allocation = session.scalars(
+                    select(m.Allocation).where(m.Allocation.patient_id == found.id)
+                ).first()
                 facts = facts_of(found)
-                arm = found.randomisation_arm.value if found.randomisation_arm else None
-        group = interfant06.risk_group(facts)
-        plan = interfant06.treatment_plan(facts, arm=arm if group.outcome != "LR" else None)
-        sct = interfant06.sct_indication(facts)
-        document = build(facts, group, plan, sct, audience=audience)  # type: ignore[arg-type]
+                state = state_of(found, allocation)
+        document = explain_patient(facts, state, audience=audience)  # type: ignore[arg-type]
         return document.html() if as_html else document.markdown()
 
     sys.stdout.write(_run(work))
