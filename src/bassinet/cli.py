@@ -310,7 +310,7 @@ def export(
     fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
     registry: Registry = None,
 ) -> None:
-    """Write every registry table as CSV or Parquet."""
+    """Write the registry: CSV in the import format (re-importable) with the audit log, or Parquet tables."""
     if fmt not in ("csv", "parquet"):
         err.print(f"[bold red]error:[/] --format {fmt!r} is not csv or parquet")
         raise typer.Exit(2)
@@ -318,6 +318,16 @@ def export(
 
     def work() -> list[Path]:
         with _open_registry(registry) as engine:
+            if chosen == "csv":
+                from bassinet.registry.import_format import load_for_export, registry_rows, write_rows
+
+                frames = read_frames(engine)  # checks the schema
+                with registry_session(engine, actor="bassinet export") as session:
+                    written = list(write_rows(registry_rows(load_for_export(session)), out_dir).values())
+                audit_log = out_dir / "audit_log.csv"
+                read_audit_log(engine).to_csv(audit_log, index=False)
+                del frames
+                return [*written, audit_log]
             return export_frames(read_frames(engine), out_dir, fmt=chosen, audit_log=read_audit_log(engine))
 
     for path in _run(work):
@@ -458,7 +468,7 @@ def _record_table(title: str, objs: list[object], exclude: set[str]) -> Table:
 
 
 def _rows_table(title: str, rows: Sequence[object]) -> Table:
-    names = _fields(rows[0], {"id", "patient_id"})
+    names = _fields(rows[0], {"patient_id"})
     table = Table(title=title)
     for name in names:
         table.add_column(name)
@@ -754,4 +764,5 @@ from bassinet.cli_simulate import simulate_app  # noqa: E402
 
 app.add_typer(simulate_app, name="simulate")
 import bassinet.cli_design  # noqa: E402  (registers `bassinet design`)
+import bassinet.cli_records  # noqa: E402  (registers `correct`, `delete`, `merge`, `move`)
 import bassinet.cli_report  # noqa: E402, F401  (registers `bassinet report` and `bassinet endpoints`)

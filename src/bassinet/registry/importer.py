@@ -650,6 +650,7 @@ def import_files(
     progress: Progress | None = None,
     reason: str | None = None,
     dry_run: bool = False,
+    before_write: Callable[[Session], None] | None = None,
 ) -> ImportReport:
     """Import a patients file (CSV, or a workbook with all sheets) and optional long-sheet files.
 
@@ -675,6 +676,9 @@ def import_files(
         patient to another centre.
     dry_run
         Write nothing: report what would be added, changed and refused.
+    before_write
+        Called with the session after every check passed and before the rows are
+        written, in the same transaction (a merge deletes the duplicate there).
 
     Raises
     ------
@@ -736,6 +740,8 @@ def import_files(
         session.info["import_run_id"] = run.id
         files = ", ".join(Path(str(source["path"])).name for source in sources)
         session.info["reason"] = reason.strip() if reason else f"import run {run.id} ({files})"
+        if before_write is not None:
+            before_write(session)
         if progress:
             progress("writing", 0, len(good))
         _write(session, parsed, good, list(sheets), counts, progress)
