@@ -128,6 +128,53 @@ class _Parsed:
     owner: dict[tuple[str, str, int], str] = field(default_factory=dict)
 
 
+QUARANTINE_COLUMNS = ("source", "sheet", "registry_sheet", "row", "reasons")
+
+
+def _split_quarantine(raw_sheets: list[RawSheet], mapping: Mapping) -> list[RawSheet]:
+    """A quarantine file (corrected or not) as the sheets it holds; any other file as it is.
+
+    Each group of rows of one registry sheet keeps the columns that belong to that sheet
+    (by name or by the mapping) and any other column that has a value in the group (so
+    that a stray value is reported, not dropped).
+    """
+    if len(raw_sheets) != 1 or raw_sheets[0].header[: len(QUARANTINE_COLUMNS)] != QUARANTINE_COLUMNS:
+        return raw_sheets
+    raw = raw_sheets[0]
+    width = len(QUARANTINE_COLUMNS)
+    groups: dict[str, list[tuple[int, tuple[Any, ...]]]] = defaultdict(list)
+    for number, cells in raw.rows:
+        name = str(cells[2]).strip() if len(cells) > 2 and cells[2] is not None else ""
+        if name not in SHEETS:
+            raise DataError(
+                f"{raw.source} row {number}: registry_sheet {name!r} is not one of {', '.join(SHEETS)}"
+            )
+        groups[name].append((number, cells[width:]))
+    header = raw.header[width:]
+    sheets = []
+    for name, rows in groups.items():
+        sheet_mapping = mapping.sheets.get(name)
+        known = {c.casefold() for c in SHEETS[name].by_name}
+        if sheet_mapping is not None:
+            known |= {c.casefold() for c in (*sheet_mapping.columns, *sheet_mapping.ignore)}
+        keep = [
+            i
+            for i, h in enumerate(header)
+            if h.casefold() in known
+            or any(i < len(cells) and cells[i] is not None and str(cells[i]).strip() for _, cells in rows)
+        ]
+        sheets.append(
+            RawSheet(
+                raw.source,
+                name,
+                tuple(header[i] for i in keep),
+                tuple((n, tuple(cells[i] if i < len(cells) else None for i in keep)) for n, cells in rows),
+            )
+        )
+    order = list(SHEETS)
+    return sorted(sheets, key=lambda r: order.index(r.title))
+
+
 def _assign_sheets(
     patients_file: Path, long_files: AbcMapping[str, Path], mapping: Mapping
 ) -> tuple[dict[str, RawSheet], list[dict[str, Any]]]:
@@ -142,7 +189,9 @@ def _assign_sheets(
     for default_sheet, path in inputs:
         if default_sheet not in SHEETS:
             raise DataError(f"'{default_sheet}' is not a registry sheet ({', '.join(SHEETS)})")
-        raw_sheets = read_any(path, encoding=mapping.encoding, delimiter=mapping.delimiter)
+        raw_sheets = _split_quarantine(
+            read_any(path, encoding=mapping.encoding, delimiter=mapping.delimiter), mapping
+        )
         sources.append(
             {
                 "path": str(path),
@@ -601,8 +650,8 @@ def _write_quarantine(
     tmp = path.with_name(path.name + ".part")
     with tmp.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["source", "sheet", "row", "reasons", *headers])
-        for sheet in sheets.values():
+        writer.writerow([*QUARANTINE_COLUMNS, *headers])
+        for name, sheet in sheets.items():
             for number, cells in sheet.raw.rows:
                 reasons = rejected_rows.get((sheet.raw.source, sheet.raw.title, number))
                 if reasons is None:
@@ -612,6 +661,7 @@ def _write_quarantine(
                     [
                         sheet.raw.source,
                         sheet.raw.title,
+                        name,
                         number,
                         "; ".join(reasons),
                         *(show(by_header[h]) if by_header.get(h) is not None else "" for h in headers),
