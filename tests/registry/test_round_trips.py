@@ -75,7 +75,7 @@ def test_a_corrected_quarantine_file_imports(engine: Engine, tmp_path: Path) -> 
     report = import_files(engine, fixed, actor="tester")
     assert (report.counts["patients"].inserted, report.counts["events"].inserted) == (2, 2)
     with registry_session(engine, actor="reader") as session:
-        wbc = dict(session.execute(select(m.Patient.study_id, m.Patient.wbc)).tuples().all())
+        wbc = {sid: value for sid, value in session.execute(select(m.Patient.study_id, m.Patient.wbc))}
         assert session.scalar(select(func.count()).select_from(m.Event)) == 2
     assert wbc == {"P1": 412.0, "P2": 12.0, "P3": 412.0}
 

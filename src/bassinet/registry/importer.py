@@ -671,7 +671,7 @@ def _write_quarantine(
 
 
 def _changes_of_run(session: Session, run_id: int) -> tuple[Change, ...]:
-    study_ids = dict(session.execute(select(m.Patient.id, m.Patient.study_id)).tuples().all())
+    study_ids = {pid: sid for pid, sid in session.execute(select(m.Patient.id, m.Patient.study_id))}
     entries = session.scalars(
         select(m.AuditEntry).where(m.AuditEntry.import_run_id == run_id).order_by(m.AuditEntry.id)
     )

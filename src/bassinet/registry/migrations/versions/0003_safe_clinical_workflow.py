@@ -31,6 +31,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic import op
 
+from bassinet.errors import RegistryError
+
 revision = "0003"
 down_revision = "0002"
 branch_labels = None
@@ -106,6 +108,13 @@ def _fingerprint(secret_hex: str) -> str:
 def upgrade() -> None:
     bind = op.get_bind()
     dialect = bind.dialect.name
+    stored_secrets = bind.execute(sa.text("SELECT COUNT(*) FROM randomisation_key")).scalar_one()
+    if stored_secrets and not os.environ.get(KEY_VARIABLE):
+        raise RegistryError(
+            "this registry keeps its randomisation secret in the database; set "
+            f"{KEY_VARIABLE}=PATH (a file that does not exist yet, outside the registry) and run "
+            "`bassinet init` again: the secret is moved to that file (mode 0600)"
+        )
 
     duplicates = (
         bind.execute(
@@ -115,7 +124,7 @@ def upgrade() -> None:
         .all()
     )
     if duplicates:
-        raise RuntimeError(
+        raise RegistryError(
             "study IDs held by more than one centre: "
             + ", ".join(map(repr, duplicates[:20]))
             + ": a patient has one identity; merge or renumber them with the previous Bassinet first"
@@ -197,13 +206,13 @@ def _move_secret_out(bind: sa.Connection) -> None:
     rows = bind.execute(sa.text("SELECT protocol, secret FROM randomisation_key")).all()
     target = os.environ.get(KEY_VARIABLE)
     if rows and not target:
-        raise RuntimeError(
+        raise RegistryError(
             "this registry keeps its randomisation secret in the database; set "
             f"{KEY_VARIABLE}=PATH (a file that does not exist yet, outside the registry) and run "
             "`bassinet init` again: the secret is moved to that file (mode 0600)"
         )
     if len(rows) > 1:
-        raise RuntimeError("more than one randomisation secret: move them out one protocol at a time")
+        raise RegistryError("more than one randomisation secret: move them out one protocol at a time")
     with op.batch_alter_table("randomisation_key", schema=None) as batch_op:
         batch_op.add_column(sa.Column("fingerprint", sa.String(length=64), nullable=True))
     for _protocol, secret in rows:
