@@ -105,3 +105,17 @@ def test_explain_as_html(url: str) -> None:
 
 def test_explain_refuses_an_unknown_audience(url: str) -> None:
     assert run("explain", "HR1", "--for", "press", "--registry", url)[0] == 2
+
+
+def test_a_key_file_others_can_read_is_a_one_line_error(url: str, key: Path) -> None:
+    key.chmod(0o644)
+    code, output, errors = run("randomise", "MR1", "--key", str(key), "--on", "2019-06-10", "--registry", url)
+    assert code == 1 and output == ""
+    assert "has mode 0644: others can read it; it must be 0600" in errors and errors.count("\n") == 1
+
+
+def test_unblinding_an_unknown_stratum_exits_1(url: str, key: Path) -> None:
+    code, _, errors = run(
+        "unblind", "--stratum", "LR / DCOG", "--reason", "look", "--key", str(key), "--registry", url
+    )
+    assert code == 1 and "stratum 'LR / DCOG' does not exist; strata: HR / DCOG, MR / DCOG" in errors
