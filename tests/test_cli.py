@@ -232,7 +232,7 @@ def test_design_prints_the_events_and_patients_needed() -> None:
     )
     assert code == 0, errors
     assert "147.5 -> 148" in output  # rpact: eventsFixed 147.5356
-    assert "208.3 -> 209" in output  # rpact: nFixed 208.3072
+    assert "208.3 -> 210" in output  # rpact: nFixed 208.3072, rounded up in each arm: 105 + 105
 
 
 def test_design_checks_its_power_by_simulation_in_this_process() -> None:

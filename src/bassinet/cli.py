@@ -180,6 +180,9 @@ def _count_rows(paths: list[Path]) -> int:
 
 
 def _print_report(report: ImportReport) -> None:
+    if report.dry_run:
+        _print_dry_run(report)
+        return
     table = Table(title=f"import run {report.import_run_id}")
     for column in ("sheet", "read", "inserted", "updated", "unchanged", "deleted", "rejected"):
         table.add_column(column, justify="left" if column == "sheet" else "right")
@@ -199,6 +202,36 @@ def _print_report(report: ImportReport) -> None:
         )
     elif not report.changed:
         out.print("nothing changed: the registry already holds these records")
+
+
+def _print_dry_run(report: ImportReport) -> None:
+    added = [c for c in report.changes if c.action == "insert"]
+    changed = [c for c in report.changes if c.action == "update"]
+    deleted = [c for c in report.changes if c.action == "delete"]
+    out.print("dry run: nothing was written", highlight=False)
+    patients_added = sorted({str(c.study_id) for c in added if c.table == "patient"})
+    out.print(
+        f"would add {len(patients_added)} patient(s): {', '.join(patients_added) or '-'}", highlight=False
+    )
+    other = sorted({f"{c.study_id} {c.table}" for c in added if c.table != "patient"})
+    out.print(f"would add {len(other)} other record(s)", highlight=False)
+    out.print(f"would change {len(changed)} field(s):", highlight=False)
+    for change in changed:
+        out.print(
+            f"  {change.study_id} {change.table}.{change.field}: {change.old or 'empty'} -> "
+            f"{change.new or 'empty'}",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+    if deleted:
+        records = sorted({f"{c.study_id} {c.table}" for c in deleted})
+        out.print(
+            f"would delete {len(records)} record(s): {', '.join(records)}", highlight=False, markup=False
+        )
+    out.print(f"would refuse {len(report.rejected)} problem(s):", highlight=False)
+    for problem in report.rejected:
+        out.print(f"  {problem}", highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command("import")
@@ -229,6 +262,13 @@ def import_(
         str | None,
         typer.Option(help="Who runs the import, for the audit trail [default: $BASSINET_USER or login]."),
     ] = None,
+    reason: Annotated[
+        str | None,
+        typer.Option(help="Why the records change; stored in the audit trail; needed to move a patient."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be added, changed and refused; write nothing.")
+    ] = False,
     registry: Registry = None,
 ) -> None:
     """Check and import patients; by default all or nothing, with every problem listed."""
@@ -256,8 +296,10 @@ def import_(
                 long_sheets=long_sheets,
                 mapping=loaded,
                 actor=_actor(user),
-                quarantine=quarantine,
+                quarantine=None if dry_run else quarantine,
                 progress=progress,
+                reason=reason,
+                dry_run=dry_run,
             )
 
     _print_report(_run(work))
@@ -269,7 +311,7 @@ def export(
     fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
     registry: Registry = None,
 ) -> None:
-    """Write every registry table as CSV or Parquet."""
+    """Write the registry: CSV in the import format (re-importable) with the audit log, or Parquet tables."""
     if fmt not in ("csv", "parquet"):
         err.print(f"[bold red]error:[/] --format {fmt!r} is not csv or parquet")
         raise typer.Exit(2)
@@ -277,12 +319,27 @@ def export(
 
     def work() -> list[Path]:
         with _open_registry(registry) as engine:
-            frames = read_frames(engine)
-            paths = export_frames(frames, out_dir, fmt=chosen, audit_log=read_audit_log(engine))
             from bassinet.exchange import record_export  # every export is logged (`bassinet exports`)
 
-            record_export(engine, actor=_actor(None), fmt=chosen, files=paths, patient_ids=frames.patients.id,
-                          scope={"patients": "all", "audit_trail": True})  # fmt: skip
+            frames = read_frames(engine)  # checks the schema
+            if chosen == "csv":
+                from bassinet.registry.import_format import load_for_export, registry_rows, write_rows
+
+                with registry_session(engine, actor="bassinet export") as session:
+                    written = list(write_rows(registry_rows(load_for_export(session)), out_dir).values())
+                audit_log = out_dir / "audit_log.csv"
+                read_audit_log(engine).to_csv(audit_log, index=False)
+                paths = [*written, audit_log]
+            else:
+                paths = export_frames(frames, out_dir, fmt=chosen, audit_log=read_audit_log(engine))
+            record_export(
+                engine,
+                actor=_actor(None),
+                fmt=chosen,
+                files=paths,
+                patient_ids=frames.patients.id,
+                scope={"patients": "all", "audit_trail": True},
+            )
             return paths
 
     for path in _run(work):
@@ -316,6 +373,7 @@ def audit(
             "old",
             "new",
             "import",
+            "reason",
         ):
             table.add_column(column)
         for e in entries:
@@ -329,6 +387,7 @@ def audit(
                 e.old_value or "",
                 e.new_value or "",
                 str(e.import_run_id or ""),
+                e.reason or "no reason given",
             )
         return table
 
@@ -421,7 +480,7 @@ def _record_table(title: str, objs: list[object], exclude: set[str]) -> Table:
 
 
 def _rows_table(title: str, rows: Sequence[object]) -> Table:
-    names = _fields(rows[0], {"id", "patient_id"})
+    names = _fields(rows[0], {"patient_id"})
     table = Table(title=title)
     for name in names:
         table.add_column(name)
@@ -567,40 +626,81 @@ def stratify(
     out.print(_run(work))
 
 
+KeyOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--key",
+        metavar="PATH",
+        help="The randomisation key file [default: $BASSINET_RANDOMISATION_KEY].",
+    ),
+]
+
+
 @app.command()
 def randomise(
     patient: Annotated[str | None, typer.Argument(help="The study ID of the patient to randomise.")] = None,
     show_balance: Annotated[
-        bool, typer.Option("--balance", help="Show allocations per stratum and arm.")
+        bool, typer.Option("--balance", help="Show the allocations so far (recorded; see --role).")
     ] = False,
+    role: Annotated[
+        str | None,
+        typer.Option(
+            help="With --balance: unblinded-statistician (by stratum), trial-statistician or "
+            "trial-office (totals)."
+        ),
+    ] = None,
+    init_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--init-key", metavar="PATH", help="Create the registry's key file (mode 0600) and exit."
+        ),
+    ] = None,
+    key: KeyOption = None,
+    on: Annotated[str | None, typer.Option(help="Date of the request, YYYY-MM-DD [default: today].")] = None,
     centre: Annotated[str | None, typer.Option(help="The centre, if the study ID repeats.")] = None,
     user: Annotated[str | None, typer.Option(help="Who randomises, for the audit trail.")] = None,
     registry: Registry = None,
 ) -> None:
-    """Randomise an eligible Interfant-06 patient between IB and ADE + MAE (concealed, stratified)."""
+    """Randomise an eligible Interfant-06 patient between IB and ADE + MAE (concealed, stratified), once."""
     from bassinet.protocols import randomise as rnd
+    from bassinet.protocols.keyfile import init_key as create_key
 
-    if (patient is None) == (not show_balance):
-        err.print("[bold red]error:[/] name one PATIENT or give --balance")
+    if sum((patient is not None, show_balance, init_key is not None)) != 1:
+        err.print("[bold red]error:[/] name one PATIENT, or give --balance, or --init-key PATH")
         raise typer.Exit(2)
 
     def work() -> None:
         with _open_registry(registry) as engine:
+            if init_key is not None:
+                printed = create_key(engine, init_key, protocol=rnd.PROTOCOL, actor=_actor(user))
+                out.print(
+                    f"wrote the randomisation key to {init_key} (mode 0600; keep it outside the registry "
+                    f"and its backups); the registry keeps its fingerprint {printed[:12]}...",
+                    highlight=False,
+                    soft_wrap=True,
+                )
+                return
             if show_balance:
-                table = Table(title="allocations by stratum (risk group / study group)")
+                if role is None:
+                    raise DataError(f"--balance needs --role (one of {', '.join(rnd.BALANCE_ROLES)})")
+                rows = rnd.balance(engine, actor=_actor(user), role=role)
+                table = Table(title=f"allocations ({rnd.BALANCE_ROLES[role]})")
                 for column in ("stratum", *rnd.ARMS, "total"):
                     table.add_column(column, justify="left" if column == "stratum" else "right")
-                for row in rnd.balance(engine):
+                for row in rows:
                     table.add_row(
                         row.stratum, *(str(row.counts[a]) for a in rnd.ARMS), str(sum(row.counts.values()))
                     )
                 out.print(table)
+                out.print(f"this view is recorded ({role})", highlight=False)
                 return
-            result = rnd.randomise(engine, str(patient), actor=_actor(user), centre=centre)
-        state = "allocated" if result.new else "already allocated"
+            when = _option_date("--on", on) if on else None
+            result = rnd.randomise(engine, str(patient), actor=_actor(user), key=key, centre=centre, on=when)
         out.print(
-            f"{result.study_id} {state}: [bold]{result.arm}[/] (stratum {result.stratum}, "
-            f"allocated {result.allocated_at:%Y-%m-%d %H:%M} UTC)"
+            f"{result.study_id} allocated: [bold]{result.arm}[/] (stratum {result.stratum}, "
+            f"randomisation date {result.allocated_on}, decision {result.decision_id} of "
+            f"{result.protocol_version})",
+            soft_wrap=True,
         )
 
     _run(work)
@@ -611,6 +711,7 @@ def unblind(
     stratum: Annotated[str, typer.Option(help="The stratum, as --balance shows it (e.g. 'MR / DCOG').")],
     reason: Annotated[str, typer.Option(help="Why the sequence must be seen; recorded.")],
     positions: Annotated[int, typer.Option(help="How many positions to show.")] = 20,
+    key: KeyOption = None,
     user: Annotated[str | None, typer.Option(help="Who unblinds, for the audit trail.")] = None,
     registry: Registry = None,
 ) -> None:
@@ -619,7 +720,9 @@ def unblind(
 
     def work() -> list[str]:
         with _open_registry(registry) as engine:
-            return run_unblind(engine, stratum, actor=_actor(user), reason=reason, positions=positions)
+            return run_unblind(
+                engine, stratum, actor=_actor(user), reason=reason, positions=positions, key=key
+            )
 
     arms = _run(work)
     out.print(f"sequence of {stratum} (this unblinding is recorded):")
@@ -635,10 +738,12 @@ def explain(
     centre: Annotated[str | None, typer.Option(help="The centre, if the study ID repeats.")] = None,
     registry: Registry = None,
 ) -> None:
-    """Explain the patient's risk group, treatment phases and transplant indication."""
-    from bassinet.protocols import interfant06
-    from bassinet.protocols.explain import explain as build
-    from bassinet.protocols.service import facts_of
+    """Explain what applies to the patient: protocol and state first, then the decisions."""
+    from sqlalchemy import select
+
+    from bassinet.protocols.explain import explain_patient
+    from bassinet.protocols.service import facts_of, state_of
+    from bassinet.registry import models as m
 
     if audience not in ("clinician", "family"):
         err.print(f"[bold red]error:[/] --for {audience!r} is not clinician or family")
@@ -651,12 +756,12 @@ def explain(
             require_current(engine)
             with registry_session(engine, actor="bassinet explain") as session:
                 found = find_patient(session, patient, centre=centre)
+                allocation = session.scalars(
+                    select(m.Allocation).where(m.Allocation.patient_id == found.id)
+                ).first()
                 facts = facts_of(found)
-                arm = found.randomisation_arm.value if found.randomisation_arm else None
-        group = interfant06.risk_group(facts)
-        plan = interfant06.treatment_plan(facts, arm=arm if group.outcome != "LR" else None)
-        sct = interfant06.sct_indication(facts)
-        document = build(facts, group, plan, sct, audience=audience)  # type: ignore[arg-type]
+                state = state_of(found, allocation)
+        document = explain_patient(facts, state, audience=audience)  # type: ignore[arg-type]
         return document.html() if as_html else document.markdown()
 
     sys.stdout.write(_run(work))
@@ -673,4 +778,5 @@ app.add_typer(simulate_app, name="simulate")
 import bassinet.cli_design  # noqa: E402  (registers `bassinet design`)
 import bassinet.cli_exchange  # noqa: E402  (registers export-as, exports, import-redcap, ...)
 import bassinet.cli_federate  # noqa: E402  (registers `bassinet federate`)
+import bassinet.cli_records  # noqa: E402  (registers `correct`, `delete`, `merge`, `move`)
 import bassinet.cli_report  # noqa: E402, F401  (registers `bassinet report` and `bassinet endpoints`)

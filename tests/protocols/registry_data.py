@@ -38,3 +38,24 @@ def load(
     remissions = remissions if remissions is not None else [remission(p["study_id"]) for p in patients]
     path, others = write_files(folder, patients, remissions=remissions)
     import_files(engine, path, long_sheets=others, actor="tester")
+
+
+def make_key(engine: Engine, folder: Path) -> Path:
+    """A fresh randomisation key file for the registry (mode 0600)."""
+    from bassinet.protocols.keyfile import init_key
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "randomisation.key"
+    init_key(engine, path, protocol="interfant-06", actor="trial office")
+    return path
+
+
+def ready(engine: Engine, folder: Path, patients: list[dict[str, Any]], **long: list[dict[str, Any]]) -> Path:
+    """Load the patients (in CR after induction unless remissions are given), stratify them, make a key."""
+    from bassinet.protocols.service import stratify
+
+    long.setdefault("remissions", [remission(p["study_id"]) for p in patients])
+    path, others = write_files(folder / "in", patients, **long)
+    import_files(engine, path, long_sheets=others, actor="tester")
+    stratify(engine, actor="statistician")
+    return make_key(engine, folder / "key")

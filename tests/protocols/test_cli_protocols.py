@@ -40,23 +40,51 @@ def test_stratify_needs_a_patient_or_all(url: str) -> None:
     assert run("stratify", "--registry", url)[0] == 2
 
 
-def test_randomise_then_balance(url: str) -> None:
-    code, output, _ = run("randomise", "MR1", "--registry", url)
-    assert code == 0 and "allocated" in output and "MR / DCOG" in output
-    code, output, _ = run("randomise", "--balance", "--registry", url)
-    assert code == 0 and "MR / DCOG" in output
+@pytest.fixture
+def key(url: str, tmp_path: Path) -> Path:
+    path = tmp_path / "keys" / "interfant06.key"
+    path.parent.mkdir()
+    code, output, _ = run("randomise", "--init-key", str(path), "--registry", url)
+    assert code == 0 and "mode 0600" in output
+    assert run("stratify", "--all", "--registry", url)[0] == 0
+    return path
 
 
-def test_randomising_an_lr_patient_exits_1_with_the_reason(url: str) -> None:
-    code, _, errors = run("randomise", "LR1", "--registry", url)
+def test_randomise_then_balance(url: str, key: Path) -> None:
+    code, output, _ = run("randomise", "MR1", "--key", str(key), "--on", "2019-06-10", "--registry", url)
+    assert code == 0 and "MR1 allocated" in output and "MR / DCOG" in output
+    code, output, _ = run("randomise", "--balance", "--role", "unblinded-statistician", "--registry", url)
+    assert code == 0 and "MR / DCOG" in output and "this view is recorded" in output
+    code, output, _ = run("randomise", "--balance", "--role", "trial-office", "--registry", url)
+    assert code == 0 and "all strata" in output and "MR / DCOG" not in output
+
+
+def test_a_second_randomisation_exits_1_and_says_why(url: str, key: Path) -> None:
+    assert run("randomise", "MR1", "--key", str(key), "--on", "2019-06-10", "--registry", url)[0] == 0
+    code, _, errors = run("randomise", "MR1", "--key", str(key), "--on", "2019-06-11", "--registry", url)
+    assert code == 1 and "MR1 is not randomised: arm" in errors and "a patient is randomised once" in errors
+
+
+def test_randomising_an_lr_patient_exits_1_with_the_reason(url: str, key: Path) -> None:
+    code, _, errors = run("randomise", "LR1", "--key", str(key), "--registry", url)
     assert code == 1
     assert "LR1 is not randomised: risk group LR: LR is not randomised (gets IB)" in errors
 
 
-def test_unblind_shows_the_sequence_and_says_it_is_recorded(url: str) -> None:
-    run("randomise", "MR1", "--registry", url)
+def test_unblind_shows_the_sequence_and_says_it_is_recorded(url: str, key: Path) -> None:
+    run("randomise", "MR1", "--key", str(key), "--on", "2019-06-10", "--registry", url)
     code, output, _ = run(
-        "unblind", "--stratum", "MR / DCOG", "--reason", "DSMB review", "--positions", "4", "--registry", url
+        "unblind",
+        "--stratum",
+        "MR / DCOG",
+        "--reason",
+        "DSMB review",
+        "--positions",
+        "4",
+        "--key",
+        str(key),
+        "--registry",
+        url,
     )
     assert code == 0 and "this unblinding is recorded" in output
     assert sum(arm in output for arm in ("IB", "ADE_MAE")) >= 1
@@ -77,3 +105,17 @@ def test_explain_as_html(url: str) -> None:
 
 def test_explain_refuses_an_unknown_audience(url: str) -> None:
     assert run("explain", "HR1", "--for", "press", "--registry", url)[0] == 2
+
+
+def test_a_key_file_others_can_read_is_a_one_line_error(url: str, key: Path) -> None:
+    key.chmod(0o644)
+    code, output, errors = run("randomise", "MR1", "--key", str(key), "--on", "2019-06-10", "--registry", url)
+    assert code == 1 and output == ""
+    assert "has mode 0644: others can read it; it must be 0600" in errors and errors.count("\n") == 1
+
+
+def test_unblinding_an_unknown_stratum_exits_1(url: str, key: Path) -> None:
+    code, _, errors = run(
+        "unblind", "--stratum", "LR / DCOG", "--reason", "look", "--key", str(key), "--registry", url
+    )
+    assert code == 1 and "stratum 'LR / DCOG' does not exist; strata: HR / DCOG, MR / DCOG" in errors

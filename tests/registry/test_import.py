@@ -229,11 +229,14 @@ def test_the_source_file_is_never_modified(engine: Engine, tmp_path: Path) -> No
     assert path.read_bytes() == before
 
 
-def test_the_same_study_id_may_be_used_by_two_centres(engine: Engine, tmp_path: Path) -> None:
+def test_a_study_id_is_one_patient_across_centres(engine: Engine, tmp_path: Path) -> None:
+    # Issue 13: the analysis layer keys patients by study ID alone, so a second centre's
+    # row with a known study ID is a move (needing --reason), never a second patient.
     import_files(engine, write_files(tmp_path / "a", [patient("P001")])[0], actor="tester")
     other = patient("P001", centre="Kiel", study_group="COALL")
-    import_files(engine, write_files(tmp_path / "b", [other])[0], actor="tester")
-    assert count(engine, m.Patient) == 2
+    with pytest.raises(ImportRejected, match="a move from 'Rotterdam' to 'Kiel'; give --reason"):
+        import_files(engine, write_files(tmp_path / "b", [other])[0], actor="tester")
+    assert count(engine, m.Patient) == 1
 
 
 # -- a centre's own names and codes ----------------------------------------------------------------

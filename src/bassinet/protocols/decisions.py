@@ -70,3 +70,18 @@ class TreatmentPlan:
     courses: tuple[Course, ...]
     randomisation: Decision
     notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class RandomisationWindow:
+    """When a protocol's randomisation may happen, as data.
+
+    The window opens on the date of a remission assessment with status CR at
+    ``opens_at`` and closes on the first day of any course in ``closes_at``. A request
+    is also refused after any event in ``blocking_events`` dated on or before it.
+    """
+
+    opens_at: str
+    closes_at: tuple[str, ...]
+    blocking_events: tuple[str, ...]
+    text: str

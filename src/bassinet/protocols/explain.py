@@ -1,5 +1,18 @@
 """Explanations of a patient's protocol decisions: for the clinician, and for the family.
 
+:func:`explain_patient` first decides what applies, then explains only that:
+
+- AML: Bassinet has no AML protocol rules yet. It says so and gives only what is known
+  (diagnosis, age, KMT2A, WBC, and the transplant-cohort categories if transplanted);
+  it never shows the Interfant-06 ALL plan.
+- After relapse, transplant or death: the clinician sees the dated history first, and
+  the front-line decisions only as what was decided at diagnosis; the family letter is
+  refused (:class:`FamilyLetterRefused`) with a message for the clinician: such a letter
+  is written by a person, not by a program.
+- ALL in front-line treatment: the Interfant-06 decisions. Missing facts are named
+  ("the KMT2A result is not recorded yet"), never "some test results". For a randomised
+  child the family text says the consolidation was chosen by chance, and why.
+
 Both are built as a small document (title and sections of paragraphs and bullets) and
 rendered as Markdown or HTML. The clinician's version lists every criterion with its
 value; the family's says the same in plain words, explains each abbreviation the first
@@ -9,10 +22,13 @@ information text (../shared/seeds/002_2dc12d5898ad8561.txt).
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 from dataclasses import dataclass, field
 from typing import Literal
 
+from bassinet.errors import DataError
+from bassinet.protocols import interfant06
 from bassinet.protocols.decisions import Decision, TreatmentPlan
 from bassinet.protocols.facts import PatientFacts
 
@@ -25,6 +41,74 @@ QUESTIONS = (
     "Will my child need to be in the hospital for treatment?",
     "Where is the treatment available? Is it close to home or will we have to travel?",
 )
+
+#: What each missing fact is, in words a family and a clinician both read.
+MISSING_WORDS = {
+    "kmt2a_status": "the result of the test for a change in a gene called KMT2A (also known as MLL) "
+    "is not recorded yet",
+    "leukemia_type": "the type of leukemia is not recorded yet",
+    "cr_after_induction": "the bone marrow result at the end of the first phase of treatment (induction) "
+    "is not recorded yet",
+    "in_first_remission": "whether the leukemia is still in remission is not recorded yet",
+    "MRD at the start of OCTADAD": "the result of the very sensitive test for leftover leukemia cells "
+    "(called MRD) before the course the doctors call OCTADAD is not recorded yet",
+    "a quantified MRD at the start of OCTADAD": "a measured value of the test for leftover leukemia cells "
+    "(called MRD) before the course the doctors call OCTADAD is not recorded yet",
+    "date of the MRD measurement": "the date of the test for leftover leukemia cells (called MRD) is not "
+    "recorded yet",
+}
+SOURCE = (
+    "Source: the family information page 'Infant Acute Lymphoblastic Leukemia' (reviewed December 2022), "
+    "kept with Bassinet as ../shared/seeds/002_2dc12d5898ad8561.txt."
+)
+WATCH_FOR = (
+    "Infections, particularly of the airways and lungs, such as the common winter virus called RSV "
+    "(respiratory syncytial virus).",
+    "Sores in the mouth and throat (the doctors call this mucositis), which can make feeding hard.",
+    "Effects of the medicines on the liver, the kidneys and the nervous system.",
+)
+WHEN_TO_CALL = (
+    "Call the care team at once, day or night, if your baby has a fever, has trouble breathing, will not "
+    "feed or drink, seems unusually sleepy or floppy, or if anything else worries you. Your care team "
+    "will tell you the exact signs and the telephone number to use for your child."
+)
+WHY_BY_CHANCE = (
+    "In this study the consolidation course was chosen by chance (randomisation), not by the doctors. "
+    "This is done because doctors do not yet know which of two courses works better. Choosing by chance "
+    "makes the two groups of children alike in every other way, so the study can find out fairly which "
+    "course is better for babies like yours. Both courses are full treatments."
+)
+EventKind = Literal["relapse", "transplant", "death"]
+
+
+@dataclass(frozen=True)
+class Dated:
+    """One dated line of a patient's history."""
+
+    date: dt.date
+    text: str
+
+
+@dataclass(frozen=True)
+class PatientState:
+    """What happened to the patient so far, as the explanation needs it (built by the service).
+
+    ``after`` lists the events that end front-line treatment (relapse, transplant, death)
+    with their first dates; ``transplant_categories`` are the transplant cohort's
+    categories of the first transplant, if any.
+    """
+
+    history: tuple[Dated, ...] = ()
+    after: tuple[tuple[EventKind, dt.date], ...] = ()
+    arm: str | None = None
+    arm_date: dt.date | None = None
+    arm_source: str | None = None
+    transplant_categories: tuple[Decision, ...] = ()
+
+
+class FamilyLetterRefused(DataError):
+    """A family letter is not written after relapse, transplant or death; the message is for the clinician."""
+
 
 GROUP_WORDS = {
     "LR": "the lower-risk group (called LR by the doctors)",
@@ -92,7 +176,7 @@ def _decision_lines(decision: Decision) -> list[str]:
         ("holds: " if c.met else "does not hold: " if c.met is False else "unknown: ") + c.text
         for c in decision.criteria
     ]
-    lines += [f"missing: {fact}" for fact in decision.missing]
+    lines += [f"missing: {MISSING_WORDS.get(fact, fact)}" for fact in decision.missing]
     lines += [f"note: {note}" for note in decision.notes]
     return lines
 
@@ -118,8 +202,14 @@ def for_clinician(facts: PatientFacts, group: Decision, plan: TreatmentPlan, sct
     return Document(f"{facts.study_id}: Interfant-06 decisions", sections)
 
 
-def for_family(facts: PatientFacts, group: Decision, plan: TreatmentPlan, sct: Decision) -> Document:
-    """The same decisions in plain words, with the questions to ask the care team."""
+def for_family(
+    facts: PatientFacts,
+    group: Decision,
+    plan: TreatmentPlan,
+    sct: Decision,
+    state: PatientState | None = None,
+) -> Document:
+    """The same decisions in plain words, what to watch for at home, and the questions to ask."""
     why = []
     if facts.kmt2a_status == "germline":
         why.append(
@@ -152,9 +242,11 @@ def for_family(facts: PatientFacts, group: Decision, plan: TreatmentPlan, sct: D
             )
         )
     if group.outcome is None:
+        needed = [MISSING_WORDS[f] for f in group.missing if f in MISSING_WORDS]
         placed = (
-            "The doctors cannot yet say which treatment group fits your child: some test results "
-            "are still needed. They will tell you when they know."
+            "The doctors cannot yet say which treatment group fits your child: "
+            + ("; ".join(needed) if needed else "a result they need is not recorded yet")
+            + ". They will tell you when they know."
         )
     else:
         placed = (
@@ -173,8 +265,20 @@ def for_family(facts: PatientFacts, group: Decision, plan: TreatmentPlan, sct: D
             "Whether a stem cell transplant would help will be decided later, when more test "
             "results are available."
         )
+    chance = []
+    if state is not None and state.arm is not None:
+        names = {
+            "IB": "the course the doctors call IB",
+            "ADE_MAE": "the two courses the doctors call ADE and MAE",
+        }
+        chance = [
+            f"Your child's consolidation is {names.get(state.arm, state.arm)}"
+            + (f", chosen on {state.arm_date}." if state.arm_date else "."),
+            WHY_BY_CHANCE,
+        ]
     sections = [
         Section("Your child's treatment group", [placed, *why]),
+        *([Section("Why a course was chosen by chance", chance)] if chance else []),
         Section(
             "The phases of treatment",
             [
@@ -185,6 +289,15 @@ def for_family(facts: PatientFacts, group: Decision, plan: TreatmentPlan, sct: D
             [COURSE_WORDS.get(c.name, c.name) for c in plan.courses],
         ),
         Section("Stem cell transplant", [transplant]),
+        Section(
+            "What to watch for at home",
+            [
+                "Side effects differ from child to child. The care team works to prevent and lessen them, "
+                "and watches closely for them. Babies on this treatment are especially vulnerable to:"
+            ],
+            list(WATCH_FOR),
+        ),
+        Section("When to call the care team", [WHEN_TO_CALL, SOURCE]),
         Section("Questions to ask your care team", [], list(QUESTIONS)),
     ]
     return Document("About your child's leukemia treatment", sections)
@@ -197,11 +310,126 @@ def explain(
     sct: Decision,
     *,
     audience: Audience = "clinician",
+    state: PatientState | None = None,
 ) -> Document:
-    """The explanation for ``audience``."""
-    if str(audience) not in ("clinician", "family"):
-        from bassinet.errors import DataError
+    """The Interfant-06 explanation for ``audience`` (front-line ALL; see :func:`explain_patient`)."""
+    _check_audience(audience)
+    if audience == "family":
+        return for_family(facts, group, plan, sct, state)
+    return for_clinician(facts, group, plan, sct)
 
+
+def _check_audience(audience: str) -> None:
+    if str(audience) not in ("clinician", "family"):
         raise DataError(f"audience is {audience!r}: choose 'clinician' or 'family'")
-    build = for_family if audience == "family" else for_clinician
-    return build(facts, group, plan, sct)
+
+
+def _history_section(state: PatientState) -> Section:
+    return Section(
+        "History", [], [f"{d.date}: {d.text}" for d in sorted(state.history, key=lambda d: d.date)]
+    )
+
+
+def _known_facts(facts: PatientFacts) -> list[str]:
+    known = [f"leukemia type: {facts.leukemia_type or 'not recorded'}"]
+    if facts.diagnosis_date is not None:
+        known.append(f"diagnosed {facts.diagnosis_date}, at {facts.age_days} days of age")
+    known.append(
+        f"KMT2A: {facts.kmt2a_status or 'not recorded'}"
+        + (f" ({facts.kmt2a_partner})" if facts.kmt2a_partner else "")
+    )
+    known.append(f"WBC at diagnosis: {facts.wbc:g} x10^9/L" if facts.wbc is not None else "WBC not recorded")
+    return known
+
+
+def _aml(facts: PatientFacts, state: PatientState, audience: Audience) -> Document:
+    if audience == "family":
+        return Document(
+            "About your child's leukemia treatment",
+            [
+                Section(
+                    "What this summary can say",
+                    [
+                        "Your child has acute myeloid leukemia (the doctors call it AML). This summary "
+                        "program only holds the rules of a study for a different leukemia (ALL), so it "
+                        "cannot describe your child's treatment. Your care team will explain it to you.",
+                    ],
+                ),
+                Section("Questions to ask your care team", [], list(QUESTIONS)),
+            ],
+        )
+    sections = [
+        Section(
+            "No AML protocol rules",
+            [
+                "Bassinet has no AML protocol rules yet: Interfant-06 stratifies ALL, so no risk group, "
+                "course plan or randomisation is given. What is known:"
+            ],
+            _known_facts(facts),
+        )
+    ]
+    if state.transplant_categories:
+        sections.append(
+            Section(
+                "Transplant cohort (allo-HSCT infants)",
+                [],
+                [f"{d.question}: {d.outcome or 'not known'}" for d in state.transplant_categories],
+            )
+        )
+    if state.history:
+        sections.append(_history_section(state))
+    return Document(f"{facts.study_id}: AML, no protocol rules", sections)
+
+
+def explain_patient(
+    facts: PatientFacts, state: PatientState, *, audience: Audience = "clinician"
+) -> Document:
+    """Decide which protocol and which state apply to the patient, then explain that to ``audience``.
+
+    Raises
+    ------
+    FamilyLetterRefused
+        For the family, after relapse, transplant or death.
+    """
+    _check_audience(audience)
+    if audience == "family" and state.after:
+        events = " and ".join(f"{kind} on {date}" for kind, date in state.after)
+        raise FamilyLetterRefused(
+            f"no family letter for {facts.study_id}: the record shows {events}. After relapse, transplant "
+            "or death a letter to the family is written by the clinician who knows them, not by a program; "
+            f"the clinician view (bassinet explain {facts.study_id} --for clinician) shows the dated history"
+        )
+    if facts.leukemia_type == "AML":
+        return _aml(facts, state, audience)
+    group = interfant06.risk_group(facts)
+    arm = state.arm if group.outcome != "LR" else None
+    plan = interfant06.treatment_plan(facts, arm=arm)
+    sct = interfant06.sct_indication(facts)
+    if audience == "family":
+        return for_family(facts, group, plan, sct, state)
+    document = for_clinician(facts, group, plan, sct)
+    if state.arm is not None:
+        document.sections.insert(
+            1,
+            Section(
+                f"Randomised: {state.arm}",
+                [
+                    f"Allocation ({state.arm_source or 'patient record'}) "
+                    f"of {state.arm_date or 'unknown date'}."
+                ],
+            ),
+        )
+    if state.after:
+        events = "; ".join(f"{kind} on {date}" for kind, date in state.after)
+        document.sections.insert(
+            0,
+            Section(
+                f"State: after {events}",
+                [
+                    "Front-line treatment has ended or changed: the decisions below are those made at "
+                    "diagnosis, shown for reference; they do not describe the current treatment."
+                ],
+            ),
+        )
+        document.sections.insert(1, _history_section(state))
+    return document

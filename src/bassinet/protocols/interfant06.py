@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 
 from bassinet.errors import DataError
-from bassinet.protocols.decisions import Course, Criterion, Decision, TreatmentPlan
+from bassinet.protocols.decisions import Course, Criterion, Decision, RandomisationWindow, TreatmentPlan
 from bassinet.protocols.facts import PatientFacts, six_months_after
 
 NAME = "interfant-06"
@@ -35,6 +35,13 @@ POOR_PREDNISONE_BLASTS = 1000.0  # blasts/uL on day 8, poor response at or above
 MRD_SCT_THRESHOLD = 1e-4
 AMENDMENT_DATE = dt.date(2009, 6, 1)
 ARMS = ("IB", "ADE_MAE")
+#: Randomised: MR and HR patients in complete remission after induction, before consolidation.
+RANDOMISATION_WINDOW = RandomisationWindow(
+    opens_at="end_of_induction",
+    closes_at=("IB", "ADE", "MAE", "MARMA", "OCTADAD", "maintenance"),
+    blocking_events=("resistant_disease", "relapse", "death", "second_malignancy"),
+    text="in complete remission after induction and before the first day of the consolidation course",
+)
 
 INDUCTION = Course(
     "induction",

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, selectinload
 
-from bassinet.protocols import get_protocol
+from bassinet.protocols import get_protocol, transplant_cohort
 from bassinet.protocols.decisions import Decision
+from bassinet.protocols.explain import Dated, EventKind, PatientState
 from bassinet.protocols.facts import MRD, PatientFacts
 from bassinet.registry import models as m
 from bassinet.registry.store import registry_session, require_current
@@ -48,6 +49,65 @@ def facts_of(patient: m.Patient) -> PatientFacts:
         cr_after_induction=cr,
         in_first_remission=first_remission,
         mrd=mrd,
+    )
+
+
+def state_of(patient: m.Patient, allocation: m.Allocation | None = None) -> PatientState:
+    """The dated history of a patient whose records are loaded, and the events that end front-line care."""
+    history = [Dated(patient.diagnosis_date, f"diagnosis of {patient.leukemia_type.value}")]
+    history += [
+        Dated(r.assessment_date, f"remission assessment at {r.time_point.value}: {r.status.value}")
+        for r in patient.remissions
+    ]
+    history += [Dated(c.start_date, f"course {c.course.value} started") for c in patient.courses]
+    history += [
+        Dated(
+            t.transplant_date,
+            f"allogeneic transplant ({t.donor_type.value} donor, {t.remission_status.value})",
+        )
+        for t in patient.transplants
+    ]
+    for e in patient.events:
+        detail = e.relapse_site or e.death_cause
+        history.append(
+            Dated(
+                e.event_date, e.event_type.value.replace("_", " ") + (f" ({detail.value})" if detail else "")
+            )
+        )
+    arm = (
+        allocation.arm
+        if allocation
+        else (patient.randomisation_arm.value if patient.randomisation_arm else None)
+    )
+    arm_date = allocation.allocated_on if allocation else patient.randomisation_date
+    if arm is not None and arm_date is not None:
+        history.append(Dated(arm_date, f"randomised: {arm}"))
+    after: list[tuple[EventKind, dt.date]] = []
+    for kind, dates in (
+        ("relapse", [e.event_date for e in patient.events if e.event_type.value == "relapse"]),
+        ("transplant", [t.transplant_date for t in patient.transplants]),
+        ("death", [e.event_date for e in patient.events if e.event_type.value == "death"]),
+    ):
+        if dates:
+            after.append((kind, min(dates)))  # type: ignore[arg-type]
+    categories: tuple[Decision, ...] = ()
+    if patient.transplants:
+        first = min(patient.transplants, key=lambda t: t.transplant_date)
+        mrd = None
+        if first.mrd_result is not None:
+            method = first.mrd_method.value if first.mrd_method else None
+            mrd = MRD("pre_transplant", first.mrd_result.value, first.mrd_value, method)  # type: ignore[arg-type]
+        categories = (
+            transplant_cohort.pre_transplant_status(first.remission_status.value),
+            transplant_cohort.mrd_status(mrd),
+        )
+    return PatientState(
+        tuple(history),
+        tuple(after),
+        arm,
+        arm_date,
+        allocation.source if allocation else None,
+        categories,
     )
 
 

@@ -7,6 +7,13 @@ The listener is attached to every SQLAlchemy session; a flush that changes regis
 data in a session without an actor is refused. The audit table is append-only: no
 code here updates or deletes an audit row, and database triggers (migration 0001)
 refuse it on both SQLite and PostgreSQL.
+
+Every audit row carries the reason given for the change (``session.info["reason"]``,
+e.g. ``bassinet correct --reason``); an import without ``--reason`` records its run
+and files as the reason. Changes made outside Bassinet (SQL by hand) are audited by
+database triggers (migration 0003) with the database user as actor and no reason;
+before each flush a Bassinet session marks its transaction (:func:`_mark_transaction`)
+so that the triggers leave the changes it audits itself alone.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from collections.abc import Iterable
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import event, insert, inspect, select
+from sqlalchemy import event, insert, inspect, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, UOWTransaction
 
@@ -54,6 +61,7 @@ def _entries(session: Session) -> Iterable[dict[str, Any]]:
         "at": now,
         "actor": session.info.get("actor"),
         "import_run_id": session.info.get("import_run_id"),
+        "reason": session.info.get("reason"),
     }
     for action, objects in (
         ("insert", session.new),
@@ -100,6 +108,40 @@ def _entries(session: Session) -> Iterable[dict[str, Any]]:
                         "old_value": text if action == "delete" else None,
                         "new_value": None if action == "delete" else text,
                     }
+
+
+_MARKED = "_bassinet_audit_marked"
+
+
+@event.listens_for(Session, "before_flush")
+def _mark_transaction(session: Session, _flush: UOWTransaction, _instances: object) -> None:
+    """Tell the audit triggers that this transaction's changes are audited by Bassinet."""
+    touches = any(isinstance(o, _AUDITED) for o in (*session.new, *session.dirty, *session.deleted))
+    if not touches or not session.info.get("actor"):
+        return
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT set_config('bassinet.audited', 'on', true)"))
+    elif not session.info.get(_MARKED):
+        connection.execute(
+            text("INSERT OR REPLACE INTO audit_context (id, actor) VALUES (1, :actor)"),
+            {"actor": str(session.info["actor"])[:100]},
+        )
+    session.info[_MARKED] = True
+
+
+@event.listens_for(Session, "before_commit")
+def _unmark_transaction(session: Session) -> None:
+    if session.info.get(_MARKED):
+        connection = session.connection()
+        if connection.dialect.name == "sqlite":
+            connection.execute(text("DELETE FROM audit_context"))
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_mark(session: Session) -> None:
+    session.info.pop(_MARKED, None)
 
 
 @event.listens_for(Session, "after_flush")

@@ -8,11 +8,22 @@ columns and codes onto the registry's (:mod:`.mapping`), parse every cell
   :class:`~.problems.ImportRejected` lists every problem found.
 - With a quarantine file, the patients without problems are committed and every row
   of a rejected patient is written to the quarantine file with its reasons.
-- The write is one transaction. Patients are matched by (centre, study_id): a new one
-  is inserted, a known one has only its changed fields updated, and for each long
+- The write is one transaction. Patients are matched by study_id, their identity
+  across the registry: a new one is inserted, a known one has only its changed fields
+  updated, and for each long
   sheet present in the import its rows for that patient are made to equal the file's
   (matched by the sheet's key). Every change is audited (:mod:`.audit`); re-importing
   the same file changes nothing. Source files are only read, never written.
+- A known study ID under another centre is a move: refused unless a ``reason`` is
+  given (then the patient moves, audited with the reason), never a second patient.
+- An allocated arm and its date belong to the allocation: a file that would change
+  them (another arm, a blank cell, or no ``randomisation_arm`` column at all) is
+  refused, naming the patient, both values and the allocation date. An arm on a file
+  for a patient without an allocation becomes an allocation of source "recorded".
+- Every audit row carries the reason: the one given, or the import run and its files.
+- ``dry_run`` checks and writes in a transaction that is rolled back, and reports
+  what would be added, changed (old -> new), deleted and refused.
+- The mapping's ``decimal`` and ``thousands`` marks are applied to number cells.
 - Each import is recorded in ``import_run`` with the files' SHA-256, the rows read
   and what was done, and who ran it.
 """
@@ -67,13 +78,35 @@ class SheetCount:
 
 
 @dataclass(frozen=True)
+class Change:
+    """One field of one record that an import adds, changes or deletes."""
+
+    action: str  # "insert", "update" or "delete"
+    study_id: str | None
+    table: str
+    field: str
+    old: str | None
+    new: str | None
+
+    def __str__(self) -> str:
+        who = self.study_id or "-"
+        if self.action == "update":
+            return f"changed {who} {self.table}.{self.field}: {self.old or 'empty'} -> {self.new or 'empty'}"
+        if self.action == "insert":
+            return f"added {who} {self.table}.{self.field} = {self.new}"
+        return f"deleted {who} {self.table}.{self.field} (was {self.old})"
+
+
+@dataclass(frozen=True)
 class ImportReport:
-    """What an import did."""
+    """What an import did (or, with ``dry_run``, would do: then ``changes`` lists it)."""
 
     import_run_id: int
     counts: dict[str, SheetCount]
     rejected: tuple[Problem, ...] = ()
     quarantine: Path | None = None
+    dry_run: bool = False
+    changes: tuple[Change, ...] = ()
 
     @property
     def changed(self) -> bool:
@@ -95,6 +128,53 @@ class _Parsed:
     owner: dict[tuple[str, str, int], str] = field(default_factory=dict)
 
 
+QUARANTINE_COLUMNS = ("source", "sheet", "registry_sheet", "row", "reasons")
+
+
+def _split_quarantine(raw_sheets: list[RawSheet], mapping: Mapping) -> list[RawSheet]:
+    """A quarantine file (corrected or not) as the sheets it holds; any other file as it is.
+
+    Each group of rows of one registry sheet keeps the columns that belong to that sheet
+    (by name or by the mapping) and any other column that has a value in the group (so
+    that a stray value is reported, not dropped).
+    """
+    if len(raw_sheets) != 1 or raw_sheets[0].header[: len(QUARANTINE_COLUMNS)] != QUARANTINE_COLUMNS:
+        return raw_sheets
+    raw = raw_sheets[0]
+    width = len(QUARANTINE_COLUMNS)
+    groups: dict[str, list[tuple[int, tuple[Any, ...]]]] = defaultdict(list)
+    for number, cells in raw.rows:
+        name = str(cells[2]).strip() if len(cells) > 2 and cells[2] is not None else ""
+        if name not in SHEETS:
+            raise DataError(
+                f"{raw.source} row {number}: registry_sheet {name!r} is not one of {', '.join(SHEETS)}"
+            )
+        groups[name].append((number, cells[width:]))
+    header = raw.header[width:]
+    sheets = []
+    for name, rows in groups.items():
+        sheet_mapping = mapping.sheets.get(name)
+        known = {c.casefold() for c in SHEETS[name].by_name}
+        if sheet_mapping is not None:
+            known |= {c.casefold() for c in (*sheet_mapping.columns, *sheet_mapping.ignore)}
+        keep = [
+            i
+            for i, h in enumerate(header)
+            if h.casefold() in known
+            or any(i < len(cells) and cells[i] is not None and str(cells[i]).strip() for _, cells in rows)
+        ]
+        sheets.append(
+            RawSheet(
+                raw.source,
+                name,
+                tuple(header[i] for i in keep),
+                tuple((n, tuple(cells[i] if i < len(cells) else None for i in keep)) for n, cells in rows),
+            )
+        )
+    order = list(SHEETS)
+    return sorted(sheets, key=lambda r: order.index(r.title))
+
+
 def _assign_sheets(
     patients_file: Path, long_files: AbcMapping[str, Path], mapping: Mapping
 ) -> tuple[dict[str, RawSheet], list[dict[str, Any]]]:
@@ -109,7 +189,9 @@ def _assign_sheets(
     for default_sheet, path in inputs:
         if default_sheet not in SHEETS:
             raise DataError(f"'{default_sheet}' is not a registry sheet ({', '.join(SHEETS)})")
-        raw_sheets = read_any(path, encoding=mapping.encoding, delimiter=mapping.delimiter)
+        raw_sheets = _split_quarantine(
+            read_any(path, encoding=mapping.encoding, delimiter=mapping.delimiter), mapping
+        )
         sources.append(
             {
                 "path": str(path),
@@ -236,6 +318,8 @@ def _parse(sheets: dict[str, _Sheet], mapping: Mapping, progress: Progress | Non
                 if target is None:
                     continue
                 column = sheet.spec.by_name[target]
+                if column.kind in ("number", "mrd") and isinstance(cell, str):
+                    cell = mapping.number_text(cell)
                 try:
                     values[target] = parse_cell(
                         column, cell, date_format=mapping.date_format, centre_codes=codes[target]
@@ -265,6 +349,8 @@ def _parse(sheets: dict[str, _Sheet], mapping: Mapping, progress: Progress | Non
             if progress and done % 1000 == 0:
                 progress("checking", done, total)
         records[name] = rows
+    if progress:
+        progress("checking", total, total)
 
     for record in records["patients"]:
         study_id = record.values.get("study_id")
@@ -329,9 +415,66 @@ def _one_group_per_centre(parsed: _Parsed) -> list[Problem]:
     return problems
 
 
-def _check_against_registry(session: Session, parsed: _Parsed) -> list[Problem]:
-    """Rules that need the registry: a centre belongs to one study group."""
-    problems = _one_group_per_centre(parsed)
+def _check_identity_and_arms(session: Session, parsed: _Parsed, reason: str | None) -> list[Problem]:
+    """A known study ID keeps its centre unless moved with a reason; an allocated arm is not changed."""
+    problems: list[Problem] = []
+    known = {
+        p.study_id: p
+        for p in session.scalars(
+            select(m.Patient)
+            .where(m.Patient.study_id.in_(list(parsed.patients)))
+            .options(selectinload(m.Patient.centre))
+        )
+    }
+    allocations = {
+        a.patient_id: a
+        for a in session.scalars(
+            select(m.Allocation).where(m.Allocation.patient_id.in_([p.id for p in known.values()]))
+        )
+    }
+    for study_id, bundle in parsed.patients.items():
+        patient = known.get(study_id)
+        if patient is None:
+            continue
+        record = bundle.patient
+        centre = record.values.get("centre")
+        if isinstance(centre, str) and centre != patient.centre.name and reason is None:
+            problems.append(
+                record.problem(
+                    "centre",
+                    f"differs from the registry, where patient '{study_id}' is in centre "
+                    f"'{patient.centre.name}': a study ID is one patient, so this is a move from "
+                    f"'{patient.centre.name}' to '{centre}'; give --reason to move it "
+                    "(or use `bassinet move`)",
+                )
+            )
+        allocation = allocations.get(patient.id)
+        if allocation is None:
+            continue
+        when = allocation.allocated_on or allocation.allocated_at.date()
+        for name, owned in (("randomisation_arm", allocation.arm), ("randomisation_date", when)):
+            if name not in record.columns:
+                given = "has no column"
+            else:
+                value = record.values.get(name)
+                value = getattr(value, "value", value)
+                if value == owned:
+                    continue
+                given = f"says {show(value)}"
+            problems.append(
+                record.problem(
+                    name,
+                    f"conflicts with the allocation of patient '{study_id}' ({allocation.source}, "
+                    f"allocated {when}): the registry holds {name} {show(owned)}, the file {given}; "
+                    "an allocated arm and its date are not changed by import",
+                )
+            )
+    return problems
+
+
+def _check_against_registry(session: Session, parsed: _Parsed, reason: str | None = None) -> list[Problem]:
+    """Rules that need the registry: a centre belongs to one study group; identity; allocated arms."""
+    problems = _one_group_per_centre(parsed) + _check_identity_and_arms(session, parsed, reason)
     centres = {
         c.name: c for c in session.scalars(select(m.Centre).options(selectinload(m.Centre.study_group)))
     }
@@ -419,27 +562,35 @@ def _write(
             centres[centre_name].study_group = group
     session.flush()
 
-    centre_ids = [centres[str(n)].id for n in wanted_centres]
+    del wanted_centres
     loaders = [selectinload(getattr(m.Patient, attr)) for _, attr in CHILD_MODELS.values()]
     existing = {
-        (p.centre_id, p.study_id): p
+        p.study_id: p
         for p in session.scalars(
-            select(m.Patient).where(m.Patient.centre_id.in_(centre_ids)).options(*loaders)
+            select(m.Patient)
+            .where(m.Patient.study_id.in_(list(good)))
+            .options(*loaders, selectinload(m.Patient.centre).selectinload(m.Centre.study_group))
         )
     }
+    allocated = set(
+        session.scalars(select(m.Allocation.patient_id).where(m.Allocation.protocol == "interfant-06"))
+    )
+    recorded: list[m.Patient] = []
     for done, study_id in enumerate(good, start=1):
         bundle = parsed.patients[study_id]
         centre = centres[str(bundle.patient.values["centre"])]
         fields = _model_values("patients", bundle.patient)
-        patient = existing.get((centre.id, study_id))
+        patient = existing.get(study_id)
         if patient is None:
             patient = m.Patient(study_id=study_id, centre=centre, **fields)
             session.add(patient)
             counts["patients"].inserted += 1
-        elif _update(patient, fields):
+        elif _update(patient, {**fields, "centre": centre}):
             counts["patients"].updated += 1
         else:
             counts["patients"].unchanged += 1
+        if patient.randomisation_arm is not None and patient.id not in allocated:
+            recorded.append(patient)
         for sheet in sheets:
             if sheet != "patients":
                 _sync_children(session, patient, sheet, bundle.rows(sheet), counts[sheet])
@@ -448,6 +599,12 @@ def _write(
             if progress:
                 progress("writing", done, len(good))
     session.flush()
+    if recorded:
+        from bassinet.protocols.randomise import record_arm  # the protocols package builds on the registry
+
+        for patient in recorded:
+            record_arm(session, patient, actor=str(session.info["actor"]))
+        session.flush()
     if progress:
         progress("writing", len(good), len(good))
 
@@ -493,8 +650,8 @@ def _write_quarantine(
     tmp = path.with_name(path.name + ".part")
     with tmp.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["source", "sheet", "row", "reasons", *headers])
-        for sheet in sheets.values():
+        writer.writerow([*QUARANTINE_COLUMNS, *headers])
+        for name, sheet in sheets.items():
             for number, cells in sheet.raw.rows:
                 reasons = rejected_rows.get((sheet.raw.source, sheet.raw.title, number))
                 if reasons is None:
@@ -504,12 +661,32 @@ def _write_quarantine(
                     [
                         sheet.raw.source,
                         sheet.raw.title,
+                        name,
                         number,
                         "; ".join(reasons),
                         *(show(by_header[h]) if by_header.get(h) is not None else "" for h in headers),
                     ]
                 )
     os.replace(tmp, path)
+
+
+def _changes_of_run(session: Session, run_id: int) -> tuple[Change, ...]:
+    study_ids = {pid: sid for pid, sid in session.execute(select(m.Patient.id, m.Patient.study_id))}
+    entries = session.scalars(
+        select(m.AuditEntry).where(m.AuditEntry.import_run_id == run_id).order_by(m.AuditEntry.id)
+    )
+    return tuple(
+        Change(
+            e.action,
+            study_ids.get(e.patient_id) if e.patient_id is not None else None,
+            e.table_name,
+            e.field,
+            e.old_value,
+            e.new_value,
+        )
+        for e in entries
+        if e.field not in ("patient_id", "centre_id") or e.action == "update"
+    )
 
 
 def import_files(
@@ -521,6 +698,9 @@ def import_files(
     actor: str,
     quarantine: Path | None = None,
     progress: Progress | None = None,
+    reason: str | None = None,
+    dry_run: bool = False,
+    before_write: Callable[[Session], None] | None = None,
 ) -> ImportReport:
     """Import a patients file (CSV, or a workbook with all sheets) and optional long-sheet files.
 
@@ -541,6 +721,14 @@ def import_files(
     quarantine
         If given, commit the valid patients and write every row of the rejected ones,
         with its reasons, to this CSV file. If not, any problem rejects the whole import.
+    reason
+        Why the records change, stored in every audit row; needed to move a known
+        patient to another centre.
+    dry_run
+        Write nothing: report what would be added, changed and refused.
+    before_write
+        Called with the session after every check passed and before the rows are
+        written, in the same transaction (a merge deletes the duplicate there).
 
     Raises
     ------
@@ -562,7 +750,9 @@ def import_files(
     counts = {name: SheetCount(read=len(s.raw.rows)) for name, s in sheets.items()}
     started = dt.datetime.now(dt.UTC)
     with registry_session(engine, actor=actor) as session:
-        problems = parsed.problems + _check_against_registry(session, parsed)
+        if reason is not None and not reason.strip():
+            raise DataError("--reason is empty: say why the records change")
+        problems = parsed.problems + _check_against_registry(session, parsed, reason)
         rejected_rows: dict[tuple[str, str, int], list[str]] = defaultdict(list)
         rejected_patients = set()
         for problem in problems:
@@ -571,7 +761,7 @@ def import_files(
             owner = parsed.owner.get(where)
             if owner is not None:
                 rejected_patients.add(owner)
-        if problems and quarantine is None:
+        if problems and quarantine is None and not dry_run:
             raise ImportRejected(problems)
         for study_id in rejected_patients:
             bundle = parsed.patients.get(study_id)
@@ -598,10 +788,19 @@ def import_files(
         session.add(run)
         session.flush()
         session.info["import_run_id"] = run.id
+        files = ", ".join(Path(str(source["path"])).name for source in sources)
+        session.info["reason"] = reason.strip() if reason else f"import run {run.id} ({files})"
+        if before_write is not None:
+            before_write(session)
         if progress:
             progress("writing", 0, len(good))
         _write(session, parsed, good, list(sheets), counts, progress)
         run.counts = {name: vars(c) for name, c in counts.items()}
+        if dry_run:
+            session.flush()
+            changes = _changes_of_run(session, run.id)
+            session.rollback()
+            return ImportReport(run.id, counts, tuple(problems), None, dry_run=True, changes=changes)
         if quarantine is not None and problems:
             _write_quarantine(quarantine, sheets, problems, rejected_rows)
         try:

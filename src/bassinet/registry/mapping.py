@@ -3,6 +3,8 @@
 A YAML file such as::
 
     encoding: latin-1            # of CSV files; default UTF-8
+    decimal: ","                 # decimal mark of numbers; default "."
+    thousands: "."               # thousands separator, removed before reading; default none
     date_format: "%d.%m.%Y"      # default ISO 8601 (YYYY-MM-DD)
     sheets:
       patients:
@@ -47,9 +49,31 @@ class Mapping(BaseModel):
     encoding: str = "utf-8-sig"
     delimiter: str | None = None
     date_format: str | None = None
+    decimal: str = "."
+    thousands: str | None = None
     sheets: dict[str, SheetMapping] = Field(default_factory=dict)
     codes: dict[str, dict[str, str]] = Field(default_factory=dict)
     ignore_sheets: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _marks_differ(self) -> Mapping:
+        if len(self.decimal) != 1 or self.decimal.isalnum():
+            raise ValueError(f"decimal: {self.decimal!r} is not one punctuation character ('.' or ',')")
+        if self.thousands is not None and (len(self.thousands) != 1 or self.thousands.isalnum()):
+            raise ValueError(f"thousands: {self.thousands!r} is not one punctuation character or space")
+        if self.thousands == self.decimal:
+            raise ValueError(f"thousands: {self.thousands!r} is also the decimal mark")
+        return self
+
+    def number_text(self, text: str) -> str:
+        """A number cell's text with the centre's marks turned into the registry's (point, no separator)."""
+        if self.thousands:
+            text = text.replace(self.thousands, "")
+        if self.decimal != ".":
+            if "." in text:
+                return text  # left for the cell check to refuse: a point is not this file's decimal mark
+            text = text.replace(self.decimal, ".")
+        return text
 
     @model_validator(mode="after")
     def _names_are_known(self) -> Mapping:

@@ -95,6 +95,9 @@ class Patient(Base):
     __tablename__ = "patient"
     __table_args__ = (
         UniqueConstraint("centre_id", "study_id"),
+        # One identity per study ID across the registry (migration 0003): a centre's rename
+        # or a patient's move never makes a second patient.
+        Index("uq_patient_study_id", "study_id", unique=True),
         CheckConstraint("date_of_birth <= diagnosis_date", name="born_before_diagnosis"),
         CheckConstraint("wbc IS NULL OR wbc >= 0", name="wbc_not_negative"),
         CheckConstraint("day8_blasts IS NULL OR day8_blasts >= 0", name="blasts_not_negative"),
@@ -293,6 +296,20 @@ class AuditEntry(Base):
     old_value: Mapped[str | None] = mapped_column(Text)
     new_value: Mapped[str | None] = mapped_column(Text)
     import_run_id: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(
+        Text, doc="Why the change was made; None (shown as 'no reason given') for changes made in SQL."
+    )
+
+
+class AuditContext(Base):
+    """SQLite only: present (uncommitted) while a Bassinet session writes, so the audit triggers
+    leave to the session the changes it audits itself. Never committed; unused on PostgreSQL,
+    which uses a transaction-local setting instead."""
+
+    __tablename__ = "audit_context"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    actor: Mapped[str] = mapped_column(String(100))
 
 
 class RiskAssignment(Base):
@@ -313,34 +330,47 @@ class RiskAssignment(Base):
 
 
 class RandomisationKey(Base):
-    """The secret from which a protocol's allocation sequences derive. Never shown, never audited."""
+    """The fingerprint of the key file from which a protocol's sequences derive; the key itself
+    lives outside the registry (:mod:`bassinet.protocols.keyfile`)."""
 
     __tablename__ = "randomisation_key"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     protocol: Mapped[str] = mapped_column(String(32), unique=True)
-    secret: Mapped[str] = mapped_column(String(64))
+    fingerprint: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
 class Allocation(Base):
-    """One randomised allocation: the stratum, the position in its sequence, the arm."""
+    """One allocation: by Bassinet (a position in its stratum's sequence) or recorded before it.
+
+    ``source`` is "bassinet" for an allocation drawn from the sequence, "recorded" for an
+    arm that was on record before (an imported ``randomisation_arm``); a recorded
+    allocation takes no position. ``decision_id`` and ``protocol_version`` name the
+    stored stratification decision the allocation relied on.
+    """
 
     __tablename__ = "allocation"
     __table_args__ = (
         UniqueConstraint("protocol", "stratum", "position"),
         UniqueConstraint("protocol", "patient_id"),
         CheckConstraint("position >= 0", name="position_not_negative"),
+        CheckConstraint("source IN ('bassinet', 'recorded')", name="source"),
+        CheckConstraint("(source = 'recorded') = (position IS NULL)", name="position_iff_drawn"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     protocol: Mapped[str] = mapped_column(String(32))
     stratum: Mapped[str] = mapped_column(String(200))
-    position: Mapped[int] = mapped_column(Integer)
+    position: Mapped[int | None] = mapped_column(Integer)
     arm: Mapped[str] = mapped_column(String(16))
     patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id", ondelete="RESTRICT"))
     allocated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     allocated_by: Mapped[str] = mapped_column(String(100))
+    source: Mapped[str] = mapped_column(String(16), default="bassinet")
+    allocated_on: Mapped[dt.date | None] = mapped_column(Date, doc="The randomisation date.")
+    decision_id: Mapped[int | None] = mapped_column(Integer)
+    protocol_version: Mapped[str | None] = mapped_column(String(100))
 
 
 class Unblinding(Base):
@@ -353,6 +383,19 @@ class Unblinding(Base):
     stratum: Mapped[str] = mapped_column(String(200))
     positions: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(100))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class BalanceView(Base):
+    """A record that someone was shown the allocation balance, and in which detail."""
+
+    __tablename__ = "balance_view"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    protocol: Mapped[str] = mapped_column(String(32))
+    role: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(String(16), doc="'by stratum' or 'totals'.")
     actor: Mapped[str] = mapped_column(String(100))
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
@@ -370,6 +413,7 @@ REGISTRY_TABLES: tuple[type[Base], ...] = (
     RiskAssignment,
     Allocation,
     Unblinding,
+    BalanceView,
 )
 
 
