@@ -43,6 +43,7 @@ from bassinet.registry import (
     registry_session,
 )
 from bassinet.registry.audit import history
+from bassinet.registry.escaping import console_cell, console_markup
 from bassinet.registry.frames import export_frames
 from bassinet.registry.lookup import find_patient
 from bassinet.registry.problems import show
@@ -80,10 +81,10 @@ def _run(action: Callable[[], T]) -> T:
     try:
         return action()
     except DataError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {console_markup(exc)}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     except BassinetError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {console_markup(exc)}", highlight=False, soft_wrap=True)
         raise typer.Exit(3) from None
 
 
@@ -194,7 +195,7 @@ def _print_report(report: ImportReport) -> None:
     if report.quarantine is not None:
         out.print(
             f"[yellow]{len(report.rejected)} problem(s); the rejected rows and their reasons "
-            f"are in {report.quarantine}[/]"
+            f"are in {console_markup(report.quarantine)}[/]"
         )
     elif not report.changed:
         out.print("nothing changed: the registry already holds these records")
@@ -270,7 +271,7 @@ def export(
 ) -> None:
     """Write every registry table as CSV or Parquet."""
     if fmt not in ("csv", "parquet"):
-        err.print(f"[bold red]error:[/] --format {fmt!r} is not csv or parquet")
+        err.print(f"[bold red]error:[/] --format {console_markup(repr(fmt))} is not csv or parquet")
         raise typer.Exit(2)
     chosen: Literal["csv", "parquet"] = "csv" if fmt == "csv" else "parquet"
 
@@ -279,7 +280,7 @@ def export(
             return export_frames(read_frames(engine), out_dir, fmt=chosen, audit_log=read_audit_log(engine))
 
     for path in _run(work):
-        out.print(str(path))
+        out.print(console_cell(path))
 
 
 @app.command()
@@ -298,7 +299,7 @@ def audit(
             with registry_session(engine, actor="bassinet audit") as session:
                 found = find_patient(session, patient, centre=centre)
                 entries = history(session, found.id)
-        table = Table(title=f"audit trail of {patient} ({found.centre.name})")
+        table = Table(title=console_markup(f"audit trail of {patient} ({found.centre.name})"))
         for column in (
             "when (UTC)",
             "who",
@@ -313,15 +314,20 @@ def audit(
             table.add_column(column)
         for e in entries:
             table.add_row(
-                e.at.strftime("%Y-%m-%d %H:%M:%S"),
-                e.actor,
-                e.action,
-                e.table_name,
-                str(e.record_id),
-                e.field,
-                e.old_value or "",
-                e.new_value or "",
-                str(e.import_run_id or ""),
+                *map(
+                    console_cell,
+                    (
+                        e.at.strftime("%Y-%m-%d %H:%M:%S"),
+                        e.actor,
+                        e.action,
+                        e.table_name,
+                        e.record_id,
+                        e.field,
+                        e.old_value or "",
+                        e.new_value or "",
+                        e.import_run_id or "",
+                    ),
+                )
             )
         return table
 
@@ -355,7 +361,7 @@ def patients_list(
             table.add_column(column)
         shown = frame if limit <= 0 else frame.head(limit)
         for row in shown[columns].itertuples(index=False):
-            table.add_row(*(show(x.date() if hasattr(x, "date") else x) for x in row))
+            table.add_row(*(console_cell(show(x.date() if hasattr(x, "date") else x)) for x in row))
         if limit > 0 and len(frame) > limit:
             table.caption = f"first {limit} of {len(frame)}; --limit 0 shows all"
         return table
@@ -380,8 +386,8 @@ def patients_show(
                 found = find_patient(session, patient, centre=centre)
                 tables = [_record_table(f"patient {patient}", [found], exclude={"id", "centre_id"})]
                 group = found.centre.study_group
-                tables[0].add_row("centre", found.centre.name)
-                tables[0].add_row("study_group", group.name if group else "")
+                tables[0].add_row("centre", console_cell(found.centre.name))
+                tables[0].add_row("study_group", console_cell(group.name if group else ""))
                 for title, rows in (
                     ("remissions", found.remissions),
                     ("MRD", found.mrd),
@@ -404,12 +410,12 @@ def _fields(obj: object, exclude: set[str]) -> list[str]:
 
 
 def _record_table(title: str, objs: list[object], exclude: set[str]) -> Table:
-    table = Table(title=title, show_header=False)
+    table = Table(title=console_markup(title), show_header=False)
     table.add_column("field")
     table.add_column("value")
     for name in _fields(objs[0], exclude):
         value = getattr(objs[0], name)
-        table.add_row(name, show(getattr(value, "value", value)))
+        table.add_row(name, console_cell(show(getattr(value, "value", value))))
     return table
 
 
@@ -419,7 +425,8 @@ def _rows_table(title: str, rows: Sequence[object]) -> Table:
     for name in names:
         table.add_column(name)
     for row in rows:
-        table.add_row(*(show(getattr(getattr(row, n), "value", getattr(row, n))) for n in names))
+        values = (getattr(row, n) for n in names)
+        table.add_row(*(console_cell(show(getattr(x, "value", x))) for x in values))
     return table
 
 
@@ -503,7 +510,7 @@ def _print_summary(frames: object) -> None:
     for column in summary.by_type_and_kmt2a.columns:
         table.add_column(str(column), justify="right")
     for index, row in summary.by_type_and_kmt2a.iterrows():
-        table.add_row(str(index), *(str(int(x)) for x in row))
+        table.add_row(console_cell(index), *(str(int(x)) for x in row))
     out.print(table)
     for title, series in (
         ("events", summary.events),
@@ -514,7 +521,7 @@ def _print_summary(frames: object) -> None:
         small.add_column(title.split()[0])
         small.add_column("n", justify="right")
         for key, value in series.items():
-            small.add_row(str(key), str(int(value)))
+            small.add_row(console_cell(key), str(int(value)))
         out.print(small)
     if summary.follow_up_days_median is not None:
         out.print(
@@ -554,7 +561,7 @@ def stratify(
             why = "; ".join(r.decision.reasons) or "; ".join(
                 [f"missing {m}" for m in r.decision.missing] + list(r.decision.notes)
             )
-            table.add_row(r.study_id, r.decision.outcome or "none", change, why)
+            table.add_row(*map(console_cell, (r.study_id, r.decision.outcome or "none", change, why)))
         return table
 
     out.print(_run(work))
@@ -585,14 +592,17 @@ def randomise(
                     table.add_column(column, justify="left" if column == "stratum" else "right")
                 for row in rnd.balance(engine):
                     table.add_row(
-                        row.stratum, *(str(row.counts[a]) for a in rnd.ARMS), str(sum(row.counts.values()))
+                        console_cell(row.stratum),
+                        *(str(row.counts[a]) for a in rnd.ARMS),
+                        str(sum(row.counts.values())),
                     )
                 out.print(table)
                 return
             result = rnd.randomise(engine, str(patient), actor=_actor(user), centre=centre)
         state = "allocated" if result.new else "already allocated"
         out.print(
-            f"{result.study_id} {state}: [bold]{result.arm}[/] (stratum {result.stratum}, "
+            f"{console_markup(result.study_id)} {state}: [bold]{result.arm}[/] "
+            f"(stratum {console_markup(result.stratum)}, "
             f"allocated {result.allocated_at:%Y-%m-%d %H:%M} UTC)"
         )
 
@@ -615,7 +625,7 @@ def unblind(
             return run_unblind(engine, stratum, actor=_actor(user), reason=reason, positions=positions)
 
     arms = _run(work)
-    out.print(f"sequence of {stratum} (this unblinding is recorded):")
+    out.print(f"sequence of {console_markup(stratum)} (this unblinding is recorded):")
     for position, arm in enumerate(arms):
         out.print(f"  {position:>4}  {arm}")
 
@@ -634,7 +644,7 @@ def explain(
     from bassinet.protocols.service import facts_of
 
     if audience not in ("clinician", "family"):
-        err.print(f"[bold red]error:[/] --for {audience!r} is not clinician or family")
+        err.print(f"[bold red]error:[/] --for {console_markup(repr(audience))} is not clinician or family")
         raise typer.Exit(2)
 
     def work() -> str:

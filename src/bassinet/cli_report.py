@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from bassinet.cli import Registry, _option_date, _run, app, err, out
+from bassinet.registry.escaping import neutralise_frame
 
 
 def make_report(plan_path: Path, url: str | None, out_dir: Path, *, pdf: bool = True) -> list[Path]:
@@ -73,7 +74,7 @@ def endpoints(
         records = ClinicalRecords.from_frames(open_registry(registry))
         derived = derive(records, list(ENDPOINTS), cutoff=when)
         out_dir.mkdir(parents=True, exist_ok=True)
-        derived.to_csv(out_dir / "endpoints.csv", index=False, date_format="%Y-%m-%d")
+        neutralise_frame(derived).to_csv(out_dir / "endpoints.csv", index=False, date_format="%Y-%m-%d")
         write_xpt(
             to_adsl(records, study=study), out_dir / "adsl.xpt", name="ADSL", label="Subject-level analysis"
         )

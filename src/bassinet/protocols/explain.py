@@ -15,6 +15,7 @@ from typing import Literal
 
 from bassinet.protocols.decisions import Decision, TreatmentPlan
 from bassinet.protocols.facts import PatientFacts
+from bassinet.registry.escaping import markdown_text
 
 Audience = Literal["clinician", "family"]
 
@@ -60,7 +61,7 @@ class Document:
     sections: list[Section]
 
     def markdown(self) -> str:
-        lines = [f"# {self.title}", ""]
+        lines = [f"# {markdown_text(self.title)}", ""]  # the title holds the study id
         for section in self.sections:
             lines += [f"## {section.heading}", ""]
             for paragraph in section.paragraphs:

@@ -11,6 +11,7 @@ it out and :func:`read_audit_log` reads it on request. ``bassinet export`` write
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from sqlalchemy import Date, DateTime, Engine, Integer, Table, select
 
 from bassinet.errors import ConfigurationError
 from bassinet.registry import models as m
+from bassinet.registry.escaping import neutralise_frame
 from bassinet.registry.store import make_engine, require_current
 
 #: Frame name -> table, in the order they are exported.
@@ -129,6 +131,29 @@ def open_registry(url: str | None = None) -> RegistryFrames:
         engine.dispose()
 
 
+def csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` as the text a CSV for spreadsheets holds, losing nothing a reader needs.
+
+    Dates are written YYYY-MM-DD; timestamps (timezone-aware, as the registry stores
+    them) in full ISO 8601 with their offset; JSON columns (lists and dicts) as JSON
+    text; every text cell neutralised against formula injection
+    (:func:`~bassinet.registry.escaping.neutralise_frame`).
+    """
+    out = frame.copy()
+    for column in out.columns:
+        series = out[column]
+        if isinstance(series.dtype, pd.DatetimeTZDtype):
+            out[column] = series.map(lambda x: x.isoformat(), na_action="ignore")
+        elif pd.api.types.is_datetime64_any_dtype(series):
+            out[column] = series.dt.strftime("%Y-%m-%d")
+        elif series.dtype == object and series.map(lambda x: isinstance(x, dict | list)).any():
+            out[column] = series.map(
+                lambda x: json.dumps(x, sort_keys=True) if isinstance(x, dict | list) else x,
+                na_action="ignore",
+            )
+    return neutralise_frame(out)
+
+
 def export_frames(
     frames: RegistryFrames,
     folder: Path,
@@ -148,7 +173,7 @@ def export_frames(
         frame = original.copy()
         path = folder / f"{name}.{fmt}"
         if fmt == "csv":
-            frame.to_csv(path, index=False, date_format="%Y-%m-%d")
+            csv_frame(frame).to_csv(path, index=False)
         else:
             for column in frame.columns:
                 if frame[column].dtype == object:

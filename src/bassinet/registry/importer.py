@@ -34,8 +34,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from bassinet.errors import DataError
 from bassinet.registry import models as m
+from bassinet.registry.escaping import spreadsheet_cell
 from bassinet.registry.mapping import Mapping
-from bassinet.registry.problems import ImportRejected, Problem, show
+from bassinet.registry.problems import ImportRejected, Problem, cell_text, show
 from bassinet.registry.reading import RawSheet, read_any, sha256
 from bassinet.registry.rules import PatientRecords, Record, check_patient
 from bassinet.registry.sheets import MRD, SHEETS, CellError, SheetSpec, parse_cell
@@ -493,22 +494,15 @@ def _write_quarantine(
     tmp = path.with_name(path.name + ".part")
     with tmp.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["source", "sheet", "row", "reasons", *headers])
+        writer.writerow(map(spreadsheet_cell, ["source", "sheet", "row", "reasons", *headers]))
         for sheet in sheets.values():
             for number, cells in sheet.raw.rows:
                 reasons = rejected_rows.get((sheet.raw.source, sheet.raw.title, number))
                 if reasons is None:
                     continue
                 by_header = dict(zip(sheet.raw.header, cells, strict=False))
-                writer.writerow(
-                    [
-                        sheet.raw.source,
-                        sheet.raw.title,
-                        number,
-                        "; ".join(reasons),
-                        *(show(by_header[h]) if by_header.get(h) is not None else "" for h in headers),
-                    ]
-                )
+                row = [sheet.raw.source, sheet.raw.title, number, "; ".join(reasons)]
+                writer.writerow(map(spreadsheet_cell, row + [cell_text(by_header.get(h)) for h in headers]))
     os.replace(tmp, path)
 
 
