@@ -442,9 +442,13 @@ def demo(
     from bassinet.simulate import simulate_hsct_infants, simulate_interfant06, write_csv
 
     def work() -> None:
-        out_dir.mkdir(parents=True, exist_ok=True)
         database = out_dir / "registry.db"
-        database.unlink(missing_ok=True)
+        if database.exists():
+            raise ConfigurationError(
+                f"{database} exists: the demo never overwrites a registry; "
+                "remove it or choose another --out"
+            )
+        out_dir.mkdir(parents=True, exist_ok=True)
         url = f"sqlite:///{database.resolve()}"
         init_registry(url)
         cohorts = {

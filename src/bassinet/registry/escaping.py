@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import html
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -146,3 +147,27 @@ def check_sas_transport(frame: pd.DataFrame, *, dataset: str, label: str) -> Non
                     f"cannot be written to SAS transport v5, which holds ASCII text of up to "
                     f"{XPORT_TEXT} characters: change the value in the registry"
                 )
+
+
+def check_output_file(path: Path | None, *, option: str) -> None:
+    """Raise :class:`~bassinet.errors.DataError` unless ``path`` can be written as a new or replaced file."""
+    from bassinet.errors import DataError
+
+    if path is None:
+        return
+    if path.is_dir():
+        raise DataError(f"{option} {printable(path)}: is a folder; name a file in it")
+    if not path.parent.is_dir():
+        raise DataError(f"{option} {printable(path)}: the folder {printable(path.parent)} does not exist")
+
+
+def check_output_folder(path: Path, *, option: str) -> None:
+    """Create the folder ``path`` if needed; a DataError if it is a file or cannot be created."""
+    from bassinet.errors import DataError
+
+    if path.exists() and not path.is_dir():
+        raise DataError(f"{option} {printable(path)}: is a file, not a folder; name a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataError(f"{option} {printable(path)}: cannot create the folder: {exc.strerror}") from None

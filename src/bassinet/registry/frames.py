@@ -22,7 +22,7 @@ from sqlalchemy import Date, DateTime, Engine, Integer, Table, select
 
 from bassinet.errors import ConfigurationError
 from bassinet.registry import models as m
-from bassinet.registry.escaping import neutralise_frame
+from bassinet.registry.escaping import check_output_folder, neutralise_frame
 from bassinet.registry.store import make_engine, require_current
 
 #: Frame name -> table, in the order they are exported.
@@ -164,7 +164,7 @@ def export_frames(
     """Write every frame (and the audit log, if given) to ``folder`` as ``NAME.csv`` or ``NAME.parquet``."""
     if fmt not in ("csv", "parquet"):
         raise ConfigurationError(f"export format {fmt!r} is not csv or parquet")
-    folder.mkdir(parents=True, exist_ok=True)
+    check_output_folder(folder, option="--out")
     written = []
     tables = dict(frames)
     if audit_log is not None:

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from bassinet.errors import DataError
 from bassinet.registry import models as m
-from bassinet.registry.escaping import spreadsheet_cell
+from bassinet.registry.escaping import check_output_file, spreadsheet_cell
 from bassinet.registry.mapping import Mapping
 from bassinet.registry.problems import ImportRejected, Problem, cell_text, show
 from bassinet.registry.reading import RawSheet, read_any, sha256
@@ -487,7 +487,8 @@ def _write_quarantine(
     sheets: dict[str, _Sheet],
     problems: Sequence[Problem],
     rejected_rows: dict[tuple[str, str, int], list[str]],
-) -> None:
+) -> Path:
+    """Write the rejected rows next to ``path``; returns the part file, put in place after the commit."""
     headers: list[str] = []
     for sheet in sheets.values():
         headers.extend(h for h in sheet.raw.header if h not in headers)
@@ -503,7 +504,7 @@ def _write_quarantine(
                 by_header = dict(zip(sheet.raw.header, cells, strict=False))
                 row = [sheet.raw.source, sheet.raw.title, number, "; ".join(reasons)]
                 writer.writerow(map(spreadsheet_cell, row + [cell_text(by_header.get(h)) for h in headers]))
-    os.replace(tmp, path)
+    return tmp
 
 
 def import_files(
@@ -542,6 +543,7 @@ def import_files(
         If any row breaks a rule and no quarantine file was given; nothing is written.
     """
     mapping = mapping or Mapping()
+    check_output_file(quarantine, option="--quarantine")
     require_current(engine)
     raw, sources = _assign_sheets(patients, long_sheets or {}, mapping)
     sheets: dict[str, _Sheet] = {}
@@ -596,14 +598,19 @@ def import_files(
             progress("writing", 0, len(good))
         _write(session, parsed, good, list(sheets), counts, progress)
         run.counts = {name: vars(c) for name, c in counts.items()}
-        if quarantine is not None and problems:
+        part = (
             _write_quarantine(quarantine, sheets, problems, rejected_rows)
+            if quarantine and problems
+            else None
+        )
         try:
             session.commit()
         except BaseException:
-            if quarantine is not None and problems:
-                quarantine.unlink(missing_ok=True)
+            if part is not None:
+                part.unlink(missing_ok=True)
             raise
+        if part is not None and quarantine is not None:
+            os.replace(part, quarantine)  # only once the valid rows are committed
         run_id = run.id
     return ImportReport(
         run_id, counts, tuple(problems), quarantine if quarantine is not None and problems else None
