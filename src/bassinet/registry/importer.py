@@ -40,7 +40,7 @@ from bassinet.registry.problems import ImportRejected, Problem, cell_text, show
 from bassinet.registry.reading import RawSheet, read_any, sha256
 from bassinet.registry.rules import PatientRecords, Record, check_patient
 from bassinet.registry.sheets import MRD, SHEETS, CellError, SheetSpec, parse_cell
-from bassinet.registry.store import registry_session, require_current
+from bassinet.registry.store import registry_session, require_current, serialise_imports
 
 #: Called as progress(phase, done, total) while an import runs.
 Progress = Callable[[str, int, int], None]
@@ -558,6 +558,7 @@ def import_files(
     counts = {name: SheetCount(read=len(s.raw.rows)) for name, s in sheets.items()}
     started = dt.datetime.now(dt.UTC)
     with registry_session(engine, actor=actor) as session:
+        serialise_imports(session)  # a concurrent import of the same new centre waits, then sees it
         problems = parsed.problems + _check_against_registry(session, parsed)
         rejected_rows: dict[tuple[str, str, int], list[str]] = defaultdict(list)
         rejected_patients = set()
