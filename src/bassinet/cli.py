@@ -38,13 +38,12 @@ from bassinet.registry import (
     init_registry,
     load_mapping,
     make_engine,
-    read_audit_log,
     read_frames,
     registry_session,
 )
 from bassinet.registry.audit import history
 from bassinet.registry.escaping import console_cell, console_markup
-from bassinet.registry.frames import export_frames
+from bassinet.registry.frames import PATIENT_LIST_COLUMNS, export_frames, patient_page, write_audit_log
 from bassinet.registry.lookup import find_patient
 from bassinet.registry.problems import show
 from bassinet.registry.store import database_url
@@ -277,7 +276,8 @@ def export(
 
     def work() -> list[Path]:
         with _open_registry(registry) as engine:
-            return export_frames(read_frames(engine), out_dir, fmt=chosen, audit_log=read_audit_log(engine))
+            written = export_frames(read_frames(engine), out_dir, fmt=chosen)
+            return [*written, write_audit_log(engine, out_dir / f"audit_log.{chosen}", fmt=chosen)]
 
     for path in _run(work):
         out.print(console_cell(path))
@@ -344,26 +344,14 @@ def patients_list(
 
     def work() -> Table:
         with _open_registry(registry) as engine:
-            frame = read_frames(engine).patients
-        if centre is not None:
-            frame = frame[frame["centre"] == centre]
-        table = Table(title=f"{len(frame)} patient(s)")
-        columns = [
-            "study_id",
-            "centre",
-            "leukemia_type",
-            "kmt2a_status",
-            "diagnosis_date",
-            "last_contact_date",
-            "vital_status",
-        ]
-        for column in columns:
+            rows, total = patient_page(engine, centre=centre, limit=limit)
+        table = Table(title=f"{total} patient(s)")
+        for column in PATIENT_LIST_COLUMNS:
             table.add_column(column)
-        shown = frame if limit <= 0 else frame.head(limit)
-        for row in shown[columns].itertuples(index=False):
-            table.add_row(*(console_cell(show(x.date() if hasattr(x, "date") else x)) for x in row))
-        if limit > 0 and len(frame) > limit:
-            table.caption = f"first {limit} of {len(frame)}; --limit 0 shows all"
+        for row in rows:
+            table.add_row(*(console_cell(show(x)) for x in row))
+        if limit > 0 and total > limit:
+            table.caption = f"first {limit} of {total}; --limit 0 shows all"
         return table
 
     out.print(_run(work))
@@ -445,8 +433,7 @@ def demo(
         database = out_dir / "registry.db"
         if database.exists():
             raise ConfigurationError(
-                f"{database} exists: the demo never overwrites a registry; "
-                "remove it or choose another --out"
+                f"{database} exists: the demo never overwrites a registry; remove it or choose another --out"
             )
         out_dir.mkdir(parents=True, exist_ok=True)
         url = f"sqlite:///{database.resolve()}"

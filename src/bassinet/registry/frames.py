@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Literal
 
 import pandas as pd
-from sqlalchemy import Date, DateTime, Engine, Integer, Table, select
+from sqlalchemy import Date, DateTime, Engine, Integer, Table, func, select
 
 from bassinet.errors import ConfigurationError
 from bassinet.registry import models as m
@@ -44,6 +44,10 @@ def _frame(engine: Engine, table: Table) -> pd.DataFrame:
     with engine.connect() as connection:
         result = connection.execute(select(table).order_by(*table.primary_key.columns))
         frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    return _typed(frame, table)
+
+
+def _typed(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
     for column in table.columns:
         if isinstance(column.type, DateTime):
             frame[column.name] = pd.to_datetime(frame[column.name], utc=True)
@@ -110,10 +114,94 @@ def read_frames(engine: Engine) -> RegistryFrames:
     return RegistryFrames(**frames)
 
 
+#: Rows of the audit trail held in memory at once while it is exported.
+AUDIT_CHUNK_ROWS = 50_000
+
+
+def write_audit_log(
+    engine: Engine, path: Path, *, fmt: Literal["csv", "parquet"] = "csv", chunk_rows: int = AUDIT_CHUNK_ROWS
+) -> Path:
+    """Write the audit trail to ``path`` in chunks of ``chunk_rows``, oldest entry first.
+
+    The audit trail grows to millions of rows (some 30 a patient on import); it is
+    streamed from the database (a server-side cursor on PostgreSQL) so that memory
+    stays flat however long it is.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    require_current(engine)
+    arrow_types = {"at": pa.timestamp("us", tz="UTC")}
+    schema = pa.schema(
+        [
+            (c.name, arrow_types.get(c.name, pa.int64() if isinstance(c.type, Integer) else pa.string()))
+            for c in AUDIT_LOG.columns
+        ]
+    )
+    writer = pq.ParquetWriter(path, schema) if fmt == "parquet" else None
+    try:
+        with engine.connect() as connection:
+            result = connection.execution_options(stream_results=True, yield_per=chunk_rows).execute(
+                select(AUDIT_LOG).order_by(AUDIT_LOG.c.id)
+            )
+            columns = list(result.keys())
+            first = True
+            for part in result.partitions(chunk_rows):
+                frame = _typed(pd.DataFrame(part, columns=columns), AUDIT_LOG)
+                if writer is not None:
+                    writer.write_table(pa.Table.from_pandas(frame, schema=schema, preserve_index=False))
+                else:
+                    csv_frame(frame).to_csv(path, mode="w" if first else "a", header=first, index=False)
+                first = False
+            if first and writer is None:
+                pd.DataFrame(columns=columns).to_csv(path, index=False)
+    finally:
+        if writer is not None:
+            writer.close()
+    return path
+
+
 def read_audit_log(engine: Engine) -> pd.DataFrame:
     """The whole audit trail as a DataFrame, oldest entry first."""
     require_current(engine)
     return _frame(engine, AUDIT_LOG)
+
+
+#: The columns ``bassinet patients list`` shows.
+PATIENT_LIST_COLUMNS = (
+    "study_id",
+    "centre",
+    "leukemia_type",
+    "kmt2a_status",
+    "diagnosis_date",
+    "last_contact_date",
+    "vital_status",
+)
+
+
+def patient_page(
+    engine: Engine, *, centre: str | None = None, limit: int = 50
+) -> tuple[list[tuple[object, ...]], int]:
+    """The first ``limit`` patients (all if ``limit`` <= 0) in registry order, and how many there are.
+
+    Reads only the rows shown (paged in SQL), not the registry: ``patients list --limit 20``
+    takes the same time at 100 and at 200,000 patients.
+    """
+    require_current(engine)
+    patient, centres = TABLES["patients"], TABLES["centres"]
+    columns = [
+        centres.c.name.label("centre") if n == "centre" else patient.c[n] for n in PATIENT_LIST_COLUMNS
+    ]
+    query = select(*columns).join(centres, patient.c.centre_id == centres.c.id)
+    if centre is not None:
+        query = query.where(centres.c.name == centre)
+    with engine.connect() as connection:
+        total = int(connection.execute(select(func.count()).select_from(query.subquery())).scalar_one())
+        query = query.order_by(patient.c.id)
+        if limit > 0:
+            query = query.limit(limit)
+        rows = [tuple(row) for row in connection.execute(query)]
+    return rows, total
 
 
 def open_registry(url: str | None = None) -> RegistryFrames:
