@@ -246,3 +246,28 @@ def test_demo_never_deletes_an_existing_registry(tmp_path: Path) -> None:
     line = one_line_error(*run("demo", "--out", str(tmp_path))[::2], 3)
     assert "exists: the demo never overwrites a registry" in line
     assert (tmp_path / "registry.db").read_bytes() == b"precious"
+
+
+def test_the_quarantine_file_appears_only_after_the_commit(
+    engine: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A kill between writing the quarantine file and the commit used to leave a file
+    # of rejected rows next to a registry that holds none of the import.
+    from sqlalchemy.orm import Session
+
+    from bassinet.registry import import_files
+
+    quarantine = tmp_path / "rejected.csv"
+    seen_at_commit: list[bool] = []
+    commit = Session.commit
+
+    def watching_commit(self: Session) -> None:
+        seen_at_commit.append(quarantine.exists())
+        commit(self)
+
+    monkeypatch.setattr(Session, "commit", watching_commit)
+    path, _ = write_files(tmp_path, [patient("P1"), patient("P2", sex="X")])
+    import_files(engine, path, actor="tester", quarantine=quarantine)  # type: ignore[arg-type]
+    assert seen_at_commit[0] is False  # the import commits once; the session closes with a no-op commit
+    assert "is not a known code" in quarantine.read_text(encoding="utf-8")
+    assert not quarantine.with_name("rejected.csv.part").exists()

@@ -219,6 +219,15 @@ def open_registry(url: str | None = None) -> RegistryFrames:
         engine.dispose()
 
 
+def _parquet_text(value: object) -> object:
+    """A text cell of a Parquet export: JSON (a list or dict) as JSON, anything else as text."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
 def csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` as the text a CSV for spreadsheets holds, losing nothing a reader needs.
 
@@ -266,7 +275,7 @@ def export_frames(
             for column in frame.columns:
                 if frame[column].dtype == object:
                     frame[column] = frame[column].map(
-                        lambda x: x if x is None or isinstance(x, str) else str(x),
+                        _parquet_text,
                         na_action="ignore",
                     )
             frame.to_parquet(path, index=False)
