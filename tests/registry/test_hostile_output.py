@@ -94,7 +94,22 @@ def test_spreadsheet_cells_that_start_a_formula_are_neutralised(cell: object, wr
 def test_markdown_text_escapes_html_and_markdown() -> None:
     escaped = markdown_text("<script>alert(1)</script> [x](http://e) *b*")
     assert "<script>" not in escaped and "&lt;script&gt;" in escaped
-    assert "\\[x\\]\\(http://e\\)" in escaped and "\\*b\\*" in escaped
+    assert "\\[x\\](http://e)" in escaped and "\\*b\\*" in escaped
+
+
+@pytest.mark.parametrize(
+    ("text", "escaped"),
+    [
+        ("P7: Interfant-06", "P7: Interfant-06"),  # inside a line a hyphen is text
+        ("# heading", "\\# heading"),
+        ("- item", "\\- item"),
+        ("1. item", "1\\. item"),
+        ("a|b", "a\\|b"),
+        ("`code`", "\\`code\\`"),
+    ],
+)
+def test_markdown_text_escapes_what_would_start_a_block_or_format(text: str, escaped: str) -> None:
+    assert markdown_text(text) == escaped
 
 
 def test_figures_draw_labels_as_text_not_tex() -> None:

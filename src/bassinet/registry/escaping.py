@@ -44,7 +44,10 @@ SHOWN_CHARACTERS = 200
 #: Leading characters that make a spreadsheet cell a formula (OWASP's list).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
-_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
+#: Inline Markdown punctuation: code, emphasis, links and images, tables, strikethrough.
+_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_\[\]|~])")
+#: What makes a block when it starts a line: a heading, a list item, a quote.
+_MARKDOWN_LINE_START = re.compile(r"^(\s*\d*)([#+\-=>.)])")
 
 
 def _visible(match: re.Match[str]) -> str:
@@ -89,8 +92,8 @@ def console_cell(text: object) -> Text:
 
 def markdown_text(text: object) -> str:
     """``text`` to embed in Markdown: printable, HTML escaped, Markdown punctuation escaped."""
-    escaped = html.escape(printable(text), quote=False)
-    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", escaped)
+    escaped = _MARKDOWN_PUNCTUATION.sub(r"\\\1", html.escape(printable(text), quote=False))
+    return _MARKDOWN_LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), escaped)
 
 
 def spreadsheet_cell(value: object) -> object:
