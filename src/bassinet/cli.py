@@ -19,7 +19,6 @@ from typing import Annotated, Literal, TypeVar
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -39,12 +38,12 @@ from bassinet.registry import (
     init_registry,
     load_mapping,
     make_engine,
-    read_audit_log,
     read_frames,
     registry_session,
 )
 from bassinet.registry.audit import history
-from bassinet.registry.frames import export_frames
+from bassinet.registry.escaping import check_output_folder, console_cell, console_markup
+from bassinet.registry.frames import PATIENT_LIST_COLUMNS, export_frames, patient_page, write_audit_log
 from bassinet.registry.lookup import find_patient
 from bassinet.registry.problems import show
 from bassinet.registry.store import database_url
@@ -81,10 +80,10 @@ def _run(action: Callable[[], T]) -> T:
     try:
         return action()
     except DataError as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {console_markup(exc)}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     except BassinetError as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {console_markup(exc)}", highlight=False, soft_wrap=True)
         raise typer.Exit(3) from None
 
 
@@ -198,7 +197,7 @@ def _print_report(report: ImportReport) -> None:
     if report.quarantine is not None:
         out.print(
             f"[yellow]{len(report.rejected)} problem(s); the rejected rows and their reasons "
-            f"are in {report.quarantine}[/]"
+            f"are in {console_markup(report.quarantine)}[/]"
         )
     elif not report.changed:
         out.print("nothing changed: the registry already holds these records")
@@ -313,7 +312,7 @@ def export(
 ) -> None:
     """Write the registry: CSV in the import format (re-importable) with the audit log, or Parquet tables."""
     if fmt not in ("csv", "parquet"):
-        err.print(f"[bold red]error:[/] --format {fmt!r} is not csv or parquet")
+        err.print(f"[bold red]error:[/] --format {console_markup(repr(fmt))} is not csv or parquet")
         raise typer.Exit(2)
     chosen: Literal["csv", "parquet"] = "csv" if fmt == "csv" else "parquet"
 
@@ -325,13 +324,12 @@ def export(
             if chosen == "csv":
                 from bassinet.registry.import_format import load_for_export, registry_rows, write_rows
 
+                check_output_folder(out_dir, option="--out")
                 with registry_session(engine, actor="bassinet export") as session:
                     written = list(write_rows(registry_rows(load_for_export(session)), out_dir).values())
-                audit_log = out_dir / "audit_log.csv"
-                read_audit_log(engine).to_csv(audit_log, index=False)
-                paths = [*written, audit_log]
             else:
-                paths = export_frames(frames, out_dir, fmt=chosen, audit_log=read_audit_log(engine))
+                written = export_frames(frames, out_dir, fmt=chosen)
+            paths = [*written, write_audit_log(engine, out_dir / f"audit_log.{chosen}", fmt=chosen)]
             record_export(
                 engine,
                 actor=_actor(None),
@@ -343,7 +341,7 @@ def export(
             return paths
 
     for path in _run(work):
-        out.print(str(path))
+        out.print(console_cell(path))
 
 
 @app.command()
@@ -362,7 +360,7 @@ def audit(
             with registry_session(engine, actor="bassinet audit") as session:
                 found = find_patient(session, patient, centre=centre)
                 entries = history(session, found.id)
-        table = Table(title=f"audit trail of {patient} ({found.centre.name})")
+        table = Table(title=console_markup(f"audit trail of {patient} ({found.centre.name})"))
         for column in (
             "when (UTC)",
             "who",
@@ -378,16 +376,21 @@ def audit(
             table.add_column(column)
         for e in entries:
             table.add_row(
-                e.at.strftime("%Y-%m-%d %H:%M:%S"),
-                e.actor,
-                e.action,
-                e.table_name,
-                str(e.record_id),
-                e.field,
-                e.old_value or "",
-                e.new_value or "",
-                str(e.import_run_id or ""),
-                e.reason or "no reason given",
+                *map(
+                    console_cell,
+                    (
+                        e.at.strftime("%Y-%m-%d %H:%M:%S"),
+                        e.actor,
+                        e.action,
+                        e.table_name,
+                        e.record_id,
+                        e.field,
+                        e.old_value or "",
+                        e.new_value or "",
+                        e.import_run_id or "",
+                        e.reason or "no reason given",
+                    ),
+                )
             )
         return table
 
@@ -404,26 +407,14 @@ def patients_list(
 
     def work() -> Table:
         with _open_registry(registry) as engine:
-            frame = read_frames(engine).patients
-        if centre is not None:
-            frame = frame[frame["centre"] == centre]
-        table = Table(title=f"{len(frame)} patient(s)")
-        columns = [
-            "study_id",
-            "centre",
-            "leukemia_type",
-            "kmt2a_status",
-            "diagnosis_date",
-            "last_contact_date",
-            "vital_status",
-        ]
-        for column in columns:
+            rows, total = patient_page(engine, centre=centre, limit=limit)
+        table = Table(title=f"{total} patient(s)")
+        for column in PATIENT_LIST_COLUMNS:
             table.add_column(column)
-        shown = frame if limit <= 0 else frame.head(limit)
-        for row in shown[columns].itertuples(index=False):
-            table.add_row(*(show(x.date() if hasattr(x, "date") else x) for x in row))
-        if limit > 0 and len(frame) > limit:
-            table.caption = f"first {limit} of {len(frame)}; --limit 0 shows all"
+        for row in rows:
+            table.add_row(*(console_cell(show(x)) for x in row))
+        if limit > 0 and total > limit:
+            table.caption = f"first {limit} of {total}; --limit 0 shows all"
         return table
 
     out.print(_run(work))
@@ -446,8 +437,8 @@ def patients_show(
                 found = find_patient(session, patient, centre=centre)
                 tables = [_record_table(f"patient {patient}", [found], exclude={"id", "centre_id"})]
                 group = found.centre.study_group
-                tables[0].add_row("centre", found.centre.name)
-                tables[0].add_row("study_group", group.name if group else "")
+                tables[0].add_row("centre", console_cell(found.centre.name))
+                tables[0].add_row("study_group", console_cell(group.name if group else ""))
                 for title, rows in (
                     ("remissions", found.remissions),
                     ("MRD", found.mrd),
@@ -470,12 +461,12 @@ def _fields(obj: object, exclude: set[str]) -> list[str]:
 
 
 def _record_table(title: str, objs: list[object], exclude: set[str]) -> Table:
-    table = Table(title=title, show_header=False)
+    table = Table(title=console_markup(title), show_header=False)
     table.add_column("field")
     table.add_column("value")
     for name in _fields(objs[0], exclude):
         value = getattr(objs[0], name)
-        table.add_row(name, show(getattr(value, "value", value)))
+        table.add_row(name, console_cell(show(getattr(value, "value", value))))
     return table
 
 
@@ -485,7 +476,8 @@ def _rows_table(title: str, rows: Sequence[object]) -> Table:
     for name in names:
         table.add_column(name)
     for row in rows:
-        table.add_row(*(show(getattr(getattr(row, n), "value", getattr(row, n))) for n in names))
+        values = (getattr(row, n) for n in names)
+        table.add_row(*(console_cell(show(getattr(x, "value", x))) for x in values))
     return table
 
 
@@ -501,9 +493,12 @@ def demo(
     from bassinet.simulate import simulate_hsct_infants, simulate_interfant06, write_csv
 
     def work() -> None:
-        out_dir.mkdir(parents=True, exist_ok=True)
         database = out_dir / "registry.db"
-        database.unlink(missing_ok=True)
+        if database.exists():
+            raise ConfigurationError(
+                f"{database} exists: the demo never overwrites a registry; remove it or choose another --out"
+            )
+        out_dir.mkdir(parents=True, exist_ok=True)
         url = f"sqlite:///{database.resolve()}"
         init_registry(url)
         cohorts = {
@@ -569,7 +564,7 @@ def _print_summary(frames: object) -> None:
     for column in summary.by_type_and_kmt2a.columns:
         table.add_column(str(column), justify="right")
     for index, row in summary.by_type_and_kmt2a.iterrows():
-        table.add_row(str(index), *(str(int(x)) for x in row))
+        table.add_row(console_cell(index), *(str(int(x)) for x in row))
     out.print(table)
     for title, series in (
         ("events", summary.events),
@@ -580,7 +575,7 @@ def _print_summary(frames: object) -> None:
         small.add_column(title.split()[0])
         small.add_column("n", justify="right")
         for key, value in series.items():
-            small.add_row(str(key), str(int(value)))
+            small.add_row(console_cell(key), str(int(value)))
         out.print(small)
     if summary.follow_up_days_median is not None:
         out.print(
@@ -620,7 +615,7 @@ def stratify(
             why = "; ".join(r.decision.reasons) or "; ".join(
                 [f"missing {m}" for m in r.decision.missing] + list(r.decision.notes)
             )
-            table.add_row(r.study_id, r.decision.outcome or "none", change, why)
+            table.add_row(*map(console_cell, (r.study_id, r.decision.outcome or "none", change, why)))
         return table
 
     out.print(_run(work))
@@ -689,7 +684,9 @@ def randomise(
                     table.add_column(column, justify="left" if column == "stratum" else "right")
                 for row in rows:
                     table.add_row(
-                        row.stratum, *(str(row.counts[a]) for a in rnd.ARMS), str(sum(row.counts.values()))
+                        console_cell(row.stratum),
+                        *(str(row.counts[a]) for a in rnd.ARMS),
+                        str(sum(row.counts.values())),
                     )
                 out.print(table)
                 out.print(f"this view is recorded ({role})", highlight=False)
@@ -697,9 +694,9 @@ def randomise(
             when = _option_date("--on", on) if on else None
             result = rnd.randomise(engine, str(patient), actor=_actor(user), key=key, centre=centre, on=when)
         out.print(
-            f"{result.study_id} allocated: [bold]{result.arm}[/] (stratum {result.stratum}, "
-            f"randomisation date {result.allocated_on}, decision {result.decision_id} of "
-            f"{result.protocol_version})",
+            f"{console_markup(result.study_id)} allocated: [bold]{result.arm}[/] "
+            f"(stratum {console_markup(result.stratum)}, randomisation date {result.allocated_on}, "
+            f"decision {result.decision_id} of {console_markup(result.protocol_version)})",
             soft_wrap=True,
         )
 
@@ -725,7 +722,7 @@ def unblind(
             )
 
     arms = _run(work)
-    out.print(f"sequence of {stratum} (this unblinding is recorded):")
+    out.print(f"sequence of {console_markup(stratum)} (this unblinding is recorded):")
     for position, arm in enumerate(arms):
         out.print(f"  {position:>4}  {arm}")
 
@@ -746,7 +743,7 @@ def explain(
     from bassinet.registry import models as m
 
     if audience not in ("clinician", "family"):
-        err.print(f"[bold red]error:[/] --for {audience!r} is not clinician or family")
+        err.print(f"[bold red]error:[/] --for {console_markup(repr(audience))} is not clinician or family")
         raise typer.Exit(2)
 
     def work() -> str:

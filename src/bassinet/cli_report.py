@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from bassinet.cli import Registry, _option_date, _run, app, err, out
+from bassinet.registry.escaping import console_markup, neutralise_frame
 
 
 def make_report(plan_path: Path, url: str | None, out_dir: Path, *, pdf: bool = True) -> list[Path]:
@@ -25,7 +26,7 @@ def make_report(plan_path: Path, url: str | None, out_dir: Path, *, pdf: bool = 
     name = plan_path.stem
     files = write_report(result, out_dir, name, pdf=pdf)
     if files.pdf_problem and pdf:
-        err.print(f"[yellow]{name}: no PDF: {files.pdf_problem}[/]")
+        err.print(f"[yellow]{console_markup(f'{name}: no PDF: {files.pdf_problem}')}[/]")
     study = name.upper().replace("-", "")[:20]
     endpoints = sorted({a.endpoint for a in loaded.plan.analyses})
     population = records.subset(population_ids(loaded.plan, records))
@@ -50,7 +51,7 @@ def report(
 
     def work() -> None:
         for path in make_report(plan, registry, out_dir, pdf=pdf):
-            out.print(f"wrote {path}")
+            out.print(f"wrote {console_markup(path)}")
 
     _run(work)
 
@@ -73,7 +74,7 @@ def endpoints(
         records = ClinicalRecords.from_frames(open_registry(registry))
         derived = derive(records, list(ENDPOINTS), cutoff=when)
         out_dir.mkdir(parents=True, exist_ok=True)
-        derived.to_csv(out_dir / "endpoints.csv", index=False, date_format="%Y-%m-%d")
+        neutralise_frame(derived).to_csv(out_dir / "endpoints.csv", index=False, date_format="%Y-%m-%d")
         write_xpt(
             to_adsl(records, study=study), out_dir / "adsl.xpt", name="ADSL", label="Subject-level analysis"
         )
@@ -85,7 +86,7 @@ def endpoints(
         )
         out.print(
             f"{len(derived):,} endpoint rows for {derived['study_id'].nunique():,} patients "
-            f"written to {out_dir}/"
+            f"written to {console_markup(out_dir)}/"
         )
 
     _run(work)

@@ -22,3 +22,19 @@ def test_every_column_of_every_sheet_is_documented(sheet: str) -> None:
 def test_every_rule_is_documented() -> None:
     for rule in RULES:
         assert f"| `{rule.__name__}` |" in DOC, rule.__name__
+
+
+def test_the_documented_grants_are_the_ones_bassinet_runs() -> None:
+    from bassinet.registry.store import application_role_grants
+
+    for statement in application_role_grants("bassinet_app"):
+        assert f"{statement};" in DOC, statement
+
+
+def test_every_input_limit_is_documented_with_its_variable() -> None:
+    from dataclasses import fields
+
+    from bassinet.registry.reading import Limits
+
+    for item in fields(Limits):
+        assert f"`{item.metadata['env']}`" in DOC, item.name

@@ -62,3 +62,17 @@ def test_the_audit_log_is_read_on_request(cohort: Engine) -> None:
     assert set(audit["action"]) == {"insert"}
     assert pd.api.types.is_datetime64_any_dtype(audit["at"])
     assert audit["patient_id"].dtype == "Int64"
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_json_columns_and_timestamps_survive_an_export(cohort: Engine, tmp_path: Path, fmt: str) -> None:
+    import json
+
+    frames = read_frames(cohort)
+    export_frames(frames, tmp_path / "out", fmt=fmt)  # type: ignore[arg-type]
+    reader = pd.read_csv if fmt == "csv" else pd.read_parquet
+    runs = reader(tmp_path / "out" / f"import_runs.{fmt}")
+    assert [json.loads(c) for c in runs["counts"]] == list(frames.import_runs["counts"])
+    assert [json.loads(s) for s in runs["sources"]] == list(frames.import_runs["sources"])
+    started = pd.to_datetime(runs["started_at"], utc=True)
+    assert list(started) == list(frames.import_runs["started_at"])

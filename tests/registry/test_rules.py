@@ -298,6 +298,27 @@ CASES = [
         refused_field="death_cause",
         words="is given for a relapse, not a death",
     ),
+    # The last contact is on or after the randomisation (issue 16).
+    Case(
+        "last contact on the randomisation day",
+        "follow-up covers records",
+        {
+            "randomisation_arm": v.Arm.IB,
+            "randomisation_date": D(2019, 7, 1),
+            "last_contact_date": D(2019, 7, 1),
+        },
+    ),
+    Case(
+        "last contact the day before the randomisation",
+        "follow-up covers records",
+        {
+            "randomisation_arm": v.Arm.IB,
+            "randomisation_date": D(2019, 7, 1),
+            "last_contact_date": D(2019, 6, 30),
+        },
+        refused_field="last_contact_date",
+        words="is before the latest record, 'randomisation_date' 2019-07-01 (patients row 2)",
+    ),
     # Transplant details.
     Case(
         "engraftment on the transplant day",

@@ -85,6 +85,9 @@ def write_xpt(frame: pd.DataFrame, path: Path, *, name: str, label: str) -> Path
     """Write ``frame`` as a SAS transport (XPORT v5) file; dates become SAS dates."""
     import pyreadstat
 
+    from bassinet.registry.escaping import check_sas_transport
+
+    check_sas_transport(frame, dataset=name, label=label)
     out = frame.copy()
     formats = {}
     for column in out.columns:

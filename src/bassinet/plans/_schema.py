@@ -119,9 +119,13 @@ def load_plan(path: Path) -> LoadedPlan:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigurationError(f"cannot read the plan {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigurationError(f"{path}: byte {exc.start} is not UTF-8: save the plan as UTF-8") from None
     try:
         node = yaml.compose(text, Loader=_LineLoader)
         data = yaml.safe_load(text)
+    except RecursionError:
+        raise ConfigurationError(f"{path}: nested too deeply to be a plan") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)

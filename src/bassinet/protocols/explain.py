@@ -31,6 +31,7 @@ from bassinet.errors import DataError
 from bassinet.protocols import interfant06
 from bassinet.protocols.decisions import Decision, TreatmentPlan
 from bassinet.protocols.facts import PatientFacts
+from bassinet.registry.escaping import markdown_text
 
 Audience = Literal["clinician", "family"]
 
@@ -144,7 +145,7 @@ class Document:
     sections: list[Section]
 
     def markdown(self) -> str:
-        lines = [f"# {self.title}", ""]
+        lines = [f"# {markdown_text(self.title)}", ""]  # the title holds the study id
         for section in self.sections:
             lines += [f"## {section.heading}", ""]
             for paragraph in section.paragraphs:

@@ -11,16 +11,18 @@ it out and :func:`read_audit_log` reads it on request. ``bassinet export`` write
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import pandas as pd
-from sqlalchemy import Date, DateTime, Engine, Integer, Table, select
+from sqlalchemy import Date, DateTime, Engine, Integer, Table, func, select
 
 from bassinet.errors import ConfigurationError
 from bassinet.registry import models as m
+from bassinet.registry.escaping import check_output_folder, neutralise_frame
 from bassinet.registry.store import make_engine, require_current
 
 #: Frame name -> table, in the order they are exported.
@@ -42,6 +44,10 @@ def _frame(engine: Engine, table: Table) -> pd.DataFrame:
     with engine.connect() as connection:
         result = connection.execute(select(table).order_by(*table.primary_key.columns))
         frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    return _typed(frame, table)
+
+
+def _typed(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
     for column in table.columns:
         if isinstance(column.type, DateTime):
             frame[column.name] = pd.to_datetime(frame[column.name], utc=True)
@@ -108,10 +114,94 @@ def read_frames(engine: Engine) -> RegistryFrames:
     return RegistryFrames(**frames)
 
 
+#: Rows of the audit trail held in memory at once while it is exported.
+AUDIT_CHUNK_ROWS = 50_000
+
+
+def write_audit_log(
+    engine: Engine, path: Path, *, fmt: Literal["csv", "parquet"] = "csv", chunk_rows: int = AUDIT_CHUNK_ROWS
+) -> Path:
+    """Write the audit trail to ``path`` in chunks of ``chunk_rows``, oldest entry first.
+
+    The audit trail grows to millions of rows (some 30 a patient on import); it is
+    streamed from the database (a server-side cursor on PostgreSQL) so that memory
+    stays flat however long it is.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    require_current(engine)
+    arrow_types = {"at": pa.timestamp("us", tz="UTC")}
+    schema = pa.schema(
+        [
+            (c.name, arrow_types.get(c.name, pa.int64() if isinstance(c.type, Integer) else pa.string()))
+            for c in AUDIT_LOG.columns
+        ]
+    )
+    writer = pq.ParquetWriter(path, schema) if fmt == "parquet" else None
+    try:
+        with engine.connect() as connection:
+            result = connection.execution_options(stream_results=True, yield_per=chunk_rows).execute(
+                select(AUDIT_LOG).order_by(AUDIT_LOG.c.id)
+            )
+            columns = list(result.keys())
+            first = True
+            for part in result.partitions(chunk_rows):
+                frame = _typed(pd.DataFrame(part, columns=columns), AUDIT_LOG)
+                if writer is not None:
+                    writer.write_table(pa.Table.from_pandas(frame, schema=schema, preserve_index=False))
+                else:
+                    csv_frame(frame).to_csv(path, mode="w" if first else "a", header=first, index=False)
+                first = False
+            if first and writer is None:
+                pd.DataFrame(columns=columns).to_csv(path, index=False)
+    finally:
+        if writer is not None:
+            writer.close()
+    return path
+
+
 def read_audit_log(engine: Engine) -> pd.DataFrame:
     """The whole audit trail as a DataFrame, oldest entry first."""
     require_current(engine)
     return _frame(engine, AUDIT_LOG)
+
+
+#: The columns ``bassinet patients list`` shows.
+PATIENT_LIST_COLUMNS = (
+    "study_id",
+    "centre",
+    "leukemia_type",
+    "kmt2a_status",
+    "diagnosis_date",
+    "last_contact_date",
+    "vital_status",
+)
+
+
+def patient_page(
+    engine: Engine, *, centre: str | None = None, limit: int = 50
+) -> tuple[list[tuple[object, ...]], int]:
+    """The first ``limit`` patients (all if ``limit`` <= 0) in registry order, and how many there are.
+
+    Reads only the rows shown (paged in SQL), not the registry: ``patients list --limit 20``
+    takes the same time at 100 and at 200,000 patients.
+    """
+    require_current(engine)
+    patient, centres = TABLES["patients"], TABLES["centres"]
+    columns = [
+        centres.c.name.label("centre") if n == "centre" else patient.c[n] for n in PATIENT_LIST_COLUMNS
+    ]
+    query = select(*columns).join(centres, patient.c.centre_id == centres.c.id)
+    if centre is not None:
+        query = query.where(centres.c.name == centre)
+    with engine.connect() as connection:
+        total = int(connection.execute(select(func.count()).select_from(query.subquery())).scalar_one())
+        query = query.order_by(patient.c.id)
+        if limit > 0:
+            query = query.limit(limit)
+        rows = [tuple(row) for row in connection.execute(query)]
+    return rows, total
 
 
 def open_registry(url: str | None = None) -> RegistryFrames:
@@ -129,6 +219,38 @@ def open_registry(url: str | None = None) -> RegistryFrames:
         engine.dispose()
 
 
+def _parquet_text(value: object) -> object:
+    """A text cell of a Parquet export: JSON (a list or dict) as JSON, anything else as text."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
+def csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` as the text a CSV for spreadsheets holds, losing nothing a reader needs.
+
+    Dates are written YYYY-MM-DD; timestamps (timezone-aware, as the registry stores
+    them) in full ISO 8601 with their offset; JSON columns (lists and dicts) as JSON
+    text; every text cell neutralised against formula injection
+    (:func:`~bassinet.registry.escaping.neutralise_frame`).
+    """
+    out = frame.copy()
+    for column in out.columns:
+        series = out[column]
+        if isinstance(series.dtype, pd.DatetimeTZDtype):
+            out[column] = series.map(lambda x: x.isoformat(), na_action="ignore")
+        elif pd.api.types.is_datetime64_any_dtype(series):
+            out[column] = series.dt.strftime("%Y-%m-%d")
+        elif series.dtype == object and series.map(lambda x: isinstance(x, dict | list)).any():
+            out[column] = series.map(
+                lambda x: json.dumps(x, sort_keys=True) if isinstance(x, dict | list) else x,
+                na_action="ignore",
+            )
+    return neutralise_frame(out)
+
+
 def export_frames(
     frames: RegistryFrames,
     folder: Path,
@@ -139,7 +261,7 @@ def export_frames(
     """Write every frame (and the audit log, if given) to ``folder`` as ``NAME.csv`` or ``NAME.parquet``."""
     if fmt not in ("csv", "parquet"):
         raise ConfigurationError(f"export format {fmt!r} is not csv or parquet")
-    folder.mkdir(parents=True, exist_ok=True)
+    check_output_folder(folder, option="--out")
     written = []
     tables = dict(frames)
     if audit_log is not None:
@@ -148,12 +270,12 @@ def export_frames(
         frame = original.copy()
         path = folder / f"{name}.{fmt}"
         if fmt == "csv":
-            frame.to_csv(path, index=False, date_format="%Y-%m-%d")
+            csv_frame(frame).to_csv(path, index=False)
         else:
             for column in frame.columns:
                 if frame[column].dtype == object:
                     frame[column] = frame[column].map(
-                        lambda x: x if x is None or isinstance(x, str) else str(x),
+                        _parquet_text,
                         na_action="ignore",
                     )
             frame.to_parquet(path, index=False)

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from bassinet.registry import models as m
+from bassinet.registry.escaping import spreadsheet_cell
 from bassinet.registry.sheets import SHEETS
 
 Rows = dict[str, list[dict[str, str]]]
@@ -123,7 +124,11 @@ def registry_rows(patients: Iterable[m.Patient]) -> Rows:
 
 
 def write_rows(rows: Rows, folder: Path) -> dict[str, Path]:
-    """One CSV file per sheet, with every column of the sheet; returns {sheet: path}."""
+    """One CSV file per sheet, with every column of the sheet; returns {sheet: path}.
+
+    Text cells that a spreadsheet would run as formulas get a leading apostrophe
+    (:func:`~bassinet.registry.escaping.spreadsheet_cell`); the importer removes it again.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     written = {}
     for name, spec in SHEETS.items():
@@ -132,6 +137,6 @@ def write_rows(rows: Rows, folder: Path) -> dict[str, Path]:
             writer = csv.writer(handle)
             writer.writerow([c.name for c in spec.columns])
             for row in rows.get(name, []):
-                writer.writerow([row.get(c.name, "") for c in spec.columns])
+                writer.writerow([spreadsheet_cell(row.get(c.name, "")) for c in spec.columns])
         written[name] = path
     return written

@@ -45,12 +45,13 @@ from sqlalchemy.orm import Session, selectinload
 
 from bassinet.errors import DataError
 from bassinet.registry import models as m
+from bassinet.registry.escaping import check_output_file, spreadsheet_cell
 from bassinet.registry.mapping import Mapping
-from bassinet.registry.problems import ImportRejected, Problem, show
+from bassinet.registry.problems import ImportRejected, Problem, cell_text, show
 from bassinet.registry.reading import RawSheet, read_any, sha256
 from bassinet.registry.rules import PatientRecords, Record, check_patient
 from bassinet.registry.sheets import MRD, SHEETS, CellError, SheetSpec, parse_cell
-from bassinet.registry.store import registry_session, require_current
+from bassinet.registry.store import registry_session, require_current, serialise_imports
 
 #: Called as progress(phase, done, total) while an import runs.
 Progress = Callable[[str, int, int], None]
@@ -643,31 +644,24 @@ def _write_quarantine(
     sheets: dict[str, _Sheet],
     problems: Sequence[Problem],
     rejected_rows: dict[tuple[str, str, int], list[str]],
-) -> None:
+) -> Path:
+    """Write the rejected rows next to ``path``; returns the part file, put in place after the commit."""
     headers: list[str] = []
     for sheet in sheets.values():
         headers.extend(h for h in sheet.raw.header if h not in headers)
     tmp = path.with_name(path.name + ".part")
     with tmp.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow([*QUARANTINE_COLUMNS, *headers])
+        writer.writerow(map(spreadsheet_cell, [*QUARANTINE_COLUMNS, *headers]))
         for name, sheet in sheets.items():
             for number, cells in sheet.raw.rows:
                 reasons = rejected_rows.get((sheet.raw.source, sheet.raw.title, number))
                 if reasons is None:
                     continue
                 by_header = dict(zip(sheet.raw.header, cells, strict=False))
-                writer.writerow(
-                    [
-                        sheet.raw.source,
-                        sheet.raw.title,
-                        name,
-                        number,
-                        "; ".join(reasons),
-                        *(show(by_header[h]) if by_header.get(h) is not None else "" for h in headers),
-                    ]
-                )
-    os.replace(tmp, path)
+                row = [sheet.raw.source, sheet.raw.title, name, number, "; ".join(reasons)]
+                writer.writerow(map(spreadsheet_cell, row + [cell_text(by_header.get(h)) for h in headers]))
+    return tmp
 
 
 def _changes_of_run(session: Session, run_id: int) -> tuple[Change, ...]:
@@ -736,6 +730,7 @@ def import_files(
         If any row breaks a rule and no quarantine file was given; nothing is written.
     """
     mapping = mapping or Mapping()
+    check_output_file(quarantine, option="--quarantine")
     require_current(engine)
     raw, sources = _assign_sheets(patients, long_sheets or {}, mapping)
     sheets: dict[str, _Sheet] = {}
@@ -752,6 +747,7 @@ def import_files(
     with registry_session(engine, actor=actor) as session:
         if reason is not None and not reason.strip():
             raise DataError("--reason is empty: say why the records change")
+        serialise_imports(session)  # a concurrent import of the same new centre waits, then sees it
         problems = parsed.problems + _check_against_registry(session, parsed, reason)
         rejected_rows: dict[tuple[str, str, int], list[str]] = defaultdict(list)
         rejected_patients = set()
@@ -801,14 +797,19 @@ def import_files(
             changes = _changes_of_run(session, run.id)
             session.rollback()
             return ImportReport(run.id, counts, tuple(problems), None, dry_run=True, changes=changes)
-        if quarantine is not None and problems:
+        part = (
             _write_quarantine(quarantine, sheets, problems, rejected_rows)
+            if quarantine and problems
+            else None
+        )
         try:
             session.commit()
         except BaseException:
-            if quarantine is not None and problems:
-                quarantine.unlink(missing_ok=True)
+            if part is not None:
+                part.unlink(missing_ok=True)
             raise
+        if part is not None and quarantine is not None:
+            os.replace(part, quarantine)  # only once the valid rows are committed
         run_id = run.id
     return ImportReport(
         run_id, counts, tuple(problems), quarantine if quarantine is not None and problems else None

@@ -117,6 +117,12 @@ def load_mapping(path: Path | None) -> Mapping:
         raise ConfigurationError(f"mapping file {path}: cannot be read: {exc}") from exc
     except yaml.YAMLError as exc:
         raise ConfigurationError(f"mapping file {path}: not valid YAML: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigurationError(
+            f"mapping file {path}: byte {exc.start} is not UTF-8: save the mapping file as UTF-8"
+        ) from None
+    except RecursionError:
+        raise ConfigurationError(f"mapping file {path}: nested too deeply to be a mapping file") from None
     if document is None:
         return Mapping()
     if not isinstance(document, dict):

@@ -11,12 +11,28 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bassinet.errors import DataError
+from bassinet.registry.escaping import SHOWN_CHARACTERS, printable
 
 
 def show(value: object) -> str:
-    """A cell value as the user typed it (dates in ISO form)."""
+    """A cell value as the user typed it (dates in ISO form), printable and at most 200 characters.
+
+    Control characters are shown as escapes (:func:`~.escaping.printable`), so a value can
+    neither break a one-line message nor reach a terminal raw.
+    """
     if value is None:
         return "empty"
+    if isinstance(value, dt.datetime) and value.time() == dt.time():
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return printable(value, limit=SHOWN_CHARACTERS)
+
+
+def cell_text(value: object) -> str:
+    """A cell value in full, as the user typed it (dates in ISO form), for a file; blank as ''."""
+    if value is None:
+        return ""
     if isinstance(value, dt.datetime) and value.time() == dt.time():
         return value.date().isoformat()
     if isinstance(value, dt.date):
@@ -38,13 +54,15 @@ class Problem:
 
     def where(self) -> str:
         row = f" row {self.row}" if self.row is not None else ""
-        return f"{self.source} [{self.sheet}]{row}"
+        return f"{printable(self.source)} [{printable(self.sheet)}]{row}"
 
     def __str__(self) -> str:
+        rule = printable(self.rule)
         if self.column is None:
-            return f"{self.where()}: {self.rule}"
+            return f"{self.where()}: {rule}"
         mapped = f" (-> {self.field})" if self.field and self.field != self.column else ""
-        return f"{self.where()}: column '{self.column}'{mapped} ({show(self.value)}) {self.rule}"
+        column = printable(self.column, limit=SHOWN_CHARACTERS)
+        return f"{self.where()}: column '{column}'{mapped} ({show(self.value)}) {rule}"
 
 
 class ImportRejected(DataError):

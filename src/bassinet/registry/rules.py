@@ -8,7 +8,7 @@ that one cell can check (a code, a date, WBC >= 0, MRD in [0, 1]) are in :mod:`.
 The dates must run in the order of the disease: birth <= diagnosis <= first complete
 remission <= relapse; every dated record on or after diagnosis (a transplant strictly
 after); nothing after a death but the death itself; the last contact not before any
-record. Infants only: diagnosis before the first birthday.
+record, the randomisation included. Infants only: diagnosis before the first birthday.
 """
 
 from __future__ import annotations
@@ -158,11 +158,12 @@ def follow_up_covers_records(p: PatientRecords) -> Iterator[Problem]:
     if last is None:
         return
     latest: tuple[dt.date, Record, str] | None = None
-    for sheet, name in DATED_FIELDS:
-        for record in p.rows(sheet):
-            when = record.date(name)
-            if when and (latest is None or when > latest[0]):
-                latest = (when, record, name)
+    dated = [(p.patient, "randomisation_date")]
+    dated += [(record, name) for sheet, name in DATED_FIELDS for record in p.rows(sheet)]
+    for record, name in dated:
+        when = record.date(name)
+        if when and (latest is None or when > latest[0]):
+            latest = (when, record, name)
     if latest and last < latest[0]:
         when, record, name = latest
         yield p.patient.problem(

@@ -22,6 +22,7 @@ from enum import StrEnum
 from typing import Literal
 
 from bassinet.registry import vocabulary as v
+from bassinet.registry.escaping import from_spreadsheet_cell
 from bassinet.registry.reading import Cell
 
 Kind = Literal["text", "date", "number", "code", "yes_no", "mrd"]
@@ -38,6 +39,8 @@ class Column:
     minimum: float | None = None
     maximum: float | None = None
     doc: str = ""
+    #: Longest text the registry stores in this column (from the model's column length).
+    max_length: int | None = None
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,23 @@ def _c(
     maximum: float | None = None,
     doc: str = "",
 ) -> Column:
-    return Column(name, kind, required, codes, minimum, maximum, doc)
+    return Column(
+        name, kind, required, codes, minimum, maximum, doc, _text_length(name) if kind == "text" else None
+    )
+
+
+def _text_length(name: str) -> int | None:
+    """The length of the registry column that stores the text column ``name``, from the models.
+
+    Both stores then refuse the same text: PostgreSQL would fail the whole import on an
+    overlong value, and SQLite would store it silently.
+    """
+    from bassinet.registry import models as m
+
+    owner = {"centre": m.Centre.__table__.c.name, "study_group": m.StudyGroup.__table__.c.name}
+    column = owner.get(name, m.Patient.__table__.c.get(name))
+    length = getattr(getattr(column, "type", None), "length", None)
+    return int(length) if length is not None else None
 
 
 STUDY_ID = _c("study_id", "text", True, doc="Pseudonymous study identifier.")
@@ -86,9 +105,21 @@ SHEETS: dict[str, SheetSpec] = {
                 _c("cd10", "code", codes=v.CD10),
                 _c("kmt2a_status", "code", True, v.KMT2AStatus),
                 _c("kmt2a_partner", "code", codes=v.KMT2APartner),
-                _c("wbc", "number", minimum=0, doc="White cells at diagnosis, x10^9/L."),
+                _c(
+                    "wbc",
+                    "number",
+                    minimum=v.LAB_BOUNDS["wbc"][0],
+                    maximum=v.LAB_BOUNDS["wbc"][1],
+                    doc="White cells at diagnosis, x10^9/L.",
+                ),
                 _c("cns_status", "code", codes=v.CNSStatus),
-                _c("day8_blasts", "number", minimum=0, doc="Day-8 peripheral blasts per uL."),
+                _c(
+                    "day8_blasts",
+                    "number",
+                    minimum=v.LAB_BOUNDS["day8_blasts"][0],
+                    maximum=v.LAB_BOUNDS["day8_blasts"][1],
+                    doc="Day-8 peripheral blasts per uL.",
+                ),
                 _c("protocol", "text"),
                 _c("protocol_version", "text"),
                 _c("randomisation_arm", "code", codes=v.Arm),
@@ -205,6 +236,16 @@ def parse_date(raw: Cell, date_format: str | None) -> dt.date:
     raise CellError("is not a date in the form YYYY-MM-DD")
 
 
+def check_era(when: dt.date, *, today: dt.date | None = None) -> dt.date:
+    """``when`` if it lies in the registry's era (:data:`~.vocabulary.REGISTRY_ERA_START` to today)."""
+    today = today or dt.date.today()
+    if when < v.REGISTRY_ERA_START:
+        raise CellError(f"is before {v.REGISTRY_ERA_START.isoformat()}, the start of the registry's era")
+    if when > today:
+        raise CellError(f"is in the future (today is {today.isoformat()})")
+    return when
+
+
 def parse_number(raw: Cell) -> float:
     if isinstance(raw, bool):
         raise CellError("is not a number")
@@ -257,15 +298,22 @@ def parse_cell(
     if column.kind == "text":
         if isinstance(raw, float) and raw.is_integer():
             raw = int(raw)
-        return str(raw).strip()
+        text = from_spreadsheet_cell(str(raw).strip())
+        if column.max_length is not None and len(text) > column.max_length:
+            raise CellError(
+                f"is {len(text)} characters long: the registry stores at most "
+                f"{column.max_length} in this column"
+            )
+        return text
     if column.kind == "date":
-        return parse_date(raw, date_format)
+        return check_era(parse_date(raw, date_format))
     if column.kind == "number":
         number = parse_number(raw)
+        unit = f" {v.LAB_BOUNDS[column.name][2]}" if column.name in v.LAB_BOUNDS else ""
         if column.minimum is not None and number < column.minimum:
-            raise CellError(f"must be >= {column.minimum:g}")
+            raise CellError(f"must be >= {column.minimum:g}{unit}")
         if column.maximum is not None and number > column.maximum:
-            raise CellError(f"must be <= {column.maximum:g}")
+            raise CellError(f"must be <= {column.maximum:g}{unit} (the physiological bound of this field)")
         return number
     if column.kind == "code":
         assert column.codes is not None

@@ -4,6 +4,14 @@ The embedded default is an SQLite file, ``bassinet.db`` in the working directory
 ``BASSINET_DATABASE_URL`` or an explicit URL selects another store, for instance a
 PostgreSQL server (``postgresql://user@host/dbname``). The schema is created and
 upgraded by Alembic migrations only (``bassinet init``), never by ``create_all``.
+
+SQLite runs in write-ahead-log mode, so that commands reading the registry during an
+import read the state before it instead of failing with "database is locked". Imports
+are serialised (:func:`serialise_imports`): two imports that bring the same new study
+group, centre or patient run one after the other, the second seeing the first's rows.
+On PostgreSQL, the schema's owner runs the migrations and Bassinet itself runs as a
+least-privilege role (:func:`application_role_grants`), which can neither disable the
+audit trail's triggers nor change an audit row.
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -49,6 +57,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys = ON")
     cursor.execute("PRAGMA busy_timeout = 30000")
+    cursor.execute("PRAGMA journal_mode = WAL")  # readers see the last commit during a write
     cursor.close()
 
 
@@ -133,3 +142,62 @@ def registry_session(engine: Engine, *, actor: str) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+#: The key of PostgreSQL's transaction-level advisory lock that serialises imports.
+IMPORT_LOCK = 0x62617373  # "bass"
+
+
+def serialise_imports(session: Session) -> None:
+    """Wait until no other import is writing, then hold the registry's import lock until commit.
+
+    Call first in an import's transaction, before reading what the registry holds.
+    Two imports that create the same study group, centre or patient would otherwise
+    both find it missing and the second would fail on a unique constraint. PostgreSQL
+    takes an advisory lock; SQLite takes its write lock at once (a write statement
+    that changes nothing), waiting up to its busy timeout.
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": IMPORT_LOCK})
+    elif dialect == "sqlite":
+        session.execute(text("DELETE FROM import_run WHERE 0"))
+
+
+def application_role_grants(role: str, *, schema: str = "public") -> list[str]:
+    """The SQL that gives the PostgreSQL role ``role`` what Bassinet needs, and no more.
+
+    Run it as the owner of the schema (the role that ran ``bassinet init``), after
+    every migration. The application role may read and write the registry's tables
+    but only read and insert into ``audit_log``; not owning any table, it cannot
+    disable triggers (``ALTER TABLE ... DISABLE TRIGGER``), and not being a superuser
+    it cannot set ``session_replication_role``. The role itself is created by the
+    database administrator (``CREATE ROLE bassinet_app LOGIN PASSWORD ...``).
+    """
+    if not role.replace("_", "").isalnum() or not role[:1].isalpha():
+        raise ConfigurationError(
+            f"role name {role!r}: use letters, digits and underscores, starting with a letter"
+        )
+    return [
+        f"GRANT USAGE ON SCHEMA {schema} TO {role}",
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {role}",
+        f"REVOKE UPDATE, DELETE, TRUNCATE ON {schema}.audit_log FROM {role}",
+        f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON {schema}.alembic_version FROM {role}",
+        f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO {role}",
+    ]
+
+
+def grant_application_role(url: str | None, role: str) -> list[str]:
+    """Run :func:`application_role_grants` on the PostgreSQL registry at ``url``; returns the SQL run."""
+    engine = make_engine(url)
+    try:
+        if engine.dialect.name != "postgresql":
+            raise ConfigurationError("database roles are a PostgreSQL matter; SQLite has none")
+        require_current(engine)
+        statements = application_role_grants(role)
+        with engine.begin() as connection:
+            for statement in statements:
+                connection.execute(text(statement))
+        return statements
+    finally:
+        engine.dispose()

@@ -9,7 +9,24 @@ codes below (or mapped ones) are accepted: an unknown code is an error, never a 
 
 from __future__ import annotations
 
+import datetime as dt
 from enum import StrEnum
+
+#: The earliest date the registry accepts. Interfant's trials started in 1999 and its
+#: retrospective and national series reach back to the 1980s; an earlier date, such as
+#: a birth in year 1 or 1900 from a mistyped or defaulted cell, is an error, as is any
+#: date after today.
+REGISTRY_ERA_START = dt.date(1980, 1, 1)
+
+#: Physiological bounds of the laboratory fields, (lowest, highest, unit). They catch
+#: unit mix-ups and typing errors (1e308, a count per litre in a x10^9/L column), not
+#: rare patients: counts above 1,000 x10^9/L occur in infant ALL, and at 5,000 x10^9/L
+#: white cells would fill most of the blood volume (a leukocrit of well over half;
+#: Lichtman & Rowe, Blood 1982;60:279-283), so nothing above that is a real count.
+LAB_BOUNDS: dict[str, tuple[float, float, str]] = {
+    "wbc": (0.0, 5000.0, "x10^9/L"),
+    "day8_blasts": (0.0, 5_000_000.0, "per uL"),
+}
 
 
 class Sex(StrEnum):

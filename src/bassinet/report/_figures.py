@@ -20,7 +20,10 @@ from matplotlib.figure import Figure
 from bassinet.plans._results import AnalysisResult, ModelTerm
 
 COLOURS = ("#1f4e79", "#c0504d", "#4f8f3a", "#7f5f9f", "#d08a1f")
-plt.rcParams.update({"svg.fonttype": "none", "font.size": 9, "font.family": "DejaVu Sans"})
+# text.parse_math off: a group label from the data ("$x$", "a_b") is drawn as written, not as TeX.
+plt.rcParams.update(
+    {"svg.fonttype": "none", "font.size": 9, "font.family": "DejaVu Sans", "text.parse_math": False}
+)
 
 
 def plot_curves(result: AnalysisResult) -> Figure:

@@ -80,9 +80,9 @@ def registry_rows(n: int, *, seed: int = 0, centres: int = 12) -> RegistryRows:
             "cd10": ("negative" if rearranged else "positive") if leukemia == "ALL" else "",
             "kmt2a_status": kmt2a,
             "kmt2a_partner": partner,
-            "wbc": round(float(rng.lognormal(4.5, 1.2)), 1),
+            "wbc": round(min(float(rng.lognormal(4.5, 1.2)), 2500.0), 1),
             "cns_status": str(rng.choice(["CNS1", "CNS2", "CNS3"], p=[0.8, 0.12, 0.08])),
-            "day8_blasts": float(int(rng.lognormal(6, 2))) if leukemia == "ALL" else "",
+            "day8_blasts": float(min(int(rng.lognormal(6, 2)), 2_000_000)) if leukemia == "ALL" else "",
             "protocol": "Interfant-06" if leukemia == "ALL" else "",
             "protocol_version": "1.0" if leukemia == "ALL" else "",
             "randomisation_arm": "",
@@ -135,6 +135,7 @@ def registry_rows(n: int, *, seed: int = 0, centres: int = 12) -> RegistryRows:
                     arm,
                     _day(induction_end, 2),
                 )
+                end = _day(induction_end, 2)  # the last contact and any death come after it
         if not resistant and rng.random() < 0.25:
             transplant = _day(diagnosed, rng.integers(120, 300))
             records.append(
@@ -181,7 +182,7 @@ def registry_rows(n: int, *, seed: int = 0, centres: int = 12) -> RegistryRows:
         else:
             last = _day(end, rng.integers(1, 3000))
             patient["last_contact_date"], patient["vital_status"] = (
-                min(max(last, end), cutoff),
+                max(min(last, cutoff), end),
                 "alive",
             )
         sheets["patients"].append(patient)
