@@ -459,7 +459,7 @@ def demo(
         for name in cohorts:
             plan = shipped_plan(name)
             with err.status(f"running the plan {plan.name} and writing its report"):
-                written = make_report(plan, url, reports)
+                written = make_report(plan, url, reports, simulation=f"seed {DEMO_SEEDS[name]}")
             result = json.loads(written[1].read_text(encoding="utf-8"))
             out.print(f"\n[bold]{result['title']}[/] (simulated cohort, seed {DEMO_SEEDS[name]})")
             for analysis in result["analyses"]:

@@ -46,8 +46,11 @@ class Flow(_Strict):
 
 
 class Characteristics(_Strict):
+    """Table 1: ``variables`` by the ``by`` variable; continuous items as median and ``summary``."""
+
     by: str | None = None
     variables: list[str]
+    summary: Literal["range", "iqr"] = "range"
 
 
 class Analysis(_Strict):
@@ -65,6 +68,7 @@ class Analysis(_Strict):
     phrases: dict[str, str] = Field(default_factory=dict)
     bands: bool = False
     figure: bool = True
+    population_label: str | None = None
 
 
 class Plan(_Strict):
@@ -77,6 +81,7 @@ class Plan(_Strict):
     flow: Flow | None = None
     characteristics: Characteristics | None = None
     analyses: list[Analysis]
+    min_at_risk: int = Field(default=10, ge=0)
 
     @property
     def days_per_unit(self) -> float:
@@ -111,6 +116,11 @@ class LoadedPlan:
     def __init__(self, plan: Plan, path: Path, text: str) -> None:
         self.plan, self.path, self.text = plan, path, text
         self.sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    def line_of(self, path: tuple[Any, ...]) -> int:
+        """The plan line (1-based) of the entry at ``path``, e.g. ``("analyses", 3)``."""
+        node = yaml.compose(self.text, Loader=_LineLoader)
+        return _node_line(node, path) if node is not None else 0
 
 
 def load_plan(path: Path) -> LoadedPlan:
