@@ -103,8 +103,6 @@ def survival_group(
             )
         )
     risk = km.at([tick * scale for tick in ticks]).n_risk if ticks else np.array([])
-    if entry is not None and ticks:  # R's n.risk at a time t on (start, stop] rows: start < t <= stop
-        risk = np.array([((entry < x * scale) & (time >= x * scale)).sum() for x in ticks])
     curve = _curve(km.time, km.surv, km.lower, km.upper, km.n_censor > 0, scale, 1.0, km.n_risk, min_at_risk)
     return GroupResult(
         label,
