@@ -250,3 +250,67 @@ def test_r_recomputes_the_reports_numbers_from_the_adam_files_alone(
     assert_close(by_id["cir_arm"]["test"]["p_value"], r["gray_p"], what="Gray's test from ADTTE")
     assert int(r["n_rand"][0]) == sum(g["n"] for g in by_id["dfs_arm"]["groups"])
     assert done.paths[-1].name == "interfant06-adsl.xpt"
+
+
+# Interfant-06 against its historical control, Interfant-99 (seed aim 3) ------------------
+
+
+@pytest.fixture(scope="module")
+def with_interfant99(tmp_path_factory: pytest.TempPathFactory) -> ClinicalRecords:
+    from bassinet.registry import import_files, init_registry, make_engine, read_frames
+    from bassinet.simulate import simulate_interfant06, write_csv
+    from bassinet.simulate.interfant99 import simulate_interfant99
+
+    folder = tmp_path_factory.mktemp("interfant99")
+    url = f"sqlite:///{folder / 'registry.db'}"
+    init_registry(url)
+    engine = make_engine(url)
+    try:
+        for name, rows in (("i06", simulate_interfant06(seed=33)), ("i99", simulate_interfant99(seed=10))):
+            paths = write_csv(rows, folder / name)
+            import_files(engine, paths.pop("patients"), long_sheets=paths, actor="test")
+        return ClinicalRecords.from_frames(read_frames(engine))
+    finally:
+        engine.dispose()
+
+
+def test_interfant06_against_interfant99_equals_coxph_plain_and_adjusted(
+    with_interfant99: ClinicalRecords,
+) -> None:
+    result = {a.id: a for a in run_plan(load_plan(shipped_plan("interfant06")), with_interfant99).analyses}
+    plan = load_plan(shipped_plan("interfant06")).plan
+    d = derive(with_interfant99, ["EFS"], cutoff=plan.cutoff).set_index("study_id")
+    v = analysis_frame(with_interfant99, plan.variables)
+    d = d.join(v)
+    d = d[d["protocol"].isin(["Interfant-06", "Interfant-99"])]
+    complete = d[["kmt2a_r", "age_lt_6m", "wbc_ge_300", "poor_prednisone"]].notna().all(axis=1)
+    r = run_r(
+        """
+        plain <- summary(coxph(Surv(time, status) ~ i99, data = d))
+        x <- d[d$complete == 1, ]
+        adjusted <- summary(coxph(Surv(time, status) ~ i99 + kmt2a + young + wbc + poor, data = x))
+        out <- list(plain = c(plain$conf.int[1, c(1, 3, 4)], plain$coefficients[1, 5]),
+                    adjusted = c(adjusted$conf.int[1, c(1, 3, 4)], adjusted$coefficients[1, 5]),
+                    p = 1 - pchisq(survdiff(Surv(time, status) ~ i99, data = d)$chisq, 1))
+        """,
+        {
+            "time": d["time_days"], "status": d["status"],
+            "i99": (d["protocol"] == "Interfant-99").astype(int),
+            "kmt2a": d["kmt2a_r"].astype(float), "young": d["age_lt_6m"].astype(float),
+            "wbc": d["wbc_ge_300"].astype(float), "poor": d["poor_prednisone"].astype(float),
+            "complete": complete.astype(int),
+        },
+    )  # fmt: skip
+    efs = result["efs_protocol"]
+    assert [g.label for g in efs.groups] == ["Interfant-06", "Interfant-99"]
+    assert [g.n for g in efs.groups] == [651, 482]
+    hr = efs.hazard_ratio
+    assert hr is not None and hr.label == "Interfant-99 vs Interfant-06"
+    assert_close([hr.hazard_ratio, hr.lower, hr.upper, hr.p_value], r["plain"])
+    assert efs.test is not None
+    assert_close(efs.test.p_value, r["p"])
+    term = next(t for t in result["efs_protocol_adjusted"].model if t.term == "protocol=Interfant-99")
+    assert term.label == "Interfant-99 vs Interfant-06"
+    assert_close([term.hazard_ratio, term.lower, term.upper, term.p_value], r["adjusted"])
+    assert efs.sentence.startswith("In Interfant-06 and Interfant-99, 6-year EFS")
+    assert result["efs_protocol_original"].sentence.startswith("In the original countries, 6-year EFS was")

@@ -48,11 +48,12 @@ def _curve(
     n_risk: NDArray[np.float64] | None = None,
     min_at_risk: int = 0,
 ) -> CurveData:
-    if n_risk is not None and len(n_risk) and n_risk[0] > min_at_risk:
-        # Journals ask that a curve stop where fewer than ``min_at_risk`` remain at risk.
+    if n_risk is not None and len(n_risk) and (n_risk >= min_at_risk).any() and n_risk.max() > min_at_risk:
+        # Journals ask that a curve stop where fewer than ``min_at_risk`` remain at risk: after
+        # the last time with that many (with late entry the number at risk first grows).
         keep = n_risk >= min_at_risk
-        if not keep.all():
-            cut = int(np.argmin(keep))
+        cut = int(np.flatnonzero(keep).max()) + 1
+        if cut < len(time):
             time, value, lower, upper = time[:cut], value[:cut], lower[:cut], upper[:cut]
             censored = censored[:cut]
     t = np.r_[0.0, time / scale]

@@ -46,6 +46,8 @@ def exposure_analysis(
     ticks: tuple[float, ...],
     scale: float,
     unit: str,
+    *,
+    min_at_risk: int = 0,
 ) -> tuple[list[GroupResult], TestResult | None, ModelTerm | None, list[str]]:
     """Simon-Makuch curves, the Mantel-Byar test and the time-dependent Cox HR of transplant."""
     rows = split_at_exposure(time, status, exposure)
@@ -67,6 +69,7 @@ def exposure_analysis(
                 unit,
                 entry=rows.start[m],
                 patients=len(np.unique(rows.row[m])),
+                min_at_risk=min_at_risk,
             )
         )
     test: TestResult | None = None
@@ -79,7 +82,7 @@ def exposure_analysis(
         if mb.p_value != mb.p_value:
             raise DataError("no event with patients of both statuses at risk")
         test = TestResult("Mantel-Byar", float(mb.chisq), 1, float(mb.p_value))
-        hr = _hr(rows.stop, event, rows.exposed.astype(float), "after transplant vs not (yet) transplanted",
+        hr = _hr(rows.stop, event, rows.exposed.astype(float), "transplant (time-dependent)",
                  entry=rows.start)  # fmt: skip
     except (DataError, ConvergenceError, np.linalg.LinAlgError) as exc:
         notes.append(f"{'hazard ratio' if test else 'Mantel-Byar test'} not estimable: {exc}")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bassinet.endpoints import Endpoint
-from bassinet.plans._results import AnalysisResult, GroupResult, ModelTerm, TestResult
+from bassinet.plans._results import AnalysisResult, GroupResult, LandmarkRow, ModelTerm, TestResult
 from bassinet.plans._schema import Analysis, Scalar
 from bassinet.plans._variables import CATALOGUE
 
@@ -88,6 +88,27 @@ def sentence(
     if population:
         return f"In {population}, {opening} was {listed}{tail}."
     return f"{opening[0].upper()}{opening[1:]} was {listed}{tail}."
+
+
+def landmark_sentence(row: LandmarkRow, short: str, unit: str, population: str) -> str:
+    """``In HR infants at risk at 0.5 years, 6-year DFS was 45.6% (SE 6.1) if transplanted by then ...``."""
+    who = f"{population or 'patients'} at risk at {row.landmark:g} {unit}"
+    parts = []
+    for label, e in row.estimates:
+        words = "if transplanted by then" if label == "transplanted" else "if not"
+        if e.estimate is None:
+            parts.append(f"not estimable {words} ({e.note.removeprefix('not estimable: ')})")
+        else:
+            parts.append(f"{e.estimate:.1f}% (SE {e.std_err or 0:.1f}) {words}")
+    if not parts:
+        return ""
+    t = row.estimates[-1][1].time
+    extra = [hr_text(row.hazard_ratio)] if row.hazard_ratio else []
+    if row.p_value is not None:
+        extra.append(f"log-rank {p_text(row.p_value)}")
+    tail = f" ({'; '.join(extra)})" if extra else ""
+    listed = " and ".join(parts)
+    return f"In {who}, {_time_text(t, unit)} {short} was {listed}{tail}."
 
 
 def methods(analyses: Sequence[AnalysisResult], *, cutoff: str, version: str) -> str:

@@ -132,3 +132,4 @@ class PlanResult:
     version: str = __version__
     warnings: tuple[str, ...] = field(default_factory=tuple)
     simulation: str = ""
+    min_at_risk: int = 10

@@ -25,7 +25,7 @@ from bassinet.endpoints import ClinicalRecords, derive, get_endpoint
 from bassinet.errors import ConvergenceError, DataError, StatisticalWarning
 from bassinet.plans._estimate import incidence_group, survival_group
 from bassinet.plans._exposure import exposure_analysis, landmark_analysis
-from bassinet.plans._narrative import methods, population_words, sentence
+from bassinet.plans._narrative import landmark_sentence, methods, population_words, sentence
 from bassinet.plans._results import (
     AnalysisResult,
     GroupResult,
@@ -113,7 +113,8 @@ def _run_analysis(
         endpoint = endpoint.from_origin(a.origin)
     scale, unit = plan.days_per_unit, plan.time_unit
     derived = derive(records, [endpoint], cutoff=plan.cutoff).set_index("study_id")
-    keep = base & select_patients(variables, a.population)
+    # plan_population: false lets a comparison reach past the plan's population (another protocol)
+    keep = (base if a.plan_population else True) & select_patients(variables, a.population)
     ids = [sid for sid in variables.index[keep] if sid in derived.index]
     d = derived.loc[ids]
     if not len(d):
@@ -213,7 +214,7 @@ def _run_analysis(
             raise DataError("no patient has follow-up after the origin")
         if a.test == "mantel-byar":
             groups, test, hazard_ratio, more = exposure_analysis(
-                t_all, s_all, exposure, a.times, ticks, scale, unit
+                t_all, s_all, exposure, a.times, ticks, scale, unit, min_at_risk=plan.min_at_risk
             )
             notes.extend(more)
             test_label = "Mantel-Byar test "
@@ -229,6 +230,8 @@ def _run_analysis(
         hazard_ratio=hazard_ratio,
         test_label=test_label,
     )
+    if landmark_rows:
+        text = landmark_sentence(landmark_rows[0], endpoint.name, unit, population)
     return AnalysisResult(
         a.id, a.title, endpoint.name, endpoint.title, endpoint.origin, endpoint.competing_risks, len(d),
         label_of.label if label_of and a.test != "mantel-byar" else
@@ -252,6 +255,10 @@ def _cox(a: Analysis, frame: pd.DataFrame, d: pd.DataFrame) -> tuple[tuple[Model
             labels.append(variable.show(True) + f" vs {variable.show(False)}")
             continue
         levels = sorted(values.unique(), key=str)
+        if len(levels) < 2:
+            raise DataError(
+                f"{variable.label} has one value only ({variable.show(levels[0])}): nothing to compare"
+            )
         for level in levels[1:]:
             columns.append((values == level).astype(float).to_numpy())
             names.append(f"{name}={level}")
@@ -301,7 +308,7 @@ def run_plan(loaded: LoadedPlan, records: ClinicalRecords) -> PlanResult:
         patient_flow(plan, records, variables, base) if base.any() else (), header, rows, tuple(analyses),
         follow_up(plan, records, base, origin) if base.any() else {},
         methods(analyses, cutoff=plan.cutoff.isoformat(), version=__version__),
-        loaded.sha256, data_fingerprint(records), warnings=tuple(problems),
+        loaded.sha256, data_fingerprint(records), warnings=tuple(problems), min_at_risk=plan.min_at_risk,
     )  # fmt: skip
 
 

@@ -69,6 +69,7 @@ class Analysis(_Strict):
     bands: bool = False
     figure: bool = True
     population_label: str | None = None
+    plan_population: bool = True
 
 
 class Plan(_Strict):

@@ -58,13 +58,17 @@ def _thin(times: tuple[float, ...], values: tuple[float, ...], gap: float) -> tu
     return xs, ys
 
 
+def _short(label: str, width: int = 20) -> str:
+    return label if len(label) <= width else label[: width - 1] + "\u2026"
+
+
 def plot_curves(result: AnalysisResult) -> Figure:
     """Kaplan-Meier (or cumulative incidence) by group, censoring marks, number at risk below."""
     groups = result.groups
     rows = len(groups)
     fig = plt.figure(figsize=(6.4, 3.7 + 0.24 * rows))
     bottom = 0.16 + 0.06 * (rows + 1)
-    top = fig.add_axes((0.22, bottom, 0.74, 0.8 - bottom))
+    top = fig.add_axes((0.27, bottom, 0.69, 0.8 - bottom))
     span = result.ticks[-1] if result.ticks else max((g.curve.time[-1] for g in groups), default=1.0)
     highest = 0.0
     for k, g in enumerate(groups):
@@ -100,7 +104,7 @@ def plot_curves(result: AnalysisResult) -> Figure:
     fig.text(0.02, 0.07 + 0.06 * rows, "Number at risk", fontsize=9, weight="bold")
     for k, g in enumerate(groups):
         y = 0.05 + 0.06 * (rows - 1 - k)
-        fig.text(0.02, y, text((g.label if g.label != "all" else "all")[:22]), fontsize=9,
+        fig.text(0.02, y, text(_short(g.label if g.label != "all" else "all")), fontsize=9,
                  color=COLOURS[k % len(COLOURS)])  # fmt: skip
         for tick, n in zip(result.ticks, g.at_risk, strict=True):
             x = top.transData.transform((tick, 0))[0]

@@ -48,6 +48,13 @@ class Figure:
     caption: str
 
 
+def _lower_first(title: str) -> str:
+    """``Overall survival`` -> ``overall survival``, but ``AML: ...`` stays as it is."""
+    if len(title) > 1 and title[1].isupper():
+        return title
+    return title[:1].lower() + title[1:]
+
+
 def figures_of(result: PlanResult) -> dict[str, list[Figure]]:
     """The figures of every analysis: curves (when it has at least two event times) and a forest plot."""
     out: dict[str, list[Figure]] = {}
@@ -57,7 +64,11 @@ def figures_of(result: PlanResult) -> dict[str, list[Figure]]:
             what = "Cumulative incidence" if a.competing else "Kaplan-Meier estimates"
             if a.test_kind == "mantel-byar":
                 what = "Simon-Makuch estimates (Kaplan-Meier by time-updated transplant status)"
-            figures.append(Figure(to_svg(plot_curves(a)), f"{what}: {a.title[0].lower()}{a.title[1:]}."))
+            note = (
+                f" Curves stop after the last time with at least {result.min_at_risk} patients at risk; "
+                "ticks mark censored patients."
+            )
+            figures.append(Figure(to_svg(plot_curves(a)), f"{what}: {_lower_first(a.title)}.{note}"))
         if a.model:
             figures.append(
                 Figure(to_svg(plot_forest(a.model, a.title)), f"Hazard ratios (95% CI): {a.title}.")
