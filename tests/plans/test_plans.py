@@ -81,6 +81,20 @@ def test_a_bad_plan_is_refused_naming_the_line(
         load_plan(write_plan(tmp_path, text))
 
 
+def test_every_problem_of_a_plan_is_listed_in_one_run(tmp_path: Path) -> None:
+    text = GOOD.replace("title: A plan", "title: A plan\ncolour: blue").replace(
+        "endpoint: OS", "endpoint: PFS"
+    )
+    text = text.replace("    times: [6]", "    times: [6]\n    test: wilcoxon")
+    with pytest.raises(ConfigurationError) as refused:
+        load_plan(write_plan(tmp_path, text))
+    lines = str(refused.value).splitlines()[1:]
+    assert len(lines) == 3
+    assert lines[0].endswith("plan.yaml:2: colour: Extra inputs are not permitted")
+    assert "plan.yaml:8: unknown endpoint 'PFS'" in lines[1]  # a name check, despite the shape errors
+    assert "plan.yaml:10: analyses.0.test: Input should be 'logrank'" in lines[2]
+
+
 def test_a_transplant_as_a_baseline_group_is_refused_as_immortal_time(tmp_path: Path) -> None:
     text = GOOD.replace("[arm, region]", "[transplanted]").replace(
         "    times: [6]", "    times: [6]\n    groups: transplanted"

@@ -15,6 +15,7 @@ transplant never as a baseline group).
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import hashlib
 from pathlib import Path
@@ -142,16 +143,44 @@ def load_plan(path: Path) -> LoadedPlan:
     try:
         plan = Plan.model_validate(data)
     except ValidationError as exc:
-        problems = []
+        found: list[tuple[int, str]] = []
         for error in exc.errors():
             loc = tuple(error["loc"])
             field = ".".join(str(p) for p in loc)
-            problems.append(f"{path}:{_node_line(node, loc)}: {field}: {error['msg']}")
+            found.append((_node_line(node, loc), f"{field}: {error['msg']}"))
+        # Every problem in one run: without the fields pydantic refused, check the names too.
+        lenient = _without(data, [tuple(e["loc"]) for e in exc.errors()])
+        try:
+            partial = Plan.model_validate(lenient)
+        except ValidationError:
+            partial = None
+        if partial is not None:
+            found.extend((_node_line(node, loc), message) for loc, message in _check_names(partial))
+        problems = [f"{path}:{line}: {message}" for line, message in sorted(found, key=lambda x: x[0])]
         raise ConfigurationError("the plan is not valid:\n" + "\n".join(problems)) from None
     problems = [f"{path}:{_node_line(node, loc)}: {message}" for loc, message in _check_names(plan)]
     if problems:
         raise ConfigurationError("the plan is not valid:\n" + "\n".join(problems))
     return LoadedPlan(plan, path, text)
+
+
+def _without(data: dict[str, Any], locations: list[tuple[Any, ...]]) -> dict[str, Any]:
+    """A copy of ``data`` without the mapping keys that hold each refused location."""
+    out: dict[str, Any] = copy.deepcopy(data)
+    for loc in locations:
+        container: Any = out
+        last: tuple[Any, Any] | None = None
+        for key in loc:
+            if isinstance(container, dict) and key in container:
+                last = (container, key)
+                container = container[key]
+            elif isinstance(container, list) and isinstance(key, int) and key < len(container):
+                container = container[key]
+            else:
+                break
+        if last is not None:
+            last[0].pop(last[1], None)
+    return out
 
 
 def _check_names(plan: Plan) -> list[tuple[tuple[Any, ...], str]]:
