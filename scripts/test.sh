@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
-packages=(postgresql r-base-core r-cran-survival r-cran-cmprsk r-cran-rpact
+packages=(postgresql r-base-core r-cran-survival r-cran-cmprsk r-cran-rpact r-cran-foreign
           chromium chromium-driver poppler-utils libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core)
 missing=()
 for package in "${packages[@]}"; do

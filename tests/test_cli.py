@@ -155,7 +155,8 @@ def test_export_refuses_an_unknown_format(url: str, tmp_path: Path) -> None:
 def test_demo_simulates_both_cohorts_runs_both_plans_and_writes_both_reports(tmp_path: Path) -> None:
     code, output, _ = run("demo", "--out", str(tmp_path / "demo"))
     assert code == 0, output
-    assert "777 patients" in output  # 651 + 126
+    assert "1259 patients" in output  # 651 + 126 + 482 (Interfant-99, Interfant-06's historical control)
+    assert "with Interfant-99 (HR for Interfant-99 vs" in " ".join(output.split())  # the protocols compared
     assert "6-year EFS was " in output and "3-year OS was " in output
     assert (tmp_path / "demo" / "registry.db").exists()
     for name in ("interfant06", "hsct-infants"):

@@ -81,6 +81,20 @@ def test_a_bad_plan_is_refused_naming_the_line(
         load_plan(write_plan(tmp_path, text))
 
 
+def test_every_problem_of_a_plan_is_listed_in_one_run(tmp_path: Path) -> None:
+    text = GOOD.replace("title: A plan", "title: A plan\ncolour: blue").replace(
+        "endpoint: OS", "endpoint: PFS"
+    )
+    text = text.replace("    times: [6]", "    times: [6]\n    test: wilcoxon")
+    with pytest.raises(ConfigurationError) as refused:
+        load_plan(write_plan(tmp_path, text))
+    lines = str(refused.value).splitlines()[1:]
+    assert len(lines) == 3
+    assert lines[0].endswith("plan.yaml:2: colour: Extra inputs are not permitted")
+    assert "plan.yaml:8: unknown endpoint 'PFS'" in lines[1]  # a name check, despite the shape errors
+    assert "plan.yaml:10: analyses.0.test: Input should be 'logrank'" in lines[2]
+
+
 def test_a_transplant_as_a_baseline_group_is_refused_as_immortal_time(tmp_path: Path) -> None:
     text = GOOD.replace("[arm, region]", "[transplanted]").replace(
         "    times: [6]", "    times: [6]\n    groups: transplanted"
@@ -102,21 +116,26 @@ def test_a_cutoff_before_the_first_diagnosis_is_refused(tmp_path: Path, records:
         run_plan(plan, records)
 
 
-def test_a_population_nobody_is_in_is_refused(tmp_path: Path, records: ClinicalRecords) -> None:
+def test_a_population_nobody_is_in_gives_a_report_that_says_so(
+    tmp_path: Path, records: ClinicalRecords
+) -> None:
     text = GOOD.replace("variables: [arm, region]", "variables: [arm, region]\npopulation: {region: nowhere}")
-    with pytest.raises(DataError, match="no patient in the registry matches the plan's population"):
-        run_plan(load_plan(write_plan(tmp_path, text)), records)
+    result = run_plan(load_plan(write_plan(tmp_path, text)), records)
+    assert result.n == 0
+    assert result.warnings[0] == "no patient in the registry matches the plan's population (nowhere)"
+    assert result.analyses[0].not_estimable == "no patient in the plan's population"
 
 
-def test_a_group_with_no_patients_is_refused_naming_the_analysis(
+def test_an_analysis_nobody_is_in_is_not_estimable_naming_its_line(
     tmp_path: Path, records: ClinicalRecords
 ) -> None:
     text = GOOD.replace(
         "    times: [6]", "    times: [6]\n    population: {arm: IB, randomised: false}\n    groups: arm"
     )
     text = text.replace("[arm, region]", "[arm, region, randomised]")
-    with pytest.raises(DataError, match="analysis os: no patient is in its population"):
-        run_plan(load_plan(write_plan(tmp_path, text)), records)
+    [analysis] = run_plan(load_plan(write_plan(tmp_path, text)), records).analyses
+    assert analysis.not_estimable == "no patient in its population has a diagnosis date before the cut-off"
+    assert analysis.line == 5
 
 
 # The numbers in a report are the survival core's on the same frame --------------------------
@@ -165,7 +184,7 @@ def test_the_multivariable_model_names_each_term(records: ClinicalRecords) -> No
 def test_sentences_follow_the_papers_manner(records: ClinicalRecords) -> None:
     result = {a.id: a for a in run_plan(load_plan(shipped_plan("hsct-infants")), records).analyses}
     sentence = result["aml_status"].sentence
-    assert sentence.startswith("3-year OS was ")
+    assert sentence.startswith("In AML, 3-year OS was ")  # the population named
     assert (
         " in CR1, " in sentence
         and " in CR2 or later and " in sentence
@@ -185,7 +204,11 @@ def test_the_same_plan_on_the_same_data_gives_the_same_hashes(records: ClinicalR
 
 def test_flow_counts_add_up(records: ClinicalRecords) -> None:
     flow = run_plan(load_plan(shipped_plan("interfant06")), records).flow
-    registered, eligible, randomised = flow
+    registered, eligible, randomised, *per_arm = flow
+    assert [step.label for step in per_arm] == [
+        "lost to follow-up: ADE/MAE", "analysed: ADE/MAE", "lost to follow-up: IB", "analysed: IB",
+    ]  # fmt: skip
+    assert per_arm[1].n + per_arm[3].n == randomised.n
     assert registered.n == sum(n for _, n in registered.excluded) + eligible.n
     assert eligible.n == randomised.n + dict(eligible.excluded)["not randomised"]
     assert randomised.n == sum(n for _, n in randomised.excluded)

@@ -89,7 +89,8 @@ def test_the_pdf_pages_turn_into_images_with_ink(
     for page in pages:
         _, _, data = page.read_bytes().partition(b"255\n")
         ink = sum(1 for byte in data if byte < 128)
-        assert ink > 500, page.name  # text and figures, not a blank page
+        least = 500 if page != pages[-1] else 150  # the last page may hold a paragraph and the footer
+        assert ink > least, page.name  # text and figures, not a blank page
 
 
 def test_the_json_results_carry_every_analysis_with_its_numbers(reports: dict[str, list[Path]]) -> None:
@@ -104,6 +105,8 @@ def test_the_json_results_carry_every_analysis_with_its_numbers(reports: dict[st
         "all_mrd",
         "all_donor",
         "all_kmt2a",
+        "cir_type",
+        "nrm_type",
     ]
     aml = results["analyses"][1]
     assert [g["label"] for g in aml["groups"]] == ["CR1", "CR2 or later", "no remission"]
@@ -118,7 +121,8 @@ def test_the_adtte_export_opens_in_pandas_and_as_sas_transport(reports: dict[str
     frame, meta = pyreadstat.read_xport(str(adtte))
     assert meta.table_name == "ADTTE"
     assert {"STUDYID", "USUBJID", "PARAMCD", "AVAL", "CNSR", "STARTDT", "ADT"} <= set(frame.columns)
-    assert set(frame["PARAMCD"]) == {"OS", "EFS", "DFS", "CIR", "NRM", "TRM"}
+    # one parameter per endpoint and origin the plan analyses: DFS, CIR and NRM from randomisation too
+    assert set(frame["PARAMCD"]) == {"OS", "EFS", "DFS", "DFSRND", "CIRRND", "NRMRND", "TRM"}
     assert set(frame["CNSR"].astype(int)) <= {0, 1, 2}
     subjects, _ = pyreadstat.read_xport(str(adsl))
     assert len(subjects) == 651 and subjects["USUBJID"].is_unique

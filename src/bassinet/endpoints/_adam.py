@@ -5,15 +5,18 @@ time-to-event analysis (ADTTE) with the subject-level ADSL beside it (CDISC ADaM
 Implementation Guide 1.3; ADaM Basic Data Structure for Time-to-Event Analyses 1.0).
 The variables written are the required and common ones:
 
-- ADSL: STUDYID, USUBJID, SUBJID, SITEID, SEX, AGE and AGEU (days), ARM, TRT01P,
-  RANDDT, RFSTDTC (diagnosis), DTHFL, DTHDT, LSTALVDT.
+- ADSL: STUDYID, USUBJID, SUBJID, SITEID (a code) and SITENAM, SEX, AGE and AGEU (days),
+  LEUKTYP, RISKGR, ARM, TRT01P, RANDFL, ITTFL, RANDDT, RFSTDTC (diagnosis), DTHFL, DTHDT,
+  LSTALVDT.
 - ADTTE: STUDYID, USUBJID, PARAMCD, PARAM, AVAL (days), AVALU, STARTDT, ADT, CNSR,
   EVNTDESC, CNSDTDSC. CNSR is 0 for the event; ADaM reserves positive values for
   censoring, so 1 is censored and, for an endpoint with competing events, 2 is a
   competing event (EVNTDESC says which).
 
 :func:`write_xpt` writes both as SAS transport (XPORT version 5) files with pyreadstat,
-the format regulators and SAS read.
+the format regulators and SAS read, with a label on every variable. Read them back with
+pyreadstat (or R's ``foreign::read.xport``): pandas' ``read_sas`` misreads stored zeros
+as tiny numbers in some files (pandas issue 50670).
 """
 
 from __future__ import annotations
@@ -25,50 +28,115 @@ import pandas as pd
 from bassinet.endpoints._definitions import ENDPOINTS
 from bassinet.endpoints._derive import ClinicalRecords
 
+#: The ADaM variable labels (at most 40 characters, as SAS transport v5 allows).
+LABELS = {
+    "STUDYID": "Study Identifier",
+    "USUBJID": "Unique Subject Identifier",
+    "SUBJID": "Subject Identifier for the Study",
+    "SITEID": "Study Site Identifier",
+    "SITENAM": "Study Site Name",
+    "SEX": "Sex",
+    "AGE": "Age at Diagnosis",
+    "AGEU": "Age Units",
+    "ARM": "Description of Planned Arm",
+    "TRT01P": "Planned Treatment for Period 01",
+    "RANDDT": "Date of Randomization",
+    "RANDFL": "Randomized Population Flag",
+    "ITTFL": "Intent-To-Treat Population Flag",
+    "RISKGR": "Interfant-06 Risk Group",
+    "LEUKTYP": "Leukemia Type",
+    "RFSTDTC": "Date of Diagnosis",
+    "DTHFL": "Subject Death Flag",
+    "DTHDT": "Date of Death",
+    "LSTALVDT": "Date Last Known Alive",
+    "PARAMCD": "Parameter Code",
+    "PARAM": "Parameter",
+    "AVAL": "Analysis Value",
+    "AVALU": "Analysis Value Unit",
+    "STARTDT": "Time-to-Event Origin Date for Subject",
+    "ADT": "Analysis Date",
+    "CNSR": "Censor (0 event, 1 censored, 2 competing)",
+    "EVNTDESC": "Event or Censoring Description",
+    "CNSDTDSC": "Censor Date Description",
+}
 
-def to_adsl(records: ClinicalRecords, *, study: str) -> pd.DataFrame:
-    """The subject-level dataset of the patients in ``records``."""
-    p = records.patients
-    deaths = records.events[records.events["event_type"] == "death"].groupby("study_id")["event_date"].min()
+#: PARAMCD suffix of an endpoint measured from another origin than its own (OS from transplant: OSTX).
+ORIGIN_CODES = {"diagnosis": "DX", "remission": "CR", "randomisation": "RND", "transplant": "TX"}
+
+
+def paramcd(endpoint: str, origin: str) -> str:
+    """The ADTTE parameter code: the endpoint's name, with the origin's code if not its own origin."""
+    own = ENDPOINTS[endpoint].origin if endpoint in ENDPOINTS else origin
+    return (endpoint.upper() + ("" if origin == own else ORIGIN_CODES.get(origin, origin[:3].upper())))[:8]
+
+
+def to_adsl(records: ClinicalRecords, *, study: str, risk_group: pd.Series | None = None) -> pd.DataFrame:
+    """The subject-level dataset of the patients in ``records``.
+
+    ``risk_group`` (indexed by study ID) fills RISKGR; RANDFL and ITTFL are "Y" for the
+    randomised (the randomised comparison is by intention to treat), SITEID numbers the
+    centres in order of name, SITENAM keeps the name.
+    """
+    p = records.patients.reset_index(drop=True)
+    ev = records.events
+    died = ev[ev["event_type"] == "death"]
+    deaths = pd.to_datetime(died.groupby("study_id")["event_date"].min(), errors="coerce")
     born = pd.to_datetime(p["date_of_birth"]) if "date_of_birth" in p else pd.Series(pd.NaT, index=p.index)
-    arm = p["randomisation_arm"] if "randomisation_arm" in p else pd.Series(None, index=p.index)
+    arm = p["randomisation_arm"] if "randomisation_arm" in p else pd.Series(None, index=p.index, dtype=object)
+    randomised = arm.notna()
+    centre = p["centre"].astype(str) if "centre" in p else pd.Series("", index=p.index)
+    codes = {name: f"{k + 1:03d}" for k, name in enumerate(sorted(centre.unique()))}
+    death_date = pd.to_datetime(p["study_id"].map(deaths.to_dict()), errors="coerce")
+    groups = (
+        p["study_id"].map(risk_group.to_dict()).fillna("").astype(str)
+        if risk_group is not None
+        else pd.Series("", index=p.index)
+    )
     frame = pd.DataFrame(
         {
             "STUDYID": study,
             "USUBJID": study + "-" + p["study_id"].astype(str),
             "SUBJID": p["study_id"].astype(str),
-            "SITEID": p["centre"].astype(str) if "centre" in p else "",
+            "SITEID": centre.map(codes),
+            "SITENAM": centre.str[:200],
             "SEX": p["sex"].astype(str) if "sex" in p else "",
-            "AGE": (p["diagnosis_date"] - born).dt.days,
+            "AGE": (pd.to_datetime(p["diagnosis_date"]) - born).dt.days.astype(float),
             "AGEU": "DAYS",
+            "LEUKTYP": p["leukemia_type"].fillna("").astype(str) if "leukemia_type" in p else "",
+            "RISKGR": groups,
             "ARM": arm.fillna("NOT RANDOMISED").astype(str),
             "TRT01P": arm.map({"IB": "IB", "ADE_MAE": "ADE + MAE"}).fillna("").astype(str),
-            "RANDDT": p["randomisation_date"],
-            "RFSTDTC": p["diagnosis_date"].dt.strftime("%Y-%m-%d"),
-            "DTHFL": p["study_id"].isin(deaths.index).map({True: "Y", False: ""}),
-            "DTHDT": p["study_id"].map(deaths),
-            "LSTALVDT": p["last_contact_date"],
+            "RANDFL": randomised.map({True: "Y", False: "N"}),
+            "ITTFL": randomised.map({True: "Y", False: "N"}),
+            "RANDDT": pd.to_datetime(p["randomisation_date"]),
+            "RFSTDTC": pd.to_datetime(p["diagnosis_date"]).dt.strftime("%Y-%m-%d"),
+            "DTHFL": death_date.notna().map({True: "Y", False: ""}),
+            "DTHDT": death_date,
+            "LSTALVDT": pd.to_datetime(p["last_contact_date"]),
         }
     )
-    return frame.reset_index(drop=True)
+    return frame
 
 
 def to_adtte(derived: pd.DataFrame, *, study: str) -> pd.DataFrame:
-    """The time-to-event dataset of :func:`~bassinet.endpoints.derive`'s frame."""
+    """The time-to-event dataset of :func:`~bassinet.endpoints.derive`'s frame.
+
+    One parameter per endpoint and origin: PARAMCD is the endpoint's name from its own
+    origin (OS, EFS, DFS, CIR, NRM, TRM) and carries the origin's code otherwise (OSTX:
+    OS from transplant; DFSRND: DFS from randomisation), so that no two origins share one.
+    """
     censored = derived["status"] == 0
     competing = derived["status"] == 2
     titles = {name: e.title for name, e in ENDPOINTS.items()}
     param = derived["endpoint"].map(titles).fillna(derived["endpoint"])
-    origin = derived["origin"].map(
-        {"diagnosis": "", "remission": " from remission", "randomisation": " from randomisation",
-         "transplant": " from transplant"}
-    )  # fmt: skip
+    origin = " from " + derived["origin"].astype(str)
+    codes = [paramcd(str(e), str(o)) for e, o in zip(derived["endpoint"], derived["origin"], strict=True)]
     return pd.DataFrame(
         {
             "STUDYID": study,
             "USUBJID": study + "-" + derived["study_id"].astype(str),
-            "PARAMCD": derived["endpoint"].astype(str).str.upper().str[:8],
-            "PARAM": (param + origin.fillna("")).str.capitalize(),
+            "PARAMCD": codes,
+            "PARAM": (param + origin).str.capitalize(),
             "AVAL": derived["time_days"].astype(float),
             "AVALU": "DAYS",
             "STARTDT": derived["origin_date"],
@@ -95,6 +163,12 @@ def write_xpt(frame: pd.DataFrame, path: Path, *, name: str, label: str) -> Path
             out[column] = out[column].dt.date
             formats[column] = "DATE9."
     pyreadstat.write_xport(
-        out, str(path), file_format_version=5, table_name=name, file_label=label, variable_format=formats
+        out,
+        str(path),
+        file_format_version=5,
+        table_name=name,
+        file_label=label,
+        variable_format=formats,
+        column_labels=[LABELS.get(c, c)[:40] for c in out.columns],
     )
     return path

@@ -1,4 +1,8 @@
-"""What running a plan gives: frozen dataclasses, turned into JSON and drawn by the report."""
+"""What running a plan gives: frozen dataclasses, turned into JSON and drawn by the report.
+
+A number that cannot be estimated is ``None`` with the reason beside it (``note``,
+``not_estimable``), never NaN: the report prints the reason, the JSON a ``null``.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +13,15 @@ from bassinet import __version__
 
 @dataclass(frozen=True)
 class Estimate:
+    """The estimate at ``time`` (percent), or ``None`` with the reason in ``note``."""
+
     time: float
-    estimate: float
-    std_err: float
-    lower: float
-    upper: float
+    estimate: float | None
+    std_err: float | None
+    lower: float | None
+    upper: float | None
     n_risk: int
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,7 @@ class GroupResult:
     estimates: tuple[Estimate, ...]
     curve: CurveData
     at_risk: tuple[int, ...]
+    last_follow_up: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,19 @@ class ModelTerm:
 
 
 @dataclass(frozen=True)
+class LandmarkRow:
+    """One landmark: patients still at risk by exposure, their estimates from there, the test and HR."""
+
+    landmark: float
+    n_exposed: int
+    n_unexposed: int
+    p_value: float | None
+    hazard_ratio: ModelTerm | None = None
+    estimates: tuple[tuple[str, Estimate], ...] = ()
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class AnalysisResult:
     id: str
     title: str
@@ -74,10 +95,16 @@ class AnalysisResult:
     test: TestResult | None = None
     model: tuple[ModelTerm, ...] = ()
     model_n: int = 0
-    landmarks: tuple[tuple[float, int, int, float], ...] = ()
+    landmarks: tuple[LandmarkRow, ...] = ()
     sentence: str = ""
     bands: bool = False
     figure: bool = True
+    line: int = 0
+    population: str = ""
+    not_estimable: str = ""
+    notes: tuple[str, ...] = ()
+    hazard_ratio: ModelTerm | None = None
+    test_kind: str = ""
 
 
 @dataclass(frozen=True)
@@ -104,3 +131,5 @@ class PlanResult:
     data_sha256: str
     version: str = __version__
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    simulation: str = ""
+    min_at_risk: int = 10

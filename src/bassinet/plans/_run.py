@@ -15,19 +15,21 @@ Wald intervals, complete cases; Mantel-Byar and landmark tests for a transplant.
 from __future__ import annotations
 
 import hashlib
-import math
+import warnings
 
 import numpy as np
 import pandas as pd
 
 from bassinet import __version__
-from bassinet.endpoints import ClinicalRecords, Endpoint, derive, get_endpoint
-from bassinet.errors import DataError
+from bassinet.endpoints import ClinicalRecords, derive, get_endpoint
+from bassinet.errors import ConvergenceError, DataError, StatisticalWarning
+from bassinet.plans._estimate import incidence_group, survival_group
+from bassinet.plans._exposure import exposure_analysis, landmark_analysis
+from bassinet.plans._narrative import landmark_sentence, methods, population_words, sentence
 from bassinet.plans._results import (
     AnalysisResult,
-    CurveData,
-    Estimate,
     GroupResult,
+    LandmarkRow,
     ModelTerm,
     PlanResult,
     TestResult,
@@ -35,19 +37,7 @@ from bassinet.plans._results import (
 from bassinet.plans._schema import Analysis, LoadedPlan, Plan, Scalar
 from bassinet.plans._tables import characteristics_table, follow_up, patient_flow
 from bassinet.plans._variables import CATALOGUE, analysis_frame
-from bassinet.survival import (
-    CumulativeIncidence,
-    KaplanMeier,
-    coxph,
-    cumulative_incidence,
-    gray_test,
-    kaplan_meier,
-    landmark,
-    logrank,
-    mantel_byar,
-)
-
-Z95 = 1.959963984540054
+from bassinet.survival import coxph, fine_gray, gray_test, logrank
 
 
 def data_fingerprint(records: ClinicalRecords) -> str:
@@ -77,210 +67,178 @@ def population_ids(plan: Plan, records: ClinicalRecords) -> list[str]:
     return list(variables.index[select_patients(variables, plan.population)])
 
 
-def _estimates_km(fit: KaplanMeier, times: list[float], scale: float) -> tuple[Estimate, ...]:
-    if not times:
-        return ()
-    at = fit.at([t * scale for t in times])
-    return tuple(
-        Estimate(t, 100 * float(s), 100 * float(se), 100 * float(lo), 100 * float(hi), int(n))
-        for t, s, se, lo, hi, n in zip(times, at.surv, at.std_err, at.lower, at.upper, at.n_risk, strict=True)
-    )
-
-
-def _loglog_interval(f: float, se: float) -> tuple[float, float]:
-    """A 95% interval for an incidence ``f`` on the log(-log) scale (inside (0, 1))."""
-    if not 0 < f < 1 or se == 0:
-        return f, f
-    spread = math.exp(Z95 * se / (f * abs(math.log(f))))
-    return f**spread, f ** (1 / spread)
-
-
-def _estimates_cif(
-    fit: CumulativeIncidence, times: list[float], scale: float, n_risk: list[int]
-) -> tuple[Estimate, ...]:
-    if not times:
-        return ()
-    at = fit.at([t * scale for t in times])
-    k = at.causes.index(1) if 1 in at.causes else None
-    out = []
-    for i, t in enumerate(times):
-        f = float(at.estimate[i, k]) if k is not None else 0.0
-        se = float(np.sqrt(at.variance[i, k])) if k is not None else 0.0
-        lo, hi = _loglog_interval(f, se)
-        out.append(Estimate(t, 100 * f, 100 * se, 100 * lo, 100 * hi, n_risk[i]))
-    return tuple(out)
-
-
-def _curve(
-    time: np.ndarray,
-    value: np.ndarray,
-    lower: np.ndarray,
-    upper: np.ndarray,
-    censored: np.ndarray,
-    scale: float,
-    start: float,
-) -> CurveData:
-    t = np.r_[0.0, time / scale]
-    v = np.r_[start, value]
-    lo, hi = np.r_[v[0], lower], np.r_[v[0], upper]
-    ct = time[censored] / scale
-    cv = value[censored]
-    return CurveData(*(tuple(float(x) for x in a) for a in (t, v, lo, hi, ct, cv)))
-
-
 def _ticks(max_time: float, unit: str) -> tuple[float, ...]:
     step = 1.0 if unit == "years" else 12.0
     while max_time / step > 10:
         step *= 2
-    return tuple(float(x) for x in np.arange(0, max_time + 1e-9, step))
+    if max_time < step:  # a young registry: ticks at tenths of its follow-up
+        for step in (0.5, 0.25, 0.1):
+            if max_time >= 2 * step:
+                break
+    return tuple(round(float(x), 6) for x in np.arange(0, max(max_time, step) + 1e-9, step))
 
 
-def _p_text(p: float) -> str:
-    return "P<0.001" if p < 0.001 else f"P={p:.3f}"
+def _finite_term(fit_names: list[str], labels: list[str], fit: object) -> tuple[ModelTerm, ...]:
+    keys = ("hazard_ratio", "lower", "upper", "p_value")
+    with np.errstate(over="ignore", invalid="ignore"):
+        hr, lo, hi, p = (np.asarray(getattr(fit, k), float) for k in keys)
+    if not all(np.isfinite(v).all() for v in (hr, lo, hi, p)):
+        raise DataError("the model's estimates are infinite (an event-free group: monotone likelihood)")
+    return tuple(
+        ModelTerm(n, lab, float(h), float(a), float(b), float(q))
+        for n, lab, h, a, b, q in zip(fit_names, labels, hr, lo, hi, p, strict=True)
+    )
 
 
-def _time_text(t: float, unit: str) -> str:
-    return f"{t:g}-{unit[:-1]}"
-
-
-def _group_phrase(analysis: Analysis, label: str) -> str:
-    return analysis.phrases.get(label, f"in {label}")
-
-
-def _sentence(
-    a: Analysis, endpoint: Endpoint, groups: tuple[GroupResult, ...], test: TestResult | None, unit: str
-) -> str:
-    if not groups or not groups[0].estimates:
-        return ""
-    short = endpoint.name if not endpoint.competing_risks else endpoint.title
-    t = groups[0].estimates[-1].time
-    crude = endpoint.competing_risks is False
-    parts = []
-    for g in groups:
-        e = g.estimates[-1]
-        count = f" ({g.n - g.events}/{g.n})" if crude else f" (SE {e.std_err:.1f})"
-        parts.append(
-            f"{e.estimate:.1f}%{count}" + ("" if len(groups) == 1 else f" {_group_phrase(a, g.label)}")
-        )
-    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
-    named = {"Gray": "Gray test ", "Mantel-Byar": "Mantel-Byar test for transplant, "}
-    p = f" ({named.get(test.name, '')}{_p_text(test.p_value)})" if test else ""
-    return f"{_time_text(t, unit)} {short} was {listed}{p}."
+def _two_group_hr(
+    time: np.ndarray, status: np.ndarray, labels: np.ndarray, order: list[str], competing: bool
+) -> ModelTerm:
+    """The hazard ratio of the second group against the first (Cox; Fine-Gray for an incidence)."""
+    x = (labels == order[1]).astype(float)
+    names, words = ["group"], [f"{order[1]} vs {order[0]}"]
+    with warnings.catch_warnings(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        warnings.simplefilter("ignore", StatisticalWarning)
+        if competing:
+            fit: object = fine_gray(time, status, x, names=names)
+        else:
+            fit = coxph(time, status, x, names=names)
+    return _finite_term(names, words, fit)[0]
 
 
 def _run_analysis(
-    plan: Plan, a: Analysis, records: ClinicalRecords, variables: pd.DataFrame, base: pd.Series
+    plan: Plan, a: Analysis, records: ClinicalRecords, variables: pd.DataFrame, base: pd.Series, line: int
 ) -> AnalysisResult:
     endpoint = get_endpoint(a.endpoint)
     if a.origin:
         endpoint = endpoint.from_origin(a.origin)
-    scale = plan.days_per_unit
+    scale, unit = plan.days_per_unit, plan.time_unit
     derived = derive(records, [endpoint], cutoff=plan.cutoff).set_index("study_id")
-    keep = base & select_patients(variables, a.population)
+    # plan_population: false lets a comparison reach past the plan's population (another protocol)
+    keep = (base if a.plan_population else True) & select_patients(variables, a.population)
     ids = [sid for sid in variables.index[keep] if sid in derived.index]
     d = derived.loc[ids]
     if not len(d):
-        raise DataError(f"analysis {a.id}: no patient is in its population (with a {endpoint.origin} date)")
+        raise DataError(f"no patient in its population has a {endpoint.origin} date before the cut-off")
     time, status = d["time_days"].to_numpy(float), d["status"].to_numpy(int)
     label_of = CATALOGUE[a.groups] if a.groups else None
-    if a.groups:
+    notes: list[str] = []
+    if a.groups and label_of is not None:
         raw = variables.loc[ids, a.groups]
         present = raw.notna()
+        if (~present).any():
+            notes.append(f"{int((~present).sum())} patients with {label_of.label} unknown left out")
         time, status, raw = time[present.to_numpy()], status[present.to_numpy()], raw[present]
-        labels = raw.map(label_of.show).to_numpy() if label_of else raw.to_numpy()
-        order = (
-            [label_of.show(v) for v in label_of.order(list(raw.unique()))]
-            if label_of
-            else sorted(set(labels))
-        )
+        if not len(time):
+            raise DataError(f"no patient in its population has {label_of.label} known")
+        labels = raw.map(label_of.show).to_numpy()
+        order = [label_of.show(v) for v in label_of.order(list(raw.unique()))]
         if a.phrases:
             order = [k for k in a.phrases if k in set(labels)] + [k for k in order if k not in a.phrases]
     else:
         labels = np.array(["all"] * len(time), dtype=object)
         order = ["all"]
-    ticks = _ticks(float(time.max()) / scale if len(time) else 0.0, plan.time_unit)
-    groups = []
+    ticks = _ticks(float(time.max()) / scale, unit)
+    population = a.population_label if a.population_label is not None else population_words(a.population)
+    groups: list[GroupResult] = []
     for label in order:
         mask = labels == label
-        if not mask.any():
-            raise DataError(f"analysis {a.id}: group {label!r} has no patients")
-        t, s = time[mask], status[mask]
-        at_risk = tuple(int((t >= tick * scale).sum()) for tick in ticks)
         if endpoint.competing_risks:
-            incidence = cumulative_incidence(t, s)
-            assert isinstance(incidence, CumulativeIncidence)
-            fit = incidence
-            n_risk = [int((t >= x * scale).sum()) for x in a.times]
-            estimates = _estimates_cif(fit, a.times, scale, n_risk)
-            k = fit.causes.index(1) if 1 in fit.causes else None
-            value = fit.estimate[:, k] if k is not None else np.zeros(len(fit.time))
-            band = np.sqrt(fit.variance[:, k]) if k is not None else np.zeros(len(fit.time))
-            curve = _curve(
-                fit.time,
-                value,
-                np.clip(value - Z95 * band, 0, 1),
-                np.clip(value + Z95 * band, 0, 1),
-                fit.n_censor > 0,
-                scale,
-                start=0.0,
+            groups.append(
+                incidence_group(
+                    str(label),
+                    time[mask],
+                    status[mask],
+                    a.times,
+                    ticks,
+                    scale,
+                    unit,
+                    min_at_risk=plan.min_at_risk,
+                )
             )
         else:
-            km = kaplan_meier(t, s)
-            assert isinstance(km, KaplanMeier)
-            estimates = _estimates_km(km, a.times, scale)
-            curve = _curve(km.time, km.surv, km.lower, km.upper, km.n_censor > 0, scale, start=1.0)
-        groups.append(
-            GroupResult(
-                str(label),
-                int(mask.sum()),
-                int((s == 1).sum()),
-                int((s == 2).sum()),
-                estimates,
-                curve,
-                at_risk,
+            groups.append(
+                survival_group(
+                    str(label),
+                    time[mask],
+                    status[mask],
+                    a.times,
+                    ticks,
+                    scale,
+                    unit,
+                    min_at_risk=plan.min_at_risk,
+                )
             )
-        )
     test: TestResult | None = None
+    hazard_ratio: ModelTerm | None = None
     model_terms: tuple[ModelTerm, ...] = ()
     model_n = 0
-    landmark_rows: tuple[tuple[float, int, int, float], ...] = ()
-    if a.test == "logrank":
-        lr = logrank(time, status, labels)
-        test = TestResult("log-rank", float(lr.chisq), int(lr.df), float(lr.p_value))
-    elif a.test == "gray":
-        gray = gray_test(time, status, labels)
-        k = gray.causes.index(1)
-        test = TestResult("Gray", float(gray.statistic[k]), int(gray.df), float(gray.p_value[k]))
+    landmark_rows: tuple[LandmarkRow, ...] = ()
+    test_label = ""
+    if a.test in ("logrank", "gray"):
+        name = "log-rank test" if a.test == "logrank" else "Gray's test"
+        events = int((status == 1).sum())
+        if len(order) < 2:
+            notes.append(f"{name} not done: only one group ({order[0]}) has patients")
+        elif events == 0:
+            notes.append(f"{name} not done: no {endpoint.title} event in any group")
+        else:
+            try:
+                if a.test == "logrank":
+                    lr = logrank(time, status, labels)
+                    if lr.p_value != lr.p_value:
+                        raise DataError("no event time with patients of two groups at risk")
+                    test = TestResult("log-rank", float(lr.chisq), int(lr.df), float(lr.p_value))
+                else:
+                    gray = gray_test(time, status, labels)
+                    k = gray.causes.index(1)
+                    test = TestResult("Gray", float(gray.statistic[k]), int(gray.df), float(gray.p_value[k]))
+                    test_label = "Gray test "
+            except (DataError, ConvergenceError) as exc:
+                notes.append(f"{name} not done: {exc}")
+            if len(order) == 2 and test is not None:
+                try:
+                    hazard_ratio = _two_group_hr(time, status, labels, order, endpoint.competing_risks)
+                except (DataError, ConvergenceError, np.linalg.LinAlgError) as exc:
+                    notes.append(f"hazard ratio not estimable: {exc}")
     elif a.test == "cox":
         model_terms, model_n = _cox(a, variables.loc[ids], d)
     elif a.test in ("mantel-byar", "landmark"):
         first = records.transplants.groupby("study_id")["transplant_date"].min()
-        exposure = (first.reindex(ids) - d["origin_date"]).dt.days.to_numpy(float)
+        exposure = np.asarray((first.reindex(ids) - d["origin_date"]).dt.days, dtype=float)
         t_all, s_all = d["time_days"].to_numpy(float), d["status"].to_numpy(int)
         # Time-dependent risk sets need follow-up: an event on the origin date (resistant
         # disease at day 0) is before any exposure and leaves these analyses.
         followed = t_all > 0
         t_all, s_all, exposure = t_all[followed], s_all[followed], exposure[followed]
+        if not len(t_all):
+            raise DataError("no patient has follow-up after the origin")
         if a.test == "mantel-byar":
-            mb = mantel_byar(t_all, s_all, exposure)
-            test = TestResult("Mantel-Byar", float(mb.chisq), 1, float(mb.p_value))
-        else:
-            result = landmark(t_all, s_all, exposure, [x * scale for x in a.landmarks])
-            landmark_rows = tuple(
-                (
-                    g.landmark / scale,
-                    g.n_exposed,
-                    g.n_at_risk - g.n_exposed,
-                    float(g.test.p_value) if g.test else float("nan"),
-                )
-                for g in result.landmarks
+            groups, test, hazard_ratio, more = exposure_analysis(
+                t_all, s_all, exposure, a.times, ticks, scale, unit, min_at_risk=plan.min_at_risk
             )
-    sentence = _sentence(a, endpoint, tuple(groups), test, plan.time_unit)
+            notes.extend(more)
+            test_label = "Mantel-Byar test "
+        else:
+            landmark_rows = landmark_analysis(t_all, s_all, exposure, a.landmarks, a.times, scale, unit)
+    text = sentence(
+        a,
+        endpoint,
+        groups,
+        test,
+        unit,
+        population=population,
+        hazard_ratio=hazard_ratio,
+        test_label=test_label,
+    )
+    if landmark_rows:
+        text = landmark_sentence(landmark_rows[0], endpoint.name, unit, population)
     return AnalysisResult(
         a.id, a.title, endpoint.name, endpoint.title, endpoint.origin, endpoint.competing_risks, len(d),
-        label_of.label if label_of else None, tuple(groups), ticks, plan.time_unit, test, model_terms,
-        model_n,
-        landmark_rows, sentence, a.bands, a.figure,
+        label_of.label if label_of and a.test != "mantel-byar" else
+        ("transplant status (time-updated)" if a.test == "mantel-byar" else None),
+        tuple(groups), ticks, unit, test, model_terms, model_n, landmark_rows, text, a.bands, a.figure,
+        line=line, population=population, notes=tuple(notes), hazard_ratio=hazard_ratio,
+        test_kind=a.test or "",
     )  # fmt: skip
 
 
@@ -297,57 +255,69 @@ def _cox(a: Analysis, frame: pd.DataFrame, d: pd.DataFrame) -> tuple[tuple[Model
             labels.append(variable.show(True) + f" vs {variable.show(False)}")
             continue
         levels = sorted(values.unique(), key=str)
+        if len(levels) < 2:
+            raise DataError(
+                f"{variable.label} has one value only ({variable.show(levels[0])}): nothing to compare"
+            )
         for level in levels[1:]:
             columns.append((values == level).astype(float).to_numpy())
             names.append(f"{name}={level}")
             labels.append(f"{variable.show(level)} vs {variable.show(levels[0])}")
-    fit = coxph(
-        d["time_days"].to_numpy(float), d["status"].to_numpy(int), np.column_stack(columns), names=names
-    )
-    terms = tuple(
-        ModelTerm(n, lab, float(hr), float(lo), float(hi), float(p))
-        for n, lab, hr, lo, hi, p in zip(
-            names, labels, fit.hazard_ratio, fit.lower, fit.upper, fit.p_value, strict=True
+    if not len(d):
+        raise DataError(f"no patient has every model variable known ({', '.join(a.model)})")
+    with warnings.catch_warnings(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        warnings.simplefilter("ignore", StatisticalWarning)
+        fit = coxph(
+            d["time_days"].to_numpy(float), d["status"].to_numpy(int), np.column_stack(columns), names=names
         )
-    )
-    return terms, len(d)
-
-
-METHODS = (
-    "Endpoints were derived from the dated records by Bassinet's definitions: overall survival (OS) "
-    "from {origin} to death of any cause; event-free survival (EFS) from diagnosis to resistant disease "
-    "(counted at day 0), relapse, second malignancy or death; disease-free survival (DFS) from complete "
-    "remission (or randomisation) to relapse, second malignancy or death; the cumulative incidence of "
-    "relapse with death in remission and second malignancy as competing events, and death in remission "
-    "with relapse competing. Patients alive without an event were censored at their last contact, and "
-    "follow-up was cut at the data cut-off of {cutoff}. Survival was estimated by Kaplan-Meier with "
-    "Greenwood standard errors and log-log 95% confidence intervals, and compared by the log-rank test; "
-    "cumulative incidences by Aalen-Johansen with Gray's variance and log-log intervals, compared by "
-    "Gray's test; hazard ratios by Cox regression (Efron ties, Wald 95% intervals, complete cases). A "
-    "transplant was treated as a time-dependent exposure (Mantel-Byar test, landmark analysis), never as "
-    "a baseline group. Age under 6 months means a diagnosis before the date six calendar months after "
-    "birth; high WBC means >= 300 x10^9/L; a poor prednisone response >= 1000 blasts/uL on day 8. Median "
-    "follow-up is by reverse Kaplan-Meier. Computed with Bassinet {version} (survival statistics checked "
-    "against R's survival and cmprsk)."
-)
+    return _finite_term(names, labels, fit), len(d)
 
 
 def run_plan(loaded: LoadedPlan, records: ClinicalRecords) -> PlanResult:
-    """Every analysis of the plan on ``records``."""
+    """Every analysis of the plan on ``records``, each on its own.
+
+    An analysis that cannot be estimated on these records (no patient, no event, one
+    group, collinear covariates) comes back with ``not_estimable`` saying why and the
+    plan line it is on; every other analysis is still computed. ``warnings`` lists them.
+    """
     plan = loaded.plan
     variables = analysis_frame(records, plan.variables)
     base = select_patients(variables, plan.population)
+    problems: list[str] = []
     if not base.any():
-        raise DataError(
-            f"{loaded.path}: no patient in the registry matches the plan's population {plan.population}"
-        )
-    analyses = tuple(_run_analysis(plan, a, records, variables, base) for a in plan.analyses)
-    origin = "transplant" if all(r.origin == "transplant" for r in analyses) else "diagnosis"
+        words = population_words(plan.population)
+        problems.append(f"no patient in the registry matches the plan's population ({words})")
+    analyses = []
+    for i, a in enumerate(plan.analyses):
+        line = loaded.line_of(("analyses", i))
+        try:
+            if not base.any():
+                raise DataError("no patient in the plan's population")
+            result = _run_analysis(plan, a, records, variables, base, line)
+        except (DataError, ConvergenceError, np.linalg.LinAlgError) as exc:
+            result = _not_estimable(plan, a, line, str(exc))
+        analyses.append(result)
+        if result.not_estimable:
+            problems.append(f"analysis {a.id} (plan line {line}): not estimable: {result.not_estimable}")
+        problems.extend(f"analysis {a.id} (plan line {line}): {note}" for note in result.notes)
+    origins = {r.origin for r in analyses}
+    origin = "transplant" if origins == {"transplant"} else "diagnosis"
     header, rows = characteristics_table(plan, variables, base)
     return PlanResult(
         plan.title, plan.source, plan.cutoff.isoformat(), plan.time_unit, int(base.sum()),
-        patient_flow(plan, records, variables, base), header, rows, analyses,
-        follow_up(plan, records, base, origin),
-        METHODS.format(origin=origin, cutoff=plan.cutoff.isoformat(), version=__version__),
-        loaded.sha256, data_fingerprint(records),
+        patient_flow(plan, records, variables, base) if base.any() else (), header, rows, tuple(analyses),
+        follow_up(plan, records, base, origin) if base.any() else {},
+        methods(analyses, cutoff=plan.cutoff.isoformat(), version=__version__),
+        loaded.sha256, data_fingerprint(records), warnings=tuple(problems), min_at_risk=plan.min_at_risk,
+    )  # fmt: skip
+
+
+def _not_estimable(plan: Plan, a: Analysis, line: int, reason: str) -> AnalysisResult:
+    endpoint = get_endpoint(a.endpoint)
+    origin = a.origin or endpoint.origin
+    population = a.population_label if a.population_label is not None else population_words(a.population)
+    return AnalysisResult(
+        a.id, a.title, endpoint.name, endpoint.title, origin, endpoint.competing_risks, 0, None, (), (),
+        plan.time_unit, bands=a.bands, figure=a.figure, line=line, population=population,
+        not_estimable=reason, test_kind=a.test or "",
     )  # fmt: skip

@@ -15,6 +15,7 @@ transplant never as a baseline group).
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import hashlib
 from pathlib import Path
@@ -46,8 +47,11 @@ class Flow(_Strict):
 
 
 class Characteristics(_Strict):
+    """Table 1: ``variables`` by the ``by`` variable; continuous items as median and ``summary``."""
+
     by: str | None = None
     variables: list[str]
+    summary: Literal["range", "iqr"] = "range"
 
 
 class Analysis(_Strict):
@@ -65,6 +69,8 @@ class Analysis(_Strict):
     phrases: dict[str, str] = Field(default_factory=dict)
     bands: bool = False
     figure: bool = True
+    population_label: str | None = None
+    plan_population: bool = True
 
 
 class Plan(_Strict):
@@ -77,6 +83,7 @@ class Plan(_Strict):
     flow: Flow | None = None
     characteristics: Characteristics | None = None
     analyses: list[Analysis]
+    min_at_risk: int = Field(default=10, ge=0)
 
     @property
     def days_per_unit(self) -> float:
@@ -112,6 +119,11 @@ class LoadedPlan:
         self.plan, self.path, self.text = plan, path, text
         self.sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
 
+    def line_of(self, path: tuple[Any, ...]) -> int:
+        """The plan line (1-based) of the entry at ``path``, e.g. ``("analyses", 3)``."""
+        node = yaml.compose(self.text, Loader=_LineLoader)
+        return _node_line(node, path) if node is not None else 0
+
 
 def load_plan(path: Path) -> LoadedPlan:
     """Read and validate the plan at ``path``; :class:`ConfigurationError` names the line of each problem."""
@@ -135,16 +147,44 @@ def load_plan(path: Path) -> LoadedPlan:
     try:
         plan = Plan.model_validate(data)
     except ValidationError as exc:
-        problems = []
+        found: list[tuple[int, str]] = []
         for error in exc.errors():
             loc = tuple(error["loc"])
             field = ".".join(str(p) for p in loc)
-            problems.append(f"{path}:{_node_line(node, loc)}: {field}: {error['msg']}")
+            found.append((_node_line(node, loc), f"{field}: {error['msg']}"))
+        # Every problem in one run: without the fields pydantic refused, check the names too.
+        lenient = _without(data, [tuple(e["loc"]) for e in exc.errors()])
+        try:
+            partial = Plan.model_validate(lenient)
+        except ValidationError:
+            partial = None
+        if partial is not None:
+            found.extend((_node_line(node, loc), message) for loc, message in _check_names(partial))
+        problems = [f"{path}:{line}: {message}" for line, message in sorted(found, key=lambda x: x[0])]
         raise ConfigurationError("the plan is not valid:\n" + "\n".join(problems)) from None
     problems = [f"{path}:{_node_line(node, loc)}: {message}" for loc, message in _check_names(plan)]
     if problems:
         raise ConfigurationError("the plan is not valid:\n" + "\n".join(problems))
     return LoadedPlan(plan, path, text)
+
+
+def _without(data: dict[str, Any], locations: list[tuple[Any, ...]]) -> dict[str, Any]:
+    """A copy of ``data`` without the mapping keys that hold each refused location."""
+    out: dict[str, Any] = copy.deepcopy(data)
+    for loc in locations:
+        container: Any = out
+        last: tuple[Any, Any] | None = None
+        for key in loc:
+            if isinstance(container, dict) and key in container:
+                last = (container, key)
+                container = container[key]
+            elif isinstance(container, list) and isinstance(key, int) and key < len(container):
+                container = container[key]
+            else:
+                break
+        if last is not None:
+            last[0].pop(last[1], None)
+    return out
 
 
 def _check_names(plan: Plan) -> list[tuple[tuple[Any, ...], str]]:

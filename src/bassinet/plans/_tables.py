@@ -62,42 +62,100 @@ def patient_flow(
             ),
         ),
     ]
+    # Per arm: lost to follow-up (alive, last contact over a year before the cut-off) and analysed.
+    cutoff = pd.Timestamp(plan.cutoff)
+    chosen = p.loc[arms[randomised].index]
+    alive = chosen["vital_status"].astype(str) != "dead" if "vital_status" in chosen else True
+    lost = alive & (pd.to_datetime(chosen["last_contact_date"]) < cutoff - pd.Timedelta(days=365))
+    analysed = pd.to_datetime(chosen["randomisation_date"]) <= cutoff
+    for arm in sorted(arms[randomised].unique()):
+        mine = chosen["randomisation_arm"] == arm
+        shown = CATALOGUE["arm"].show(arm)
+        steps.append(FlowStep(f"lost to follow-up: {shown}", int((mine & lost).sum())))
+        steps.append(FlowStep(f"analysed: {shown}", int((mine & analysed).sum())))
     return tuple(steps)
+
+
+def continuous_summary(values: np.ndarray, summary: str) -> tuple[float, float, float] | None:
+    """Median and (range or interquartile range) of the known values, or ``None`` if none is known.
+
+    Quartiles as R's ``quantile(x, c(0.25, 0.75))`` (type 7, linear interpolation).
+    """
+    known = values[~np.isnan(values)]
+    if not len(known):
+        return None
+    if summary == "iqr":
+        low, high = np.quantile(known, [0.25, 0.75])
+    else:
+        low, high = known.min(), known.max()
+    return float(np.median(known)), float(low), float(high)
+
+
+def _figure(x: float) -> str:
+    return f"{x:.1f}" if abs(x) < 100 else f"{x:.0f}"
 
 
 def characteristics_table(
     plan: Plan, variables: pd.DataFrame, base: pd.Series
 ) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]:
+    """Table 1: categories as n (%) of those known, continuous items as median (range or IQR), missing counts.
+
+    Returns the columns ``(summary word, grouping label, column heads...)`` and the rows
+    ``(variable label, "", ...)`` for a variable's heading (its cells filled for a
+    continuous item) and ``("", level, cells...)`` for each level and for "missing".
+    """
     spec = plan.characteristics
     if spec is None:
         return (), ()
     frame = variables[base]
     if spec.by:
         grouping = CATALOGUE[spec.by]
-        by = frame[spec.by].map(grouping.show)
+        by = frame[spec.by].map(lambda v: None if v is None or v != v else grouping.show(v))
         levels = [grouping.show(v) for v in grouping.order(list(frame[spec.by].dropna().unique()))]
     else:
         by, levels = pd.Series("all", index=frame.index), []
-    header = ("characteristic", "value", *levels, "all")
-    rows = []
+    columns: list[pd.Series] = [by == level for level in levels] + [pd.Series(True, index=frame.index)]
+    heads = [f"{level} (n = {int(mask.sum())})" for level, mask in zip(levels, columns, strict=False)]
+    heads.append(f"all (n = {len(frame)})")
+    word = "IQR" if spec.summary == "iqr" else "range"
+    header = (word, CATALOGUE[spec.by].label if spec.by else "", *heads)
+    rows: list[tuple[str, ...]] = []
     for name in spec.variables:
         variable = CATALOGUE[name]
-        shown = frame[name].map(lambda v, show=variable.show: "unknown" if v is None or v != v else show(v))
-        for position, value in enumerate(sorted(shown.unique(), key=str)):
+        raw = frame[name]
+        missing = raw.isna() | raw.map(lambda v: v is None)
+        if variable.continuous:
+            values = pd.to_numeric(raw, errors="coerce").to_numpy(float)
             cells = []
-            for level in [*levels, None]:
-                col = shown if level is None else shown[by == level]
-                count = int((col == value).sum())
-                cells.append(f"{count} ({100 * count / len(col):.0f}%)" if len(col) else "0")
-            rows.append((variable.label if position == 0 else "", value, *cells))
-    counts = (*(f"n = {(by == level).sum()}" for level in levels), f"n = {len(frame)}")
-    return header, (("", "", *counts), *rows)
+            for mask in columns:
+                found = continuous_summary(values[mask.to_numpy()], spec.summary)
+                cells.append(
+                    "\u2013"
+                    if found is None
+                    else f"{_figure(found[0])} ({_figure(found[1])}\u2013{_figure(found[2])})"
+                )
+            rows.append((f"{variable.label}, median ({word})", "", *cells))
+        else:
+            rows.append((variable.label, "", *("" for _ in columns)))
+            shown = raw[~missing].map(variable.show)
+            for value in [variable.show(v) for v in variable.order(list(raw[~missing].unique()))]:
+                cells = []
+                for mask in columns:
+                    known = shown[mask[~missing]]
+                    count = int((known == value).sum())
+                    cells.append(f"{count} ({100 * count / len(known):.0f}%)" if len(known) else "0")
+                rows.append(("", value, *cells))
+        if missing.any():
+            rows.append(("", "missing", *(str(int((missing & mask).sum())) for mask in columns)))
+    return header, tuple(rows)
 
 
 def follow_up(plan: Plan, records: ClinicalRecords, base: pd.Series, origin: str) -> dict[str, float]:
     d = derive(records, [get_endpoint("OS").from_origin(origin)], cutoff=plan.cutoff).set_index("study_id")  # type: ignore[arg-type]
     d = d.loc[[sid for sid in base.index[base] if sid in d.index]]
     t = d["time_days"].to_numpy(float) / plan.days_per_unit
+    if not len(t):
+        return {}
     fu = reverse_km_follow_up(t, d["status"].to_numpy(int))
     return {
         "reverse_km_median": float(fu.median),

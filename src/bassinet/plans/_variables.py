@@ -31,6 +31,7 @@ class Variable:
     compute: Callable[[ClinicalRecords, pd.DataFrame], pd.Series]
     values: Mapping[Any, str] | None = None
     time_dependent: bool = False
+    continuous: bool = False
 
     def order(self, values: list[object]) -> list[object]:
         """``values`` in the catalogue's order where it has one, else sorted."""
@@ -105,6 +106,14 @@ def _mrd_before_transplant(records: ClinicalRecords, p: pd.DataFrame) -> pd.Seri
 
 YES_NO = {True: "yes", False: "no"}
 
+
+def _age_months(records: ClinicalRecords, p: pd.DataFrame) -> pd.Series:
+    if "date_of_birth" not in p:
+        return pd.Series(float("nan"), index=p.index)
+    days = (pd.to_datetime(p["diagnosis_date"]) - pd.to_datetime(p["date_of_birth"])).dt.days
+    return days.astype(float) / 30.4375
+
+
 CATALOGUE: dict[str, Variable] = {
     v.name: v
     for v in (
@@ -121,16 +130,23 @@ CATALOGUE: dict[str, Variable] = {
             lambda r, p: p["original_country"].map({True: "original countries", False: "other countries"}),
         ),
         Variable("risk_group", "Interfant-06 risk group", _risk_group, {"LR": "LR", "MR": "MR", "HR": "HR"}),
-        Variable("age_lt_6m", "age < 6 months", _young, {True: "under 6 months", False: "6 months or older"}),
+        Variable("age_lt_6m", "age <6 months", _young, {True: "<6 months", False: "\u22656 months"}),
+        Variable("age_months", "age at diagnosis, months", _age_months, continuous=True),
+        Variable(
+            "wbc",
+            "WBC, \u00d710\u2079/L",
+            lambda r, p: pd.to_numeric(p["wbc"], errors="coerce"),
+            continuous=True,
+        ),
         Variable(
             "wbc_ge_300",
-            "WBC >= 300 x10^9/L",
+            "WBC \u2265300\u00d710\u2079/L",
             lambda r, p: (p["wbc"] >= 300).where(p["wbc"].notna(), None),
-            {True: "WBC >= 300", False: "WBC < 300"},
+            {True: "WBC \u2265300\u00d710\u2079/L", False: "WBC <300\u00d710\u2079/L"},
         ),
         Variable(
             "poor_prednisone",
-            "poor prednisone response",
+            "prednisone response",
             lambda r, p: (p["day8_blasts"] >= 1000).where(p["day8_blasts"].notna(), None),
             {True: "poor prednisone response", False: "good prednisone response"},
         ),

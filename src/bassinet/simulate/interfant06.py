@@ -133,6 +133,9 @@ class Interfant06Model:
         Second malignancies per day in remission.
     lost_rate : float
         Loss to follow-up per day.
+    protocol, id_prefix : str
+        The protocol recorded and the study IDs' prefix ("Interfant-06", "I06-0001"); the
+        Interfant-99 cohort (:mod:`.interfant99`) reuses this model with its own.
     """
 
     n: int = 651
@@ -175,6 +178,8 @@ class Interfant06Model:
     death_after_resistance: float = 0.85
     second_malignancy_rate: float = 0.000015
     lost_rate: float = 0.02 / YEAR
+    protocol: str = "Interfant-06"
+    id_prefix: str = "I06"
 
 
 def simulate_interfant06(
@@ -247,7 +252,7 @@ class _Trial:
             diagnosed = day(m.accrual_start, diagnosis_day[i])
             born = day(diagnosed, -int(age[i]))
             facts = PatientFacts.from_dates(
-                f"I06-{i + 1:04d}",
+                f"{m.id_prefix}-{i + 1:04d}",
                 date_of_birth=born,
                 diagnosis_date=diagnosed,
                 leukemia_type="ALL",
@@ -405,7 +410,7 @@ class _Trial:
             "wbc": facts.wbc,
             "cns_status": str(rng.choice(["CNS1", "CNS2", "CNS3"], p=[0.8, 0.12, 0.08])),
             "day8_blasts": facts.day8_blasts,
-            "protocol": "Interfant-06",
+            "protocol": self.m.protocol,
             "protocol_version": "1.0",
             "randomisation_arm": "",
             "randomisation_date": "",
