@@ -48,7 +48,7 @@ from scipy.stats import chi2, norm
 
 from bassinet.errors import ConvergenceError, DataError, StatisticalWarning
 from bassinet.survival._concordance import Concordance, concordance_counts
-from bassinet.survival._newton import maximise
+from bassinet.survival._newton import infinite, maximise
 from bassinet.survival._partial_likelihood import Evaluation, PartialLikelihood, RiskSets
 from bassinet.survival._results import TableResult
 from bassinet.survival._validate import (
@@ -321,11 +321,9 @@ def _information(engine: PartialLikelihood, ev: Evaluation, mult: FloatArray) ->
     sets, x = engine.sets, engine.x
     k, rows, f = sets.death_time, sets.death_rows, sets.fraction
     m = ev.mean_weight[k] * mult[k]
-    c = np.bincount(k, weights=m / ev.den, minlength=sets.n_times)
+    c = np.bincount(k, weights=m / ev.den, minlength=sets.n_times).astype(np.float64)
     e = np.bincount(k, weights=m * f / ev.den, minlength=sets.n_times)
-    cum = np.zeros(sets.n_times + 1)
-    np.cumsum(c, out=cum[1:])
-    g = ev.risk * (cum[sets.hi] - cum[sets.lo])
+    g = ev.risk * sets.over(c)
     g[rows] -= ev.risk[rows] * e[k]
     result: FloatArray = (x * g[:, None]).T @ x - (ev.num * (m / ev.den**2)[:, None]).T @ ev.num
     return result
@@ -581,15 +579,7 @@ def fit_prepared(
         engine.evaluate, init_beta, what="the Cox model", names=data.names, max_iter=max_iter, tol=tol
     )
     naive_var = _inverse(current.information, data.names)
-    remaining = np.abs(naive_var @ current.score)
-    infinite = (remaining > tol) & (remaining > np.sqrt(tol) * np.abs(beta))
-    for j in np.flatnonzero(infinite):
-        warnings.warn(
-            f"the log-likelihood converged before covariate {data.names[j]!r} did: its coefficient "
-            "may be infinite (the covariate may separate those with events from the others)",
-            StatisticalWarning,
-            stacklevel=3,
-        )
+    warn_infinite(infinite(beta, naive_var, current.score, tol), data.names)
     var = naive_var
     fractional = bool((data.weights != np.floor(data.weights)).any())
     is_robust = (data.cluster is not None or fractional) if robust is None else robust
@@ -630,13 +620,37 @@ def fit_prepared(
     )
 
 
+def warn_infinite(flagged: NDArray[np.bool_], names: tuple[str, ...]) -> None:
+    """R's "coefficient may be infinite" warning, naming each flagged covariate."""
+    for j in np.flatnonzero(flagged):
+        warnings.warn(
+            f"the log-likelihood converged before covariate {names[j]!r} did: its coefficient "
+            "may be infinite (the covariate may separate those with events from the others)",
+            StatisticalWarning,
+            stacklevel=4,
+        )
+
+
 def _inverse(information: FloatArray, names: tuple[str, ...]) -> FloatArray:
+    """The inverse of a positive definite information matrix, or an error naming the covariates.
+
+    The information at the fit is positive definite unless the log-likelihood is flat
+    in some direction there: a coefficient run off to infinity so far that the risk
+    sets no longer tell its covariate apart, or covariates that are collinear among
+    those at risk at the event times. The error names the covariates whose diagonal
+    element is not clearly positive.
+    """
     try:
         chol = np.linalg.cholesky(information)
     except np.linalg.LinAlgError as exc:
+        diagonal = np.diag(information)
+        flat = np.flatnonzero(diagonal <= 1e-12 * max(float(diagonal.max()), 0.0))
+        values = ", ".join(f"{names[j]!r} {diagonal[j]:.3g}" for j in flat)
+        which = f" (its diagonal: {values})" if flat.size else ""
         raise ConvergenceError(
-            f"the information matrix of ({', '.join(names)}) is not positive definite: a covariate "
-            "may have no events in one of its levels"
+            f"the information matrix of ({', '.join(names)}) is not positive definite at the fit{which}: "
+            "the log-likelihood is flat in some direction (a coefficient running off to infinity, "
+            "or covariates collinear among those at risk at the event times)"
         ) from exc
     inv_chol = np.linalg.inv(chol)
     result: FloatArray = inv_chol.T @ inv_chol

@@ -181,6 +181,9 @@ class KaplanMeier(TableResult):
         Pointwise confidence limits at ``conf_level`` on the ``conf_type`` scale,
         computed when first read (a fit used only for its estimates does not pay
         for them at a million distinct times).
+    n
+        The number of rows of the curve, as R's ``survfit(...)$n`` (with late entry and
+        with weights too: R counts rows, not weights).
     """
 
     time: FloatArray
@@ -294,6 +297,7 @@ def _curve(
     n_censor: FloatArray,
     conf_level: float,
     conf_type: ConfType,
+    n: float,
 ) -> KaplanMeier:
     with np.errstate(divide="ignore", invalid="ignore"):
         hazard = np.where(n_risk > 0, n_event / n_risk, 0.0)
@@ -303,7 +307,6 @@ def _curve(
             n_event == 0, 0.0, np.where(remaining > 0, n_event / (n_risk * remaining), np.inf)
         )
         se_log = np.sqrt(np.cumsum(increment))
-    n = float(n_risk.max()) if len(n_risk) else 0.0
     return KaplanMeier(times, n_risk, n_event, n_censor, surv, se_log, conf_level, conf_type, n)
 
 
@@ -389,4 +392,6 @@ def _fit(
     n_censor, n_event = counts[:, 0], counts[:, 1]
     exits = (n_censor + n_event)[:, None]
     n_risk = at_risk(times, exits, entry=entry, weights=weights)[:, 0]
-    return _curve(times, n_risk, n_event, n_censor, conf_level, conf_type)
+    # R's survfit$n: the rows of the curve, whatever their entry times and weights
+    # (the largest risk set, which this used to be, is smaller under late entry).
+    return _curve(times, n_risk, n_event, n_censor, conf_level, conf_type, float(len(time)))
