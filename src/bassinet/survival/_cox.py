@@ -429,9 +429,10 @@ def prepare(
     cluster: ArrayLike | None,
     names: Sequence[str] | None,
     terms: Sequence[tuple[str, Sequence[int]]] | None = None,
+    timefix: bool = True,
 ) -> CoxData:
     """The validation gate of :func:`coxph`: every bad input is a DataError naming it."""
-    data = survival_data(time, event, entry=entry)
+    data = survival_data(time, event, entry=entry, fix_times=timefix)
     n = len(data.time)
     matrix = _matrix(x, None)
     if matrix.shape[0] != n:
@@ -514,6 +515,7 @@ def coxph(
     init: ArrayLike | None = None,
     max_iter: int = 30,
     tol: float = 1e-10,
+    timefix: bool = True,
 ) -> CoxFit:
     """Fit a Cox proportional-hazards model, as ``survival::coxph``.
 
@@ -539,6 +541,9 @@ def coxph(
     init, max_iter, tol
         Starting coefficients; Newton iterations allowed; convergence when the relative
         change in the log partial likelihood is at most ``tol``.
+    timefix
+        Treat times that differ by rounding noise as one time, as R's ``coxph`` does by
+        default (``survival``'s ``aeqSurv``); ``False`` keeps every time as given.
     """
     check_choice("ties", ties, TIES)
     check_conf_level(conf_level)
@@ -552,6 +557,7 @@ def coxph(
         offset=offset,
         cluster=cluster,
         names=names,
+        timefix=timefix,
     )
     return fit_prepared(
         data, ties=ties, robust=robust, conf_level=conf_level, init=init, max_iter=max_iter, tol=tol

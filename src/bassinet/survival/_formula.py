@@ -103,6 +103,7 @@ class CoxPH:
         conf_level: float = 0.95,
         max_iter: int = 30,
         tol: float = 1e-10,
+        timefix: bool = True,
     ) -> None:
         self.formula = formula
         self.time = time
@@ -117,6 +118,7 @@ class CoxPH:
         self.conf_level = conf_level
         self.max_iter = max_iter
         self.tol = tol
+        self.timefix = timefix
 
     def _roles(self) -> dict[str, str]:
         roles = {"time": self.time, "event": self.event}
@@ -194,6 +196,7 @@ class CoxPH:
             cluster=values("cluster"),
             names=names,
             terms=terms,
+            timefix=self.timefix,
         )
         self.result_: CoxFit = fit_prepared(
             prepared,

@@ -320,6 +320,7 @@ def kaplan_meier(
     conf_level: float = 0.95,
     conf_type: ConfType = "log-log",
     dropna: bool = False,
+    timefix: bool = True,
 ) -> KaplanMeier | GroupedKaplanMeier:
     """Estimate the survival function by Kaplan–Meier (Kaplan & Meier 1958).
 
@@ -343,6 +344,10 @@ def kaplan_meier(
         Scale of the limits (R's ``conf.type``; R's default is "log").
     dropna : bool
         Remove rows with a missing value instead of refusing them.
+    timefix : bool
+        Treat times that differ by rounding noise as one time, as R's ``survfit`` does
+        by default (see :func:`bassinet.survival._validate.timefix`); ``False`` keeps
+        every time as given (R's ``timefix = FALSE``).
 
     Returns
     -------
@@ -361,6 +366,7 @@ def kaplan_meier(
         required(columns, "event"),
         entry=columns["entry"],
         weights=columns["weights"],
+        fix_times=timefix,
     )
     if columns["group"] is None:
         return _fit(data.time, data.event, data.entry, data.weights, conf_level, conf_type)
