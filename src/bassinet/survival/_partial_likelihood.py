@@ -11,21 +11,22 @@ start < t <= stop; in that numbering these death times are one contiguous range
 ``[lo[i], hi[i])``, found by two binary searches. Right-censored data are the case
 start = -inf. Strata, late entry, counting-process rows and time-varying covariates
 all reduce to this one form; each Newton step costs O(n p^2) after one O(n log n) sort
-(O(n p^2 log K) with late entry).
+(plus O(K p log K) for the compensated running totals of (start, stop] data).
 
 Sums without cancellation
 -------------------------
-Every sum over a risk set (S0, S1) and every sum over the death times a row is at risk
-at is built from additions of the terms themselves, never as the difference of two
-running totals. Right-censored risk sets are nested: the sums are accumulated
-backwards in time within each stratum, as ``survival``'s ``coxfit6.c`` does. (start,
-stop] risk sets are not nested; they are summed over a binary tree of the death times
-(:func:`range_sum`, :func:`over_range`): each range is at most 2 log2 K tree nodes, so
-each sum is a sum of its own terms in another order, with relative error at most
-about (n_k + 2 log2 K) eps for positive terms. A running total that adds a row at
-entry and subtracts it at exit would leave an error of one ulp of the largest total
-reached earlier: at a coefficient of 20, risks of 1e6 beside 1e-3, enough to turn the
-score's sign and the information negative.
+No sum over a risk set (S0, S1), and no sum over the death times a row is at risk
+at, loses the small risk sets to the large ones. Right-censored risk sets are nested:
+the sums are accumulated backwards in time within each stratum, as ``survival``'s
+``coxfit6.c`` does, with additions only. (start, stop] risk sets are not nested: a row
+is added when it joins and taken away when it leaves. Each value is first split into
+an upper part whose sums are exact and a lower part below eps times the largest value
+(:func:`_split`), and the running total is kept in twice the working precision (each
+addition a TwoSum, in a vectorised prefix scan over the death times,
+:func:`_two_sum_scan`), so the error is about eps |sum| + O(n eps^2) times the largest
+value. A running total in plain floating point would leave an error of one ulp of the
+largest total reached earlier: at a coefficient of 20, risks of 1e6 beside 1e-3,
+enough to turn the score's sign and the information negative.
 
 The information is the weighted covariance of x over each risk set, formed as
 sum_k c_k S2_k - sum_k c_k S1_k S1_k' / S0_k with x centred on its mean: both terms are
@@ -63,6 +64,10 @@ Andersen PK, Gill RD (1982). Cox's regression model for counting processes.
     Ann Stat 10:1100-1120.
 Therneau TM, Grambsch PM (2000). Modeling Survival Data. Springer.
 Higham NJ (2002). Accuracy and Stability of Numerical Algorithms, 2nd ed. SIAM (ch. 4).
+Ogita T, Rump SM, Oishi S (2005). Accurate sum and dot product. SIAM J Sci Comput
+    26:1955-1988.
+Rump SM, Ogita T, Oishi S (2008). Accurate floating-point summation part I: faithful
+    rounding. SIAM J Sci Comput 31:189-224.
 """
 
 from __future__ import annotations
@@ -96,7 +101,7 @@ def _bincount(index: IntArray, weights: FloatArray, size: int) -> FloatArray:
 
 #: Up to this many strata, nested risk sets are summed by one cumulative sum per stratum;
 #: beyond it (one subject per stratum, say) a Python loop over strata would cost more
-#: than the summation tree, which is used instead.
+#: than the compensated running total, which is used instead.
 SEGMENT_LOOP_MAX = 64
 
 
@@ -113,78 +118,47 @@ def _scatter(node: FloatArray, index: IntArray, values: FloatArray) -> None:
     node += np.bincount(flat, weights=values.ravel(), minlength=node.size).reshape(node.shape)
 
 
-def _tree_width(size: int) -> int:
-    width = 1
-    while width < size:
-        width *= 2
-    return width
+def _split(values: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """values = upper + lower exactly, with every sum of up to n of the uppers exact.
 
-
-def _tree_point_sums(lo: IntArray, hi: IntArray, values: FloatArray, size: int) -> FloatArray:
-    """For each k < size, the sum of ``values[i]`` over rows with lo[i] <= k < hi[i], by a tree.
-
-    The death times are the leaves of a complete binary tree. Each row's range
-    [lo, hi) is the union of at most 2 log2(size) aligned blocks (tree nodes), and the
-    row's value is added to those nodes; the sum at a leaf is then the sum of its
-    ancestors' totals, pushed down level by level. Every operation is an addition of
-    the row values themselves: nothing is ever subtracted, so with values >= 0 (risks)
-    the relative error of each sum is at most about (n_k + 2 log2 size) eps, n_k the
-    rows at risk, whatever the rows that left before (Higham 2002, section 4.2).
+    Rump's ExtractScalar (Rump, Ogita & Oishi 2008): with sigma a power of two at least
+    2n times the largest |value| of a column, upper = (sigma + v) - sigma keeps the bits
+    of v above ulp(sigma), so the uppers add without rounding, however they are binned;
+    the lowers are below ulp(sigma) = eps sigma, so their rounding is of order eps^2
+    n max|v|. Binning rows by time then loses nothing of the small risk sets.
     """
-    vals = _as_columns(values)
-    width = _tree_width(max(size, 1))
-    node = np.zeros((2 * width, vals.shape[1]))
-    left, right = lo + width, hi + width
-    keep = np.flatnonzero(left < right)
-    left, right, vals = left[keep], right[keep], vals[keep]
-    while left.size:
-        odd = (left & 1) == 1
-        _scatter(node, left[odd], vals[odd])
-        left = left + odd
-        odd = (right & 1) == 1
-        right = right - odd
-        _scatter(node, right[odd], vals[odd])
-        left, right = left >> 1, right >> 1
-        keep = np.flatnonzero(left < right)
-        left, right, vals = left[keep], right[keep], vals[keep]
-    level = 1
-    while level < width:
-        node[2 * level : 4 * level] += np.repeat(node[level : 2 * level], 2, axis=0)
-        level *= 2
-    out = node[width : width + size]
-    return out.reshape(size, *values.shape[1:])
+    top = np.abs(values).max(axis=0, initial=0.0)
+    exponent = np.ceil(np.log2(np.maximum(top, np.finfo(np.float64).tiny))) + np.ceil(
+        np.log2(2.0 * values.shape[0] + 2.0)
+    )
+    sigma = np.where(top > 0, np.exp2(exponent), 0.0)
+    upper: FloatArray = (sigma + values) - sigma
+    lower: FloatArray = values - upper
+    return upper, lower
 
 
-def _tree_range_sums(per_time: FloatArray, lo: IntArray, hi: IntArray) -> FloatArray:
-    """For each row, the sum of ``per_time[k]`` over lo <= k < hi, by a tree of partial sums.
+def _two_sum_scan(terms: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Inclusive prefix sums along axis 0 as unevaluated pairs (high, low), error-free per step.
 
-    The dual of :func:`_tree_point_sums`: the tree holds pairwise sums of the values
-    (built upwards, additions only) and each range adds its at most 2 log2 K blocks.
+    A Hillis–Steele scan (log2 m passes of one vectorised addition each) in which every
+    addition is Knuth's TwoSum: the rounding error of each partial sum is kept exactly
+    and carried in ``low``. high + low is then the sum as if accumulated in twice the
+    working precision: its error is at most about eps |sum| + (2 log2 m eps)^2 sum |terms|
+    (Ogita, Rump & Oishi 2005, on cascaded summation), so large terms that cancel leave
+    no trace beyond eps^2 of their size.
     """
-    vals = _as_columns(per_time)
-    size = vals.shape[0]
-    width = _tree_width(max(size, 1))
-    node = np.zeros((2 * width, vals.shape[1]))
-    node[width : width + size] = vals
-    level = width // 2
-    while level >= 1:
-        node[level : 2 * level] = node[2 * level : 4 * level : 2] + node[2 * level + 1 : 4 * level : 2]
-        level //= 2
-    out = np.zeros((lo.shape[0], vals.shape[1]))
-    left, right = lo + width, hi + width
-    rows = np.flatnonzero(left < right)
-    left, right = left[rows], right[rows]
-    while rows.size:
-        odd = (left & 1) == 1
-        out[rows[odd]] += node[left[odd]]
-        left = left + odd
-        odd = (right & 1) == 1
-        right = right - odd
-        out[rows[odd]] += node[right[odd]]
-        left, right = left >> 1, right >> 1
-        keep = np.flatnonzero(left < right)
-        rows, left, right = rows[keep], left[keep], right[keep]
-    return out.reshape(lo.shape[0], *per_time.shape[1:])
+    high = terms.copy()
+    low = np.zeros_like(terms)
+    shift = 1
+    while shift < high.shape[0]:
+        a, b = high[:-shift], high[shift:]
+        total = a + b
+        back = total - a
+        error = (a - (total - back)) + (b - back)
+        low[shift:] = low[shift:] + low[:-shift] + error
+        high[shift:] = total
+        shift *= 2
+    return high, low
 
 
 def range_sum(
@@ -196,17 +170,31 @@ def range_sum(
     ``lo`` is the first death time of its stratum (right-censored data: the risk sets
     are nested). The sums are then accumulated backwards in time within each stratum,
     as ``survival``'s ``coxfit6.c`` does: a row joins at its last death time and stays,
-    so nothing is ever subtracted. Without ``segments`` ((start, stop] rows: a row
-    leaves the risk set while later rows join) the sums come from the summation tree
-    of :func:`_tree_point_sums`, whose error is bounded in the same way. A running
-    total that adds a row at entry and subtracts it at exit would not be: its error is
-    an ulp of the largest total reached before, which at a large coefficient is many
-    orders above the risk sets left after those rows die.
+    so nothing is ever subtracted.
+
+    Otherwise ((start, stop] rows: a row leaves the risk set while later rows join),
+    each row is added at ``lo`` and taken away at ``hi``, and the running total is kept
+    in twice the working precision (:func:`_two_sum_scan`): its error is about
+    eps |sum| + (2 log2 K eps)^2 times the total of every value added or taken away so
+    far. A running total in plain floating point would keep an error of an ulp of the
+    largest total reached before, which at a large coefficient (risks of 1e6 that die
+    early beside 1e-3 that remain) is many orders above the risk sets left.
     """
-    if segments is None or len(segments) > SEGMENT_LOOP_MAX:
-        return _tree_point_sums(lo, hi, values, size)
     vals = _as_columns(values)
-    bins = np.zeros((size + 1, vals.shape[1]))
+    p = vals.shape[1]
+    if segments is None or len(segments) > SEGMENT_LOOP_MAX:
+        at_risk = np.flatnonzero(hi > lo)
+        upper, lower = _split(vals[at_risk])
+        # rows 4k, 4k + 1: the parts of rows joining at k; 4k + 2, 4k + 3: of those leaving after k
+        terms = np.zeros((4 * size, p))
+        _scatter(terms, 4 * lo[at_risk], upper)
+        _scatter(terms, 4 * lo[at_risk] + 1, lower)
+        _scatter(terms, 4 * hi[at_risk] - 2, -upper)
+        _scatter(terms, 4 * hi[at_risk] - 1, -lower)
+        high, low = _two_sum_scan(terms)
+        out = high[1::4] + low[1::4]
+        return out.reshape(size, *values.shape[1:])
+    bins = np.zeros((size + 1, p))
     last = np.where(hi > lo, hi - 1, size)
     _scatter(bins, last, vals)
     out = bins[:size]
@@ -222,12 +210,18 @@ def over_range(
     """For each row, the sum of a per-death-time quantity over its range [lo, hi).
 
     With nested risk sets (``segments``, as in :func:`range_sum`) it is a cumulative
-    sum within the row's stratum read at hi - 1; otherwise the tree of
-    :func:`_tree_range_sums`. Neither subtracts one cumulative sum from another.
+    sum within the row's stratum read at hi - 1. Otherwise it is C[hi] - C[lo], C the
+    cumulative sum kept as a (high, low) pair by :func:`_two_sum_scan`: the difference
+    of the high parts is exact up to its own rounding, and the low parts carry what the
+    high parts lost, so a late range of a large cumulative sum keeps its digits.
     """
-    if segments is None or len(segments) > SEGMENT_LOOP_MAX:
-        return _tree_range_sums(per_time, lo, hi)
     size = per_time.shape[0]
+    if segments is None or len(segments) > SEGMENT_LOOP_MAX:
+        padded = np.zeros((size + 1, *per_time.shape[1:]))
+        padded[1:] = per_time
+        high, low = _two_sum_scan(padded)
+        result: FloatArray = (high[hi] - high[lo]) + (low[hi] - low[lo])
+        return result
     cum = np.zeros((size + 1, *per_time.shape[1:]))
     bounds = [*segments.tolist(), size]
     for a, b in pairwise(bounds):
