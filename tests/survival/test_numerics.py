@@ -43,7 +43,7 @@ def test_risk_set_sums_keep_small_risk_sets_exact_beside_huge_ones(nested: bool)
 
 
 @pytest.mark.parametrize("segments", [None, np.array([0, 7, 20])])
-def test_range_sums_by_tree_and_by_strata_equal_the_sums_by_definition(segments: np.ndarray | None) -> None:
+def test_range_sums_by_scan_and_by_strata_equal_the_sums_by_definition(segments: np.ndarray | None) -> None:
     rng = np.random.default_rng(15)
     size, n = 33, 300
     if segments is None:
@@ -71,7 +71,7 @@ def test_range_sums_by_tree_and_by_strata_equal_the_sums_by_definition(segments:
 
 
 def test_separating_covariate_with_late_entry_warns_and_returns_the_fit() -> None:
-    # The separating data of test_cox, as (start, stop] rows split at 0.5: the tree sums.
+    # The separating data of test_cox, as (start, stop] rows split at 0.5: the compensated sums.
     time = np.arange(1, 21, dtype=float)
     x = (time <= 8).astype(float)
     z = np.random.default_rng(3).normal(size=20)
