@@ -232,7 +232,8 @@ def timefix(
         return time, entry
     if float(np.abs(finite).max()) < 1.0 / tolerance and np.array_equal(finite, np.floor(finite)):
         return time, entry
-    grid = np.unique(finite)
+    ordered = np.sort(finite)
+    grid = ordered[np.concatenate([[True], ordered[1:] != ordered[:-1]])]  # np.unique, one sort
     if grid.size < 2:
         return time, entry
     limit = tolerance * max(1.0, float(np.mean(np.abs(grid))))
