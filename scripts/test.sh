@@ -3,9 +3,12 @@
 # command, and exactly what CI (.ci/run) runs.
 #   - PostgreSQL, R (with survival, cmprsk and rpact), Chromium with its driver, poppler
 #     (pdftoppm) and Pango (for WeasyPrint's PDF) from Debian's packages, via apt-get;
-#   - Bassinet with its test extras in the virtual environment .venv;
+#   - Bassinet with its test extras in the virtual environment .venv, at the exact versions
+#     of requirements/lock.txt (pip constraints; regenerate with scripts/lock.sh);
 #   - a throwaway PostgreSQL server on 127.0.0.1, so the registry tests run on it too;
-#   - ruff, mypy, then pytest. Tests that need PostgreSQL, R or the browser fail here, never skip.
+#   - ruff, mypy, then pytest. Tests that need PostgreSQL, R or the browser fail here, never skip;
+#   - the survival tests a second time under OPENBLAS_CORETYPE=Haswell, so that a result that
+#     depends on the BLAS kernel fails here (unless arguments select other tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,7 +28,7 @@ fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
 echo "== installing bassinet[test] into .venv"
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+.venv/bin/python -m pip install -q --disable-pip-version-check -c requirements/lock.txt -e '.[test]'
 
 echo "== starting PostgreSQL"
 BASSINET_TEST_POSTGRES_URL="$(bash scripts/postgres.sh start)"
@@ -38,3 +41,7 @@ echo "== mypy"
 .venv/bin/mypy
 echo "== pytest"
 .venv/bin/python -m pytest "$@"
+if [ "$#" -eq 0 ]; then
+  echo "== pytest tests/survival under OPENBLAS_CORETYPE=Haswell"
+  OPENBLAS_CORETYPE=Haswell .venv/bin/python -m pytest tests/survival
+fi

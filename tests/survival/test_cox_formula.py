@@ -78,3 +78,27 @@ def test_missing_covariate_names_row_and_column() -> None:
 def test_time_column_that_does_not_exist_is_refused() -> None:
     with pytest.raises(DataError, match="time='days' is not a column"):
         CoxPH("age", time="days", event="event").fit(_lung())
+
+
+@pytest.mark.r
+def test_r_names_with_dots_and_backquotes_are_columns_as_in_r() -> None:
+    # R's lung has ph.ecog and wt.loss; formulaic reads ph.ecog as an attribute of "ph".
+    d = r_dataset("na.omit(lung[, c('time', 'status', 'age', 'ph.ecog', 'wt.loss')])")
+    d["event"] = (d.status == 2).astype(int)
+    r = run_r(
+        "fit <- coxph(Surv(time, status) ~ age + ph.ecog + `wt.loss`, data = d); "
+        "out <- list(coef = coef(fit))",
+        d,
+    )
+    model = CoxPH("age + ph.ecog + `wt.loss`", time="time", event="event").fit(d)
+    assert model.names_ == ("age", "ph.ecog", "wt.loss")
+    assert_close(model.coef_, r["coef"], what="coef")
+    d["my var"] = d["age"]
+    quoted = CoxPH("`my var` + ph.ecog + `wt.loss`", time="time", event="event").fit(d)
+    np.testing.assert_allclose(quoted.coef_, model.coef_, rtol=1e-12)
+
+
+def test_a_dotted_name_that_is_no_column_is_refused_by_its_name() -> None:
+    d = _lung()
+    with pytest.raises(DataError, match="names 'wt', not a column"):
+        CoxPH("age + wt.loss", time="time", event="event").fit(d)

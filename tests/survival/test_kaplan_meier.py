@@ -55,6 +55,13 @@ def test_median_where_the_curve_is_flat_at_exactly_one_half_is_the_midpoint() ->
     assert kaplan_meier([1, 2, 3, 4], [1, 1, 1, 1]).median().time[0] == 2.5
 
 
+def test_n_counts_the_rows_under_late_entry_as_survfit_does() -> None:
+    # At most one row is at risk at any time here; R's survfit(...)$n is 3.
+    fit = kaplan_meier([2, 3, 4], [1, 0, 1], entry=[0, 2.5, 3])
+    assert fit.n == 3  # type: ignore[union-attr]
+    assert fit.n_risk.max() == 1  # type: ignore[union-attr]
+
+
 def test_late_entry_by_hand() -> None:
     # (entry, exit]: (0,5] (0,4]+ (2,6] (3,7] (1.5,3]. At t=3, at risk: the rows entered before 3
     # and not yet gone: (0,5] (0,4] (2,6] (1.5,3] = 4; (3,7] enters at 3 and is not at risk at 3.
@@ -82,6 +89,7 @@ q <- quantile(f, c({", ".join(map(str, QUANTILES))}))
 out[["{tag}_curve"]] <- c(f$time, f$n.risk, f$n.event, f$n.censor, f$surv, f$std.err, f$lower, f$upper)
 out[["{tag}_at"]] <- c(s$time, s$n.risk, s$n.event, s$n.censor, s$surv, s$std.err, s$lower, s$upper)
 out[["{tag}_q"]] <- c(q$quantile, q$lower, q$upper)""")
+    lines.append("out$n <- f$n")
     return "out <- list()\n" + "\n".join(lines)
 
 
@@ -124,6 +132,7 @@ def test_curve_equals_survfit(
         ]
     )  # type: ignore[attr-defined]
     assert_close(ours, r[f"{conf_type.replace('-', '')}_curve"], what=f"{case.name} {conf_type}")
+    assert fit.n == r["n"][0]  # type: ignore[attr-defined]
 
 
 @pytest.mark.r

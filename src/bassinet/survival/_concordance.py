@@ -28,8 +28,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from bassinet.survival._partial_likelihood import range_sum
-
 if TYPE_CHECKING:
     from bassinet.survival._partial_likelihood import RiskSets
 
@@ -101,7 +99,7 @@ def concordance_counts(sets: RiskSets, score: FloatArray, weights: FloatArray) -
     less = at_risk_below - same_below
     equal = at_risk_equal - same_equal
     # weight at risk (all scores) less the deaths at k: higher scores are the rest
-    total_in = range_sum(sets.lo, sets.hi, weights, sets.n_times)
+    total_in = sets.sums(weights)
     same_total = np.bincount(k, weights=w_dead, minlength=sets.n_times)
     greater = total_in[k] - same_total[k] - less - equal
     concordant = float(w_dead @ less)

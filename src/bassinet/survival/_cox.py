@@ -49,7 +49,7 @@ from scipy.stats import chi2, norm
 from bassinet.errors import ConvergenceError, DataError, StatisticalWarning
 from bassinet.survival._concordance import Concordance, concordance_counts
 from bassinet.survival._cox_exact import ExactLikelihood
-from bassinet.survival._newton import maximise
+from bassinet.survival._newton import infinite, maximise
 from bassinet.survival._partial_likelihood import Evaluation, PartialLikelihood, RiskSets
 from bassinet.survival._results import TableResult
 from bassinet.survival._validate import (
@@ -335,11 +335,9 @@ def _information(engine: PartialLikelihood, ev: Evaluation, mult: FloatArray) ->
     sets, x = engine.sets, engine.x
     k, rows, f = sets.death_time, sets.death_rows, sets.fraction
     m = ev.mean_weight[k] * mult[k]
-    c = np.bincount(k, weights=m / ev.den, minlength=sets.n_times)
+    c = np.bincount(k, weights=m / ev.den, minlength=sets.n_times).astype(np.float64)
     e = np.bincount(k, weights=m * f / ev.den, minlength=sets.n_times)
-    cum = np.zeros(sets.n_times + 1)
-    np.cumsum(c, out=cum[1:])
-    g = ev.risk * (cum[sets.hi] - cum[sets.lo])
+    g = ev.risk * sets.over(c)
     g[rows] -= ev.risk[rows] * e[k]
     result: FloatArray = (x * g[:, None]).T @ x - (ev.num * (m / ev.den**2)[:, None]).T @ ev.num
     return result
@@ -445,9 +443,10 @@ def prepare(
     cluster: ArrayLike | None,
     names: Sequence[str] | None,
     terms: Sequence[tuple[str, Sequence[int]]] | None = None,
+    timefix: bool = True,
 ) -> CoxData:
     """The validation gate of :func:`coxph`: every bad input is a DataError naming it."""
-    data = survival_data(time, event, entry=entry)
+    data = survival_data(time, event, entry=entry, fix_times=timefix)
     n = len(data.time)
     matrix = _matrix(x, None)
     if matrix.shape[0] != n:
@@ -530,6 +529,7 @@ def coxph(
     init: ArrayLike | None = None,
     max_iter: int = 30,
     tol: float = 1e-10,
+    timefix: bool = True,
 ) -> CoxFit:
     """Fit a Cox proportional-hazards model, as ``survival::coxph``.
 
@@ -558,6 +558,9 @@ def coxph(
     init, max_iter, tol
         Starting coefficients; Newton iterations allowed; convergence when the relative
         change in the log partial likelihood is at most ``tol``.
+    timefix
+        Treat times that differ by rounding noise as one time, as R's ``coxph`` does by
+        default (``survival``'s ``aeqSurv``); ``False`` keeps every time as given.
     """
     check_choice("ties", ties, TIES)
     check_conf_level(conf_level)
@@ -571,6 +574,7 @@ def coxph(
         offset=offset,
         cluster=cluster,
         names=names,
+        timefix=timefix,
     )
     return fit_prepared(
         data, ties=ties, robust=robust, conf_level=conf_level, init=init, max_iter=max_iter, tol=tol
@@ -602,15 +606,7 @@ def fit_prepared(
         evaluate, init_beta, what="the Cox model", names=data.names, max_iter=max_iter, tol=tol
     )
     naive_var = _inverse(current.information, data.names)
-    remaining = np.abs(naive_var @ current.score)
-    infinite = (remaining > tol) & (remaining > np.sqrt(tol) * np.abs(beta))
-    for j in np.flatnonzero(infinite):
-        warnings.warn(
-            f"the log-likelihood converged before covariate {data.names[j]!r} did: its coefficient "
-            "may be infinite (the covariate may separate those with events from the others)",
-            StatisticalWarning,
-            stacklevel=3,
-        )
+    warn_infinite(infinite(beta, naive_var, current.score, tol), data.names)
     var = naive_var
     robust_score = None
     fractional = bool((data.weights != np.floor(data.weights)).any())
@@ -692,13 +688,37 @@ def _exact_engine(data: CoxData, robust: bool | None) -> ExactLikelihood:
     return ExactLikelihood(data.entry, data.time, data.event, data.stratum, data.x, data.offset)
 
 
+def warn_infinite(flagged: NDArray[np.bool_], names: tuple[str, ...]) -> None:
+    """R's "coefficient may be infinite" warning, naming each flagged covariate."""
+    for j in np.flatnonzero(flagged):
+        warnings.warn(
+            f"the log-likelihood converged before covariate {names[j]!r} did: its coefficient "
+            "may be infinite (the covariate may separate those with events from the others)",
+            StatisticalWarning,
+            stacklevel=4,
+        )
+
+
 def _inverse(information: FloatArray, names: tuple[str, ...]) -> FloatArray:
+    """The inverse of a positive definite information matrix, or an error naming the covariates.
+
+    The information at the fit is positive definite unless the log-likelihood is flat
+    in some direction there: a coefficient run off to infinity so far that the risk
+    sets no longer tell its covariate apart, or covariates that are collinear among
+    those at risk at the event times. The error names the covariates whose diagonal
+    element is not clearly positive.
+    """
     try:
         chol = np.linalg.cholesky(information)
     except np.linalg.LinAlgError as exc:
+        diagonal = np.diag(information)
+        flat = np.flatnonzero(diagonal <= 1e-12 * max(float(diagonal.max()), 0.0))
+        values = ", ".join(f"{names[j]!r} {diagonal[j]:.3g}" for j in flat)
+        which = f" (its diagonal: {values})" if flat.size else ""
         raise ConvergenceError(
-            f"the information matrix of ({', '.join(names)}) is not positive definite: a covariate "
-            "may have no events in one of its levels"
+            f"the information matrix of ({', '.join(names)}) is not positive definite at the fit{which}: "
+            "the log-likelihood is flat in some direction (a coefficient running off to infinity, "
+            "or covariates collinear among those at risk at the event times)"
         ) from exc
     inv_chol = np.linalg.inv(chol)
     result: FloatArray = inv_chol.T @ inv_chol

@@ -93,7 +93,7 @@ def split_at_exposure(
     before it), so the row stays unexposed; otherwise two rows, (entry, e] unexposed
     without the event and (e, time] exposed with it.
     """
-    data = survival_data(time, event, entry=entry)
+    data = survival_data(time, event, entry=entry, fix_times=False)  # split the times as given
     n = len(data.time)
     exposure = _exposure_times(exposure_time, n)
     start = np.zeros(n) if data.entry is None else data.entry
@@ -228,7 +228,7 @@ def landmark(
     leaves the analysis; one exposed after L counts as unexposed (the landmark's rule:
     the groups are fixed at L). The test is the log-rank test of time since L.
     """
-    data = survival_data(time, event)
+    data = survival_data(time, event, fix_times=False)  # the analysis it returns fixes them
     n = len(data.time)
     exposure = _exposure_times(exposure_time, n)
     points = as_float("landmarks", landmarks)

@@ -32,6 +32,7 @@ _CONTRAST = re.compile(r"^(?:C\((?P<wrapped>[^)]+)\)|(?P<bare>[^\[]+))\[T\.(?P<l
 def r_name(column: str, booleans: set[str]) -> str:
     """R's name for a formulaic column: ``C(x)[T.b]`` and ``x[T.b]`` are ``xb``; a bool ``x`` is ``xTRUE``."""
     parts = []
+    column = re.sub(r"`([A-Za-z.][\w.]*)`", r"\1", column)
     for part in column.split(":"):
         match = _CONTRAST.match(part)
         if match:
@@ -47,7 +48,35 @@ def r_name(column: str, booleans: set[str]) -> str:
 
 def _term_name(term: str) -> str:
     """R's name for a term: ``C(x)`` is ``x``, in each part of an interaction."""
+    term = re.sub(r"`([A-Za-z.][\w.]*)`", r"\1", term)
     return ":".join(re.sub(r"^C\((.+)\)$", r"\1", part) for part in term.split(":"))
+
+
+def _columns_named(formula: str, variables: set[str], data: pd.DataFrame) -> tuple[set[str], list[str]]:
+    """The data columns a formula uses, and the variables it names that are no column.
+
+    formulaic reads ``ph.ecog`` as the attribute ``ecog`` of a variable ``ph`` (Python
+    syntax), so its ``required_variables`` say ``ph``; when evaluating, it finds the
+    column ``ph.ecog`` itself. R allows dots in names (R's ``lung`` has ``ph.ecog``,
+    ``ph.karno``, ``wt.loss``), and both allow any name in backquotes. So a variable
+    that is no column stands for each column whose name begins with it and a dot and
+    that the formula spells out (bare or backquoted).
+    """
+    names = set(map(str, data.columns))
+    found = variables & names
+    missing = []
+    for variable in sorted(variables - names):
+        dotted = {
+            c
+            for c in names
+            if c.startswith(variable + ".")
+            and re.search(rf"(?<![\w.]){re.escape(c)}(?![\w.])|`{re.escape(c)}`", formula)
+        }
+        if dotted:
+            found |= dotted
+        else:
+            missing.append(variable)
+    return found, missing
 
 
 class CoxPH:
@@ -74,6 +103,7 @@ class CoxPH:
         conf_level: float = 0.95,
         max_iter: int = 30,
         tol: float = 1e-10,
+        timefix: bool = True,
     ) -> None:
         self.formula = formula
         self.time = time
@@ -88,6 +118,7 @@ class CoxPH:
         self.conf_level = conf_level
         self.max_iter = max_iter
         self.tol = tol
+        self.timefix = timefix
 
     def _roles(self) -> dict[str, str]:
         roles = {"time": self.time, "event": self.event}
@@ -107,8 +138,7 @@ class CoxPH:
             needed = formulaic.Formula(self.formula).required_variables
         except Exception as exc:  # formulaic's parser raises several types
             raise DataError(f"formula {self.formula!r} cannot be read: {exc}") from exc
-        columns = {str(v) for v in needed}
-        missing = sorted(columns - set(map(str, data.columns)))
+        columns, missing = _columns_named(self.formula, {str(v) for v in needed}, data)
         if missing:
             raise DataError(
                 f"formula {self.formula!r} names {', '.join(map(repr, missing))}, not a column of the data "
@@ -166,6 +196,7 @@ class CoxPH:
             cluster=values("cluster"),
             names=names,
             terms=terms,
+            timefix=self.timefix,
         )
         self.result_: CoxFit = fit_prepared(
             prepared,

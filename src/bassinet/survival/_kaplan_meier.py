@@ -191,6 +191,9 @@ class KaplanMeier(TableResult):
         and its standard error, the square root of the sum of d_j / n_j^2 (Nelson 1972;
         Aalen 1978): R's ``fit$cumhaz`` and ``fit$std.chaz`` (``ctype = 1``), on
         weighted counts as R computes them.
+    n
+        The number of rows of the curve, as R's ``survfit(...)$n`` (with late entry and
+        with weights too: R counts rows, not weights).
     """
 
     time: FloatArray
@@ -331,6 +334,7 @@ def _curve(
     n_censor: FloatArray,
     conf_level: float,
     conf_type: ConfType,
+    n: float,
 ) -> KaplanMeier:
     with np.errstate(divide="ignore", invalid="ignore"):
         hazard = np.where(n_risk > 0, n_event / n_risk, 0.0)
@@ -340,7 +344,6 @@ def _curve(
             n_event == 0, 0.0, np.where(remaining > 0, n_event / (n_risk * remaining), np.inf)
         )
         se_log = np.sqrt(np.cumsum(increment))
-    n = float(n_risk.max()) if len(n_risk) else 0.0
     return KaplanMeier(times, n_risk, n_event, n_censor, surv, se_log, conf_level, conf_type, n)
 
 
@@ -354,6 +357,7 @@ def kaplan_meier(
     conf_level: float = 0.95,
     conf_type: ConfType = "log-log",
     dropna: bool = False,
+    timefix: bool = True,
 ) -> KaplanMeier | GroupedKaplanMeier:
     """Estimate the survival function by Kaplan–Meier (Kaplan & Meier 1958).
 
@@ -377,6 +381,10 @@ def kaplan_meier(
         Scale of the limits (R's ``conf.type``; R's default is "log").
     dropna : bool
         Remove rows with a missing value instead of refusing them.
+    timefix : bool
+        Treat times that differ by rounding noise as one time, as R's ``survfit`` does
+        by default (see :func:`bassinet.survival._validate.timefix`); ``False`` keeps
+        every time as given (R's ``timefix = FALSE``).
 
     Returns
     -------
@@ -395,6 +403,7 @@ def kaplan_meier(
         required(columns, "event"),
         entry=columns["entry"],
         weights=columns["weights"],
+        fix_times=timefix,
     )
     if columns["group"] is None:
         return _fit(data.time, data.event, data.entry, data.weights, conf_level, conf_type)
@@ -426,4 +435,6 @@ def _fit(
     n_censor, n_event = counts[:, 0], counts[:, 1]
     exits = (n_censor + n_event)[:, None]
     n_risk = at_risk(times, exits, entry=entry, weights=weights)[:, 0]
-    return _curve(times, n_risk, n_event, n_censor, conf_level, conf_type)
+    # R's survfit$n: the rows of the curve, whatever their entry times and weights
+    # (the largest risk set, which this used to be, is smaller under late entry).
+    return _curve(times, n_risk, n_event, n_censor, conf_level, conf_type, float(len(time)))

@@ -1,10 +1,20 @@
 """Newton–Raphson with step halving, the maximiser of the Cox and Fine–Gray likelihoods.
 
-As ``survival``'s ``coxfit6.c``: the fit has converged when a full Newton step changes
-the log-likelihood by at most ``tol`` relative to it (a step that lands within ``tol``
-but a rounding error lower counts, so a monotone likelihood that flattens out ends
-rather than halving for ever); a step that lowers it by more is halved, and when
-thirty halvings find no higher point the maximum is as close as floating point allows.
+The iteration is that of ``survival``'s ``coxfit6.c`` (Therneau & Grambsch 2000,
+section 3.3), one likelihood evaluation per iteration:
+
+- from the last accepted point b with log-likelihood l, evaluate the new point b';
+- if b' came from a full Newton step (not a halving) and |l' - l| <= ``tol`` |l'|, the
+  fit has converged, and b' is returned with its score and information, even when l'
+  is a rounding error below l (a flat maximum: b' is the better estimate of where the
+  score is zero);
+- else if l' < l (or l' is not finite), b' is replaced by the midpoint of b and b';
+- else b' is accepted and the next point is a full Newton step from it.
+
+Running out of iterations raises :class:`ConvergenceError`. Halvings that bring the
+log-likelihood back within ``tol`` of l without rising above it mean no point along
+the Newton direction is higher than b as far as floating point can tell: b, the last
+accepted point, is returned (a monotone likelihood is flagged by :func:`infinite`).
 """
 
 from __future__ import annotations
@@ -44,31 +54,48 @@ def maximise(
     """Maximise from ``start``; returns (beta, evaluation there, evaluation at start, iterations)."""
     beta = start
     first = current = evaluate(beta)
+    candidate = beta + _newton_step(current, what, names, 0)
+    halving = False
     for iteration in range(1, max_iter + 1):
-        try:
-            step = np.linalg.solve(current.information, current.score)
-        except np.linalg.LinAlgError as exc:
-            raise ConvergenceError(
-                f"the information matrix of {what} ({', '.join(names)}) is singular at iteration {iteration}"
-            ) from exc
-        candidate = beta + step
         trial = evaluate(candidate)
-        for _ in range(30):
-            if np.isfinite(trial.loglik) and abs(trial.loglik - current.loglik) <= tol * abs(trial.loglik):
-                if trial.loglik >= current.loglik:
-                    return candidate, trial, first, iteration
+        finite = bool(np.isfinite(trial.loglik))
+        close = finite and abs(trial.loglik - current.loglik) <= tol * abs(trial.loglik)
+        if close and not halving:
+            return candidate, trial, first, iteration
+        if not finite or trial.loglik < current.loglik:
+            if close:
                 return beta, current, first, iteration
-            if np.isfinite(trial.loglik) and trial.loglik > current.loglik:
-                break
+            halving = True
             candidate = (candidate + beta) / 2
-            trial = evaluate(candidate)
         else:
-            # No step along the Newton direction raises the log-likelihood beyond rounding
-            # error: it is as high as floating point can tell. The caller's check for a
-            # monotone likelihood says if a coefficient is running off.
-            return beta, current, first, iteration
-        beta, current = candidate, trial
+            halving = False
+            beta, current = candidate, trial
+            candidate = beta + _newton_step(current, what, names, iteration)
     raise ConvergenceError(
         f"{what} did not converge in {max_iter} iterations (relative change in the log-likelihood "
         f"still above {tol}); raise max_iter or look for a covariate that separates the groups"
     )
+
+
+def _newton_step(current: HasDerivatives, what: str, names: tuple[str, ...], iteration: int) -> FloatArray:
+    try:
+        step = np.asarray(np.linalg.solve(current.information, current.score), dtype=np.float64)
+    except np.linalg.LinAlgError as exc:
+        raise ConvergenceError(
+            f"the information matrix of {what} ({', '.join(names)}) is singular at iteration {iteration}"
+        ) from exc
+    return step
+
+
+def infinite(beta: FloatArray, var: FloatArray, score: FloatArray, tol: float) -> NDArray[np.bool_]:
+    """Which coefficients may be infinite: the Newton step left at the fit is large.
+
+    As ``coxph`` flags them: |V U| > eps and > sqrt(eps) |b|, V the inverse information
+    and U the score at the fit. eps is ``tol`` but at least 1e-9 (R's default), so that
+    a tight ``tol`` asks for a more precise fit without taking rounding noise in the
+    last step for a coefficient running off.
+    """
+    eps = max(tol, 1e-9)
+    remaining = np.abs(var @ score)
+    flagged: NDArray[np.bool_] = (remaining > eps) & (remaining > np.sqrt(eps) * np.abs(beta))
+    return flagged

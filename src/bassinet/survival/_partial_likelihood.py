@@ -9,11 +9,30 @@ Sort the distinct death times by (stratum, time) and number them 0..K-1. Row i o
 (start, stop] data in stratum s is at risk at death time t when s is its stratum and
 start < t <= stop; in that numbering these death times are one contiguous range
 ``[lo[i], hi[i])``, found by two binary searches. Right-censored data are the case
-start = -inf. Every sum over a risk set is then a difference array over ranges
-(``np.bincount`` at ``lo`` minus at ``hi``, then a cumulative sum), and every sum over
-the death times a row is at risk at is a difference of a cumulative sum at ``hi`` and
-``lo``. Strata, late entry, counting-process rows and time-varying covariates all
-reduce to this one form; each Newton step costs O(n p^2) after one O(n log n) sort.
+start = -inf. Strata, late entry, counting-process rows and time-varying covariates
+all reduce to this one form; each Newton step costs O(n p^2) after one O(n log n) sort
+(plus O(K p log K) for the compensated running totals of (start, stop] data).
+
+Sums without cancellation
+-------------------------
+No sum over a risk set (S0, S1), and no sum over the death times a row is at risk
+at, loses the small risk sets to the large ones. Right-censored risk sets are nested:
+the sums are accumulated backwards in time within each stratum, as ``survival``'s
+``coxfit6.c`` does, with additions only. (start, stop] risk sets are not nested: a row
+is added when it joins and taken away when it leaves. Each value is first split into
+an upper part whose sums are exact and a lower part below eps times the largest value
+(:func:`_split`), and the running total is kept in twice the working precision (each
+addition a TwoSum, in a vectorised prefix scan over the death times,
+:func:`_two_sum_scan`), so the error is about eps |sum| + O(n eps^2) times the largest
+value. A running total in plain floating point would leave an error of one ulp of the
+largest total reached earlier: at a coefficient of 20, risks of 1e6 beside 1e-3,
+enough to turn the score's sign and the information negative.
+
+The information is the weighted covariance of x over each risk set, formed as
+sum_k c_k S2_k - sum_k c_k S1_k S1_k' / S0_k with x centred on its mean: both terms are
+sums of positive semi-definite pieces computed without cancellation, so their
+difference is within eps times sum_k c_k S2_k of the exact one (the centring keeps
+that small), which is what ``coxfit6.c`` computes too.
 
 Ties
 ----
@@ -44,11 +63,17 @@ Efron B (1977). The efficiency of Cox's likelihood function for censored data.
 Andersen PK, Gill RD (1982). Cox's regression model for counting processes.
     Ann Stat 10:1100-1120.
 Therneau TM, Grambsch PM (2000). Modeling Survival Data. Springer.
+Higham NJ (2002). Accuracy and Stability of Numerical Algorithms, 2nd ed. SIAM (ch. 4).
+Ogita T, Rump SM, Oishi S (2005). Accurate sum and dot product. SIAM J Sci Comput
+    26:1955-1988.
+Rump SM, Ogita T, Oishi S (2008). Accurate floating-point summation part I: faithful
+    rounding. SIAM J Sci Comput 31:189-224.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 from numpy.typing import NDArray
@@ -74,27 +99,134 @@ def _bincount(index: IntArray, weights: FloatArray, size: int) -> FloatArray:
     return np.asarray(np.bincount(index, weights=weights, minlength=size), dtype=np.float64)
 
 
-def range_sum(lo: IntArray, hi: IntArray, values: FloatArray, size: int) -> FloatArray:
-    """For each k < size, the sum of ``values[i]`` over rows with lo[i] <= k < hi[i]."""
-    if values.ndim == 1:
-        diff = _bincount(lo, values, size + 1)
-        diff -= _bincount(hi, values, size + 1)
-        return np.cumsum(diff[:size])
-    out = np.empty((size, values.shape[1]))
-    for column in range(values.shape[1]):
-        out[:, column] = range_sum(lo, hi, np.ascontiguousarray(values[:, column]), size)
-    return out
+#: Up to this many strata, nested risk sets are summed by one cumulative sum per stratum;
+#: beyond it (one subject per stratum, say) a Python loop over strata would cost more
+#: than the compensated running total, which is used instead.
+SEGMENT_LOOP_MAX = 64
 
 
-def _over_range(cumulative: FloatArray, lo: IntArray, hi: IntArray) -> FloatArray:
-    """For each row, the sum of a per-death-time quantity over its range [lo, hi)."""
-    return cumulative[hi] - cumulative[lo]
+def _as_columns(values: FloatArray) -> FloatArray:
+    return values.reshape(values.shape[0], -1)
 
 
-def _cumulative(values: FloatArray) -> FloatArray:
-    """Cumulative sums with a leading zero, so that ``c[hi] - c[lo]`` sums [lo, hi)."""
-    out = np.zeros((values.shape[0] + 1, *values.shape[1:]))
-    np.cumsum(values, axis=0, out=out[1:])
+def _scatter(node: FloatArray, index: IntArray, values: FloatArray) -> None:
+    """``node[index[j]] += values[j]`` (rows of a 2-D ``node``), by one ``np.bincount``."""
+    if index.size == 0:
+        return
+    p = node.shape[1]
+    flat = (index[:, None] * p + np.arange(p)).ravel()
+    node += np.bincount(flat, weights=values.ravel(), minlength=node.size).reshape(node.shape)
+
+
+def _split(values: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """values = upper + lower exactly, with every sum of up to n of the uppers exact.
+
+    Rump's ExtractScalar (Rump, Ogita & Oishi 2008): with sigma a power of two at least
+    2n times the largest |value| of a column, upper = (sigma + v) - sigma keeps the bits
+    of v above ulp(sigma), so the uppers add without rounding, however they are binned;
+    the lowers are below ulp(sigma) = eps sigma, so their rounding is of order eps^2
+    n max|v|. Binning rows by time then loses nothing of the small risk sets.
+    """
+    top = np.abs(values).max(axis=0, initial=0.0)
+    exponent = np.ceil(np.log2(np.maximum(top, np.finfo(np.float64).tiny))) + np.ceil(
+        np.log2(2.0 * values.shape[0] + 2.0)
+    )
+    sigma = np.where(top > 0, np.exp2(exponent), 0.0)
+    upper: FloatArray = (sigma + values) - sigma
+    lower: FloatArray = values - upper
+    return upper, lower
+
+
+def _two_sum_scan(terms: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Inclusive prefix sums along axis 0 as unevaluated pairs (high, low), error-free per step.
+
+    A Hillis–Steele scan (log2 m passes of one vectorised addition each) in which every
+    addition is Knuth's TwoSum: the rounding error of each partial sum is kept exactly
+    and carried in ``low``. high + low is then the sum as if accumulated in twice the
+    working precision: its error is at most about eps |sum| + (2 log2 m eps)^2 sum |terms|
+    (Ogita, Rump & Oishi 2005, on cascaded summation), so large terms that cancel leave
+    no trace beyond eps^2 of their size.
+    """
+    high = terms.copy()
+    low = np.zeros_like(terms)
+    shift = 1
+    while shift < high.shape[0]:
+        a, b = high[:-shift], high[shift:]
+        total = a + b
+        back = total - a
+        error = (a - (total - back)) + (b - back)
+        low[shift:] = low[shift:] + low[:-shift] + error
+        high[shift:] = total
+        shift *= 2
+    return high, low
+
+
+def range_sum(
+    lo: IntArray, hi: IntArray, values: FloatArray, size: int, segments: IntArray | None = None
+) -> FloatArray:
+    """For each k < size, the sum of ``values[i]`` over rows with lo[i] <= k < hi[i].
+
+    With ``segments`` (the first death time of each stratum, ascending), every row's
+    ``lo`` is the first death time of its stratum (right-censored data: the risk sets
+    are nested). The sums are then accumulated backwards in time within each stratum,
+    as ``survival``'s ``coxfit6.c`` does: a row joins at its last death time and stays,
+    so nothing is ever subtracted.
+
+    Otherwise ((start, stop] rows: a row leaves the risk set while later rows join),
+    each row is added at ``lo`` and taken away at ``hi``, and the running total is kept
+    in twice the working precision (:func:`_two_sum_scan`): its error is about
+    eps |sum| + (2 log2 K eps)^2 times the total of every value added or taken away so
+    far. A running total in plain floating point would keep an error of an ulp of the
+    largest total reached before, which at a large coefficient (risks of 1e6 that die
+    early beside 1e-3 that remain) is many orders above the risk sets left.
+    """
+    vals = _as_columns(values)
+    p = vals.shape[1]
+    if segments is None or len(segments) > SEGMENT_LOOP_MAX:
+        at_risk = np.flatnonzero(hi > lo)
+        upper, lower = _split(vals[at_risk])
+        # rows 4k, 4k + 1: the parts of rows joining at k; 4k + 2, 4k + 3: of those leaving after k
+        terms = np.zeros((4 * size, p))
+        _scatter(terms, 4 * lo[at_risk], upper)
+        _scatter(terms, 4 * lo[at_risk] + 1, lower)
+        _scatter(terms, 4 * hi[at_risk] - 2, -upper)
+        _scatter(terms, 4 * hi[at_risk] - 1, -lower)
+        high, low = _two_sum_scan(terms)
+        out = high[1::4] + low[1::4]
+        return out.reshape(size, *values.shape[1:])
+    bins = np.zeros((size + 1, p))
+    last = np.where(hi > lo, hi - 1, size)
+    _scatter(bins, last, vals)
+    out = bins[:size]
+    bounds = [*segments.tolist(), size]
+    for a, b in pairwise(bounds):
+        out[a:b] = np.cumsum(out[a:b][::-1], axis=0)[::-1]
+    return out.reshape(size, *values.shape[1:])
+
+
+def over_range(
+    per_time: FloatArray, lo: IntArray, hi: IntArray, segments: IntArray | None = None
+) -> FloatArray:
+    """For each row, the sum of a per-death-time quantity over its range [lo, hi).
+
+    With nested risk sets (``segments``, as in :func:`range_sum`) it is a cumulative
+    sum within the row's stratum read at hi - 1. Otherwise it is C[hi] - C[lo], C the
+    cumulative sum kept as a (high, low) pair by :func:`_two_sum_scan`: the difference
+    of the high parts is exact up to its own rounding, and the low parts carry what the
+    high parts lost, so a late range of a large cumulative sum keeps its digits.
+    """
+    size = per_time.shape[0]
+    if segments is None or len(segments) > SEGMENT_LOOP_MAX:
+        padded = np.zeros((size + 1, *per_time.shape[1:]))
+        padded[1:] = per_time
+        high, low = _two_sum_scan(padded)
+        result: FloatArray = (high[hi] - high[lo]) + (low[hi] - low[lo])
+        return result
+    cum = np.zeros((size + 1, *per_time.shape[1:]))
+    bounds = [*segments.tolist(), size]
+    for a, b in pairwise(bounds):
+        np.cumsum(per_time[a:b], axis=0, out=cum[a:b])
+    out: FloatArray = cum[np.where(hi > lo, hi - 1, size)]
     return out
 
 
@@ -111,6 +243,16 @@ class RiskSets:
     death_time: IntArray  # per death row: its death time index k
     fraction: FloatArray  # per death row: Efron's l/d (zero for Breslow)
     n_deaths: FloatArray  # per death time: d
+    # first death time of each stratum when every row's range starts there (no late entry)
+    segments: IntArray | None = None
+
+    def sums(self, values: FloatArray) -> FloatArray:
+        """Per death time, the sum of per-row ``values`` over its risk set (:func:`range_sum`)."""
+        return range_sum(self.lo, self.hi, values, self.n_times, self.segments)
+
+    def over(self, per_time: FloatArray) -> FloatArray:
+        """Per row, the sum of a per-death-time quantity over the times it is at risk."""
+        return over_range(per_time, self.lo, self.hi, self.segments)
 
     @classmethod
     def build(
@@ -152,7 +294,12 @@ class RiskSets:
             start_keys = stratum.astype(np.int64) * width + np.searchsorted(grid, start)
             lo = np.searchsorted(time_keys, start_keys, side="right")
         lo = np.minimum(lo.astype(np.int64), hi)
-        return cls(n_times, times, strata, lo, hi, death_rows, death_time, fraction, counts)
+        segments = None
+        if start is None:
+            first = np.ones(n_times, dtype=bool)
+            first[1:] = strata[1:] != strata[:-1]
+            segments = np.flatnonzero(first).astype(np.int64)
+        return cls(n_times, times, strata, lo, hi, death_rows, death_time, fraction, counts, segments)
 
 
 @dataclass(frozen=True)
@@ -197,9 +344,9 @@ class PartialLikelihood:
         shift = safe_shift(eta)
         risk = self.weights * np.exp(eta - shift)
         rows, k = sets.death_rows, sets.death_time
-        s0 = range_sum(sets.lo, sets.hi, risk, sets.n_times)
+        s0 = sets.sums(risk)
         weighted_x = x * risk[:, None]
-        s1 = range_sum(sets.lo, sets.hi, weighted_x, sets.n_times)
+        s1 = sets.sums(weighted_x)
         d0 = _bincount(k, risk[rows], sets.n_times)
         d1 = np.zeros_like(s1)
         _group_sum(d1, k, weighted_x[rows])
@@ -213,7 +360,7 @@ class PartialLikelihood:
         if information:
             c = _bincount(k, m / den, sets.n_times)
             e = _bincount(k, m * f / den, sets.n_times)
-            g = risk * _over_range(_cumulative(c), sets.lo, sets.hi)
+            g = risk * sets.over(c)
             g[rows] -= risk[rows] * e[k]
             info = (x * g[:, None]).T @ x - (num * (m / den**2)[:, None]).T @ num
         return Evaluation(loglik, score, info, risk, s0, s1, den, num, self.mean_weight, shift)
@@ -240,8 +387,8 @@ class PartialLikelihood:
         hazard = _bincount(k, h, sets.n_times)
         hazard_x = np.zeros((sets.n_times, x.shape[1]))
         _group_sum(hazard_x, k, xbar * h[:, None])
-        cum_h = _over_range(_cumulative(hazard), sets.lo, sets.hi)
-        cum_hx = _over_range(_cumulative(hazard_x), sets.lo, sets.hi)
+        cum_h = sets.over(hazard)
+        cum_hx = sets.over(hazard_x)
         resid = -risk[:, None] * (x * cum_h[:, None] - cum_hx)
         # the deaths: their own time counts only (1 - f) of each step; add back f h.
         partial_h = _bincount(k, f * h, sets.n_times)
@@ -272,14 +419,13 @@ def exact_score_at_zero(sets: RiskSets, x: FloatArray) -> tuple[FloatArray, Floa
     with a time-varying covariate, the Mantel–Byar test.
     """
     ones = np.ones(x.shape[0])
-    y = range_sum(sets.lo, sets.hi, ones, sets.n_times)
-    s1 = range_sum(sets.lo, sets.hi, x, sets.n_times)
+    y = sets.sums(ones)
+    s1 = sets.sums(x)
     d = sets.n_deaths
     xbar = s1 / y[:, None]
     score = x[sets.death_rows].sum(axis=0) - d @ xbar
     factor = np.where(y > 1, d * (y - d) / np.maximum(y - 1.0, 1.0), 0.0).astype(np.float64)
     c = factor / y
-    cum = _cumulative(c)
-    g = _over_range(cum, sets.lo, sets.hi)
+    g = sets.over(c)
     info = (x * g[:, None]).T @ x - (xbar * factor[:, None]).T @ xbar
     return score, info

@@ -193,14 +193,84 @@ class Survival:
     weights: FloatArray | None
 
 
+#: Times closer than this (relative to their mean size, or absolutely when that is below 1)
+#: are one time: R's default ``timefix = TRUE`` tolerance, the square root of machine eps.
+TIMEFIX_TOLERANCE = float(np.sqrt(np.finfo(np.float64).eps))
+
+
+def timefix(
+    time: FloatArray, entry: FloatArray | None = None, *, tolerance: float = TIMEFIX_TOLERANCE
+) -> tuple[FloatArray, FloatArray | None]:
+    """Make times that differ by rounding noise equal, as R's ``survival`` does by default.
+
+    Times computed by arithmetic (a date difference divided by 365.25, a unit
+    conversion) that should be equal often differ in the last bits; counted as
+    different times, a death and a censoring "at the same time" are ordered by noise,
+    and the estimates move by far more than the noise. The rule (that of
+    ``survival::aeqSurv``, used by ``survfit`` and ``coxph`` unless ``timefix = FALSE``):
+
+    - take the distinct finite values among all times (entry and exit) in increasing
+      order, y_1 < y_2 < ... ;
+    - y_j is tied to the value before it when y_j - y_(j-1) <= tolerance * max(1, m),
+      m the mean of |y| over the distinct values (so the tolerance is absolute for
+      times below 1 and relative above);
+    - a run of values each tied to the one before is replaced by the first (smallest)
+      value of the run; every time is replaced by the value its run starts with.
+
+    Whole-number times below 1 / tolerance (days, as registries record them) are more
+    than the tolerance apart and are returned as they are, without a sort.
+
+    Raises
+    ------
+    DataError
+        If a row's entry and exit become one time: its interval is only rounding noise
+        long (R stops with "an interval has effective length 0").
+    """
+    both = time if entry is None else np.concatenate([entry, time])
+    finite = both[np.isfinite(both)]
+    if finite.size < 2:
+        return time, entry
+    if float(np.abs(finite).max()) < 1.0 / tolerance and np.array_equal(finite, np.floor(finite)):
+        return time, entry
+    ordered = np.sort(finite)
+    grid = ordered[np.concatenate([[True], ordered[1:] != ordered[:-1]])]  # np.unique, one sort
+    if grid.size < 2:
+        return time, entry
+    limit = tolerance * max(1.0, float(np.mean(np.abs(grid))))
+    tied = np.diff(grid) <= limit
+    if not tied.any():
+        return time, entry
+    starts = grid[np.concatenate([[True], ~tied])]
+
+    def snap(values: FloatArray) -> FloatArray:
+        index = np.searchsorted(starts, values, side="right") - 1
+        out: FloatArray = np.where(np.isfinite(values), starts[np.maximum(index, 0)], values)
+        return out
+
+    fixed_time = snap(time)
+    if entry is None:
+        return fixed_time, None
+    fixed_entry = snap(entry)
+    empty = (fixed_entry >= fixed_time) & (entry < time)
+    if empty.any():
+        i = _first_bad(empty)
+        raise DataError(
+            f"entry[{i}] is {float(entry[i])!r} and time[{i}] is {float(time[i])!r}: they differ by "
+            f"rounding noise only (less than {limit:.3g}), so the row is at risk for no time; "
+            "drop the row, or pass timefix=False to keep every time as given"
+        )
+    return fixed_time, fixed_entry
+
+
 def survival_data(
     time: ArrayLike,
     event: ArrayLike,
     *,
     entry: ArrayLike | None = None,
     weights: ArrayLike | None = None,
+    fix_times: bool = True,
 ) -> Survival:
-    """Check and convert (time, event[, entry][, weights])."""
+    """Check and convert (time, event[, entry][, weights]); with ``fix_times``, apply :func:`timefix`."""
     t = as_float("time", time)
     e = as_event("event", event)
     en = None if entry is None else as_float("entry", entry)
@@ -209,4 +279,6 @@ def survival_data(
     check_times("time", t)
     if en is not None:
         check_entry(en, t)
+    if fix_times:
+        t, en = timefix(t, en)
     return Survival(t, e, en, w)
