@@ -146,7 +146,7 @@ def list_tokens(session: Session, username: str | None = None) -> list[TokenSumm
     query = select(AccessToken).options(selectinload(AccessToken.user)).order_by(AccessToken.id)
     if username is not None:
         query = query.where(AccessToken.user_id == _user(session, username).id)
-    names = dict(session.execute(select(Centre.id, Centre.name)).tuples().all())
+    names: dict[int, str] = {cid: name for cid, name in session.execute(select(Centre.id, Centre.name))}
     return [
         TokenSummary(
             t.id,
