@@ -19,7 +19,7 @@ from bassinet.access.accounts import (
 )
 from bassinet.access.policy import POLICY, Action, Actor, Permission, authorise, parse_role, permits
 from bassinet.access.scope import find_patient, get_patient, scope_patients
-from bassinet.access.security_log import SecurityEvent, read_security_log, record
+from bassinet.access.security_log import SecurityEvent, log_security_event, read_security_log
 from bassinet.access.tokens import (
     NewToken,
     TokenSummary,
@@ -58,10 +58,10 @@ __all__ = [
     "list_tokens",
     "list_users",
     "load_actor",
+    "log_security_event",
     "parse_role",
     "permits",
     "read_security_log",
-    "record",
     "revoke_role",
     "revoke_token",
     "scope_patients",

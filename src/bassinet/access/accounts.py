@@ -23,7 +23,7 @@ from bassinet.access.policy import (
     Permission,
     parse_role,
 )
-from bassinet.access.security_log import SecurityEvent, record
+from bassinet.access.security_log import SecurityEvent, log_security_event
 from bassinet.errors import AuthenticationFailed, DataError
 from bassinet.registry.models import Centre, Grant, Role, ScopeKind, StudyGroup, User
 
@@ -118,7 +118,7 @@ def add_user(
         created_at=now,
     )
     session.add(user)
-    record(session, SecurityEvent.USER_ADDED, actor=actor, subject=username)
+    log_security_event(session, SecurityEvent.USER_ADDED, actor=actor, subject=username)
     uri = _enrol(session, user, actor=actor) if enrol_totp else None
     session.flush()
     return Enrolment(username, uri)
@@ -127,7 +127,7 @@ def add_user(
 def _enrol(session: Session, user: User, *, actor: str) -> str:
     user.totp_secret = totp.new_secret()
     user.totp_last_counter = None
-    record(session, SecurityEvent.TOTP_ENROLLED, actor=actor, subject=user.username)
+    log_security_event(session, SecurityEvent.TOTP_ENROLLED, actor=actor, subject=user.username)
     return totp.provisioning_uri(user.totp_secret, user.username)
 
 
@@ -142,7 +142,7 @@ def disable_user(session: Session, username: str, *, actor: str) -> None:
     if user.disabled:
         raise DataError(f"user {username!r} is already disabled")
     user.disabled = True
-    record(session, SecurityEvent.USER_DISABLED, actor=actor, subject=username)
+    log_security_event(session, SecurityEvent.USER_DISABLED, actor=actor, subject=username)
 
 
 def _scope(
@@ -202,7 +202,7 @@ def grant_role(
         raise DataError(f"user {username!r} already has the {chosen.value} role over {where}")
     user.grants.append(Grant(role=chosen, scope_kind=kind, centre_id=centre_id, study_group_id=group_id))
     session.flush()
-    record(
+    log_security_event(
         session,
         SecurityEvent.ROLE_GRANTED,
         actor=actor,
@@ -232,7 +232,7 @@ def revoke_role(
     if grant is None:
         raise DataError(f"user {username!r} has no {chosen.value} role over {where} to revoke")
     user.grants.remove(grant)
-    record(
+    log_security_event(
         session,
         SecurityEvent.ROLE_REVOKED,
         actor=actor,
@@ -278,7 +278,7 @@ def authenticate(
             user.locked_until = None
             if passwords.needs_rehash(user.password_hash):
                 user.password_hash = passwords.hash_password(password)
-            record(session, SecurityEvent.LOGIN, actor=username, subject=username, at=moment)
+            log_security_event(session, SecurityEvent.LOGIN, actor=username, subject=username, at=moment)
             return Actor(user.id, user.username, _permissions(session, user))
     raise AuthenticationFailed(REFUSED)
 
@@ -311,7 +311,9 @@ def _refusal(
 def _count_failure(
     session: Session, user: User | None, username: str, reason: str, moment: dt.datetime
 ) -> None:
-    record(session, SecurityEvent.LOGIN_FAILED, actor=username, subject=username, detail=reason, at=moment)
+    log_security_event(
+        session, SecurityEvent.LOGIN_FAILED, actor=username, subject=username, detail=reason, at=moment
+    )
     if user is None or reason == "account locked":
         return
     if user.locked_until is not None:  # an expired lock starts a fresh count
@@ -321,7 +323,7 @@ def _count_failure(
     if user.failed_logins >= MAX_FAILURES:
         user.locked_until = moment + LOCKOUT
         user.failed_logins = 0
-        record(
+        log_security_event(
             session,
             SecurityEvent.LOCKOUT,
             actor=username,

@@ -33,7 +33,7 @@ class SecurityEvent(StrEnum):
     EXPORT = "export"
 
 
-def record(
+def log_security_event(
     session: Session,
     event: SecurityEvent,
     *,

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from bassinet.access.accounts import _now, _permissions, _user, utc
 from bassinet.access.policy import Action, Actor, narrow, parse_action
-from bassinet.access.security_log import SecurityEvent, record
+from bassinet.access.security_log import SecurityEvent, log_security_event
 from bassinet.errors import AuthenticationFailed, DataError
 from bassinet.registry.models import AccessToken, Centre, User
 
@@ -114,7 +114,7 @@ def create_token(
     session.add(token)
     session.flush()
     limits = f"actions={token.actions or 'all'}, centres={centres or 'all'}"
-    record(
+    log_security_event(
         session,
         SecurityEvent.TOKEN_CREATED,
         actor=actor,
@@ -132,7 +132,7 @@ def revoke_token(session: Session, token_id: int, *, actor: str, now: dt.datetim
     if token.revoked_at is not None:
         raise DataError(f"token {token_id} is already revoked")
     token.revoked_at = _now(now)
-    record(
+    log_security_event(
         session,
         SecurityEvent.TOKEN_REVOKED,
         actor=actor,
@@ -191,5 +191,7 @@ def authenticate_token(engine: Engine, secret: str, *, now: dt.datetime | None =
             permissions = narrow(_permissions(session, user), actions=actions, centre_ids=token.centre_ids)
             return Actor(user.id, user.username, permissions, token_id=token.id)
         subject = None if token is None else token.user.username
-        record(session, SecurityEvent.TOKEN_REFUSED, actor="token", subject=subject, detail=reason, at=moment)
+        log_security_event(
+            session, SecurityEvent.TOKEN_REFUSED, actor="token", subject=subject, detail=reason, at=moment
+        )
     raise AuthenticationFailed("token refused: unknown, expired or revoked")
