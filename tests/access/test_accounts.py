@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import pyotp
 import pytest
@@ -256,3 +257,25 @@ def test_postgresql_refuses_to_truncate_the_security_log(world: World) -> None:
 
 def test_every_kind_of_security_event_is_a_short_name() -> None:
     assert all(len(e.value) <= 32 for e in SecurityEvent)
+
+
+@pytest.mark.parametrize(
+    "registry_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
+def test_parallel_wrong_guesses_are_all_counted_and_lock_the_account(world: World) -> None:
+    _add(world, "cli", ("clinician", "Monza", None))
+    barrier = threading.Barrier(MAX_FAILURES)
+
+    def guess() -> None:
+        barrier.wait()
+        with pytest.raises(AuthenticationFailed):
+            authenticate(world.engine, "cli", "wrong password!", now=T0)
+
+    threads = [threading.Thread(target=guess) for _ in range(MAX_FAILURES)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert _events(world, "cli").count("lockout") == 1
+    with pytest.raises(AuthenticationFailed):
+        authenticate(world.engine, "cli", PASSWORD, now=T0)

@@ -267,7 +267,10 @@ def authenticate(
     moment = _now(now)
     with Session(engine, expire_on_commit=False) as session, session.begin():
         user = session.scalars(
-            select(User).where(User.username == username).options(selectinload(User.grants))
+            select(User)
+            .where(User.username == username)
+            .options(selectinload(User.grants))
+            .with_for_update()  # parallel guesses are counted one after another
         ).first()
         reason = _refusal(session, user, password, code, moment)
         if reason is not None:
