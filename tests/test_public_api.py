@@ -156,6 +156,49 @@ def test_protocol_names() -> None:
     )
 
 
+def test_access_names() -> None:
+    import bassinet.access
+
+    assert sorted(bassinet.access.__all__) == [
+        "AccessDenied",
+        "Action",
+        "Actor",
+        "AuthenticationFailed",
+        "Enrolment",
+        "NewToken",
+        "POLICY",
+        "Permission",
+        "Role",
+        "ScopeKind",
+        "SecurityEvent",
+        "TokenSummary",
+        "UserSummary",
+        "add_user",
+        "authenticate",
+        "authenticate_token",
+        "authorise",
+        "create_token",
+        "disable_user",
+        "enrol_totp",
+        "find_patient",
+        "get_patient",
+        "grant_role",
+        "list_tokens",
+        "list_users",
+        "load_actor",
+        "log_security_event",
+        "parse_role",
+        "permits",
+        "read_security_log",
+        "revoke_role",
+        "revoke_token",
+        "scope_patients",
+    ]
+    for name in bassinet.access.__all__:
+        assert hasattr(bassinet.access, name), name
+    assert issubclass(bassinet.access.AccessDenied, PermissionError)
+
+
 def test_federate_names() -> None:
     import bassinet.federate
 

@@ -779,6 +779,7 @@ if __name__ == "__main__":  # pragma: no cover
 from bassinet.cli_simulate import simulate_app  # noqa: E402
 
 app.add_typer(simulate_app, name="simulate")
+import bassinet.cli_access  # noqa: E402  (registers `bassinet users` and `bassinet tokens`)
 import bassinet.cli_design  # noqa: E402  (registers `bassinet design`)
 import bassinet.cli_exchange  # noqa: E402  (registers export-as, exports, import-redcap, ...)
 import bassinet.cli_federate  # noqa: E402  (registers `bassinet federate`)

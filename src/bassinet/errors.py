@@ -31,3 +31,12 @@ class ConvergenceError(BassinetError, RuntimeError):
 
 class StatisticalWarning(UserWarning):
     """A result was computed but should be read with care (e.g. monotone likelihood)."""
+
+
+class AccessDenied(BassinetError, PermissionError):
+    """The acting user's grants do not allow the action (never raised for a patient out of scope:
+    such a patient is simply not found)."""
+
+
+class AuthenticationFailed(BassinetError, PermissionError):
+    """A sign-in or a token was refused; the message never says which part was wrong."""

@@ -436,3 +436,105 @@ class ExportRecord(Base):
     patient_ids: Mapped[list[int]] = mapped_column(JSON, doc="The registry ids of those patients.")
     files: Mapped[list[dict[str, Any]]] = mapped_column(JSON, doc="One entry per file: path, sha256, bytes.")
     sha256: Mapped[str] = mapped_column(String(64), doc="SHA-256 of the files' list of names and hashes.")
+
+
+# --- Access: users, grants, personal access tokens and the security log (migration 0006) ---
+
+
+class Role(StrEnum):
+    """What a user may do: the rows of :data:`bassinet.access.POLICY`."""
+
+    ADMINISTRATOR = "administrator"
+    TRIAL_STATISTICIAN = "trial_statistician"
+    DATA_MANAGER = "data_manager"
+    CLINICIAN = "clinician"
+    MONITOR = "monitor"
+
+
+class ScopeKind(StrEnum):
+    """Where a grant applies: one centre, every centre of one study group, or the whole study."""
+
+    CENTRE = "centre"
+    STUDY_GROUP = "study_group"
+    STUDY = "study"
+
+
+class User(Base):
+    """A local account: an Argon2id password hash, an optional TOTP secret, and lockout state."""
+
+    __tablename__ = "app_user"
+    __table_args__ = (CheckConstraint("failed_logins >= 0", name="failed_logins_not_negative"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200), doc="Argon2id, in PHC string format.")
+    totp_secret: Mapped[str | None] = mapped_column(String(64), doc="Base32 TOTP secret, once enrolled.")
+    totp_last_counter: Mapped[int | None] = mapped_column(
+        Integer, doc="The 30-second counter of the last accepted code: a code is accepted once."
+    )
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    disabled: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+    grants: Mapped[list[Grant]] = relationship(back_populates="user", cascade="all, delete-orphan")
+
+
+class Grant(Base):
+    """A role given to a user over a scope: one centre, one study group, or the whole study."""
+
+    __tablename__ = "access_grant"
+    __table_args__ = (
+        CheckConstraint(
+            "(scope_kind = 'centre' AND centre_id IS NOT NULL AND study_group_id IS NULL)"
+            " OR (scope_kind = 'study_group' AND study_group_id IS NOT NULL AND centre_id IS NULL)"
+            " OR (scope_kind = 'study' AND centre_id IS NULL AND study_group_id IS NULL)",
+            name="scope_names_its_target",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    role: Mapped[Role] = mapped_column(code(Role, "role"))
+    scope_kind: Mapped[ScopeKind] = mapped_column(code(ScopeKind, "scope_kind"))
+    centre_id: Mapped[int | None] = mapped_column(ForeignKey("centre.id", ondelete="RESTRICT"))
+    study_group_id: Mapped[int | None] = mapped_column(ForeignKey("study_group.id", ondelete="RESTRICT"))
+
+    user: Mapped[User] = relationship(back_populates="grants")
+    centre: Mapped[Centre | None] = relationship()
+    study_group: Mapped[StudyGroup | None] = relationship()
+
+
+class AccessToken(Base):
+    """A personal access token: only its SHA-256 is stored; it acts as its owner or narrower."""
+
+    __tablename__ = "access_token"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    actions: Mapped[list[str] | None] = mapped_column(
+        JSON, doc="The actions the token may use (None: all its owner's)."
+    )
+    centre_ids: Mapped[list[int] | None] = mapped_column(
+        JSON, doc="The centres the token may reach (None: all its owner's)."
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    user: Mapped[User] = relationship()
+
+
+class SecurityEntry(Base):
+    """One security event (login, failure, lockout, grant, token...). Append-only, like the audit log."""
+
+    __tablename__ = "security_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    event: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(100), doc="Who did it (a username or an OS login).")
+    subject: Mapped[str | None] = mapped_column(String(100), doc="The account it concerns.")
+    detail: Mapped[str | None] = mapped_column(Text)
