@@ -307,13 +307,43 @@ def import_(
 @app.command()
 def export(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the tables to.")] = Path("export"),
-    fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
+    fmt: Annotated[
+        str, typer.Option("--format", help="csv, parquet, fhir, odm or dataset-json (see docs/exchange.md).")
+    ] = "csv",
+    deidentify: Annotated[
+        Path | None,
+        typer.Option(
+            "--deidentify",
+            metavar="KEYFILE",
+            help="De-identify with this key file (`bassinet deidentify-key`): hashed ids, shifted dates.",
+        ),
+    ] = None,
     registry: Registry = None,
 ) -> None:
-    """Write the registry: CSV in the import format (re-importable) with the audit log, or Parquet tables."""
-    if fmt not in ("csv", "parquet"):
-        err.print(f"[bold red]error:[/] --format {console_markup(repr(fmt))} is not csv or parquet")
+    """Write the registry, logged in `bassinet exports`.
+
+    CSV is the import format (re-importable) with the audit log; Parquet every table.
+    FHIR, ODM, Dataset-JSON and every --deidentify export are written by the exchange
+    package, as `bassinet export-as` writes them (more options there).
+    """
+    formats = ("csv", "parquet", "fhir", "odm", "dataset-json")
+    if fmt not in formats:
+        err.print(
+            f"[bold red]error:[/] --format {console_markup(repr(fmt))} is not one of {', '.join(formats)}"
+        )
         raise typer.Exit(2)
+    if fmt not in ("csv", "parquet") or deidentify is not None:
+
+        def release() -> list[Path]:
+            from bassinet.exchange import FORMATS, export_registry
+
+            chosen = next(f for f in FORMATS if f == fmt)  # the literal type the exchange package takes
+            with _open_registry(registry) as engine:
+                return export_registry(engine, chosen, out_dir, actor=_actor(None), key_file=deidentify).files
+
+        for path in _run(release):
+            out.print(console_cell(path))
+        return
     chosen: Literal["csv", "parquet"] = "csv" if fmt == "csv" else "parquet"
 
     def work() -> list[Path]:
