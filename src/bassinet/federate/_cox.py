@@ -108,7 +108,7 @@ def site_cox_data(
                 f"analysis {analysis_id}: refused: a count of deaths or censorings below "
                 f"min_cell={min_cell} remains after merging every time"
             )
-        time = np.array([moved[float(t)] for t in time])
+        time = np.array([moved[(float(t), 0 if e else 1)] for t, e in zip(time, event, strict=True)])
     return SiteCoxData(time, event, x)
 
 
