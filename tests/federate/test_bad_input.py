@@ -82,6 +82,28 @@ def test_a_negative_count_is_refused(files: dict[str, Message]) -> None:
         combine([("a.json", files["A"]), ("b.json", seal(changed))])
 
 
+def test_a_time_edited_to_nan_is_refused_with_a_message_not_a_traceback(files: dict[str, Message]) -> None:
+    # Python's json reads NaN; hashing it again raised "Out of range float values are not
+    # JSON compliant" as a traceback at the coordinator.
+    changed = copy.deepcopy(files["B"])
+    next(e for e in changed["analyses"] if e["id"] == "os_all")["groups"][0]["time"][0] = float("nan")
+    with pytest.raises(DataError, match=r"^b\.json: holds NaN or Infinity, which JSON does not allow"):
+        combine([("a.json", files["A"]), ("b.json", changed)])
+
+
+@pytest.mark.parametrize("value", [6.5, "6", True])
+def test_a_count_that_is_not_a_whole_number_is_refused(files: dict[str, Message], value: object) -> None:
+    # 6.5 was truncated to 6 and "6" read as 6, silently, when resealed by hand.
+    changed = copy.deepcopy(files["B"])
+    table = next(e for e in changed["analyses"] if e["id"] == "os_all")["groups"][0]
+    table["events"][0][0] = value
+    with pytest.raises(
+        DataError,
+        match=rf"^site 'B', analysis os_all, group 'all': 'events' holds {value!r}: a count is a whole",
+    ):
+        combine([("a.json", files["A"]), ("b.json", seal(changed))])
+
+
 def test_a_site_given_twice_is_refused(files: dict[str, Message]) -> None:
     with pytest.raises(
         DataError, match=r"^copy\.json: site 'A' is already given by a\.json: a site counts once"
@@ -185,3 +207,9 @@ def test_a_round_whose_coefficients_overflow_is_refused_with_the_reason(
     huge = seal({**first_round, "beta": [800.0] * len(first_round["beta"])})
     with pytest.raises(DataError, match=r"^round: exp\(x'b\) overflows at the round's coefficients"):
         answer_cox_round(day_plan, small_sites["A"], "A", huge)
+
+
+def test_a_step_on_the_wrong_kind_of_file_names_that_file(files: dict[str, Message]) -> None:
+    # cox-step said "round: is a 'bassinet-federate-cox-result' message", not the file's name
+    with pytest.raises(DataError, match=r"^round-6\.json: is a 'bassinet-federate-summary' message"):
+        step_cox(files["A"], [], source="round-6.json")

@@ -140,6 +140,13 @@ def _order(groups_variable: str | None, phrases: dict[str, str], labels: set[str
 def _expand(site: str, analysis_id: str, group: dict[str, Any], causes: int) -> tuple[NDArray[Any], ...]:
     """One row per patient of a group's count table (time, status), after checking the table."""
     where = f"site {site!r}, analysis {analysis_id}, group {group.get('label')!r}"
+    for column in ("events", "censored", "at_risk", "n"):
+        values = group.get(column)
+        rows = values if isinstance(values, list) else [values]
+        flat = [v for row in rows for v in (row if isinstance(row, list) else [row])]
+        wrong = next((v for v in flat if type(v) is not int), None)
+        if wrong is not None:
+            raise DataError(f"{where}: {column!r} holds {wrong!r}: a count is a whole number")
     try:
         time = np.asarray(group["time"], dtype=float)
         events = np.asarray(group["events"], dtype=np.int64).reshape(causes, len(time))
