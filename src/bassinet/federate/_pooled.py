@@ -90,6 +90,8 @@ class PooledResult:
     time_unit: str
     sites: tuple[str, ...]
     analyses: tuple[PooledAnalysis, ...]
+    #: The plan's disclosure rules in words: the numbers are those of the rows so coarsened.
+    rules: str = ""
 
     @property
     def banner(self) -> str:
@@ -281,7 +283,34 @@ def pool(fplan: FederatedPlan, sites: list[Message]) -> PooledResult:
         plan.time_unit,
         tuple(str(m["site"]) for m in sites),
         tuple(_pool_analysis(fplan, a, sites) for a in plan.analyses),
+        disclosure_sentence(fplan),
     )
+
+
+def disclosure_sentence(fplan: FederatedPlan) -> str:
+    """The plan's disclosure rules in words, for the pooled report.
+
+    Without them a reader comparing the pooled numbers with a central report cannot tell
+    why they differ (rounded and merged times), nor by how much they may.
+    """
+    d = fplan.disclosure
+    if d.time_unit == "day" and d.min_cell == 1:
+        coarsened = "Times in whole days, no count merged"
+    else:
+        coarsened = f"Times rounded up to the end of each {d.time_unit}"
+        if d.min_cell > 1:
+            coarsened += (
+                f"; at each site, counts below {d.min_cell} carried to a later time "
+                "(a remainder at the end to an earlier one)"
+            )
+    refused = f"groups under {d.min_group} patients refused" if d.min_group > 1 else "no group refused"
+    scope = (
+        "The estimates are those of a central analysis of the rows with these times."
+        if (d.time_unit, d.min_cell) != ("day", 1)
+        else "The estimates equal those of the central analysis."
+    )
+    stratified = " Tests and Cox model stratified by site." if d.stratify_by_site else ""
+    return f"{coarsened}; {refused}. {scope}{stratified}"
 
 
 def combine(messages: list[tuple[str, Any]]) -> PooledResult:
