@@ -50,6 +50,23 @@ def test_files_from_different_plans_are_refused(
         combine([("a.json", files["A"]), ("b.json", other)])
 
 
+def test_the_odd_plan_out_is_blamed_with_the_line_that_differs(
+    make_plan: Callable[..., FederatedPlan],
+    small_sites: dict[str, ClinicalRecords],
+    files: dict[str, Message],
+) -> None:
+    # Tried as a user: with the odd file first, every other site was blamed
+    # ("COALL.json: plan hash ... differs from ... in DCOG-other.json") and nothing said
+    # what differs between the plans.
+    other = wire(summarise(make_plan(min_cell=2), small_sites["B"], "C")[0])
+    with pytest.raises(
+        DataError,
+        match=r"^c\.json: plan hash \w+ differs from \w+ in a\.json "
+        r"\(plan line \d+: 'min_cell: 2' here, 'min_cell: 1' there\)",
+    ):
+        combine([("c.json", other), ("a.json", files["A"]), ("b.json", files["B"])])
+
+
 def test_files_from_different_versions_are_refused(files: dict[str, Message]) -> None:
     older = seal({**files["B"], "version": "0.0.1"})
     with pytest.raises(DataError, match=r"^b\.json: Bassinet version 0\.0\.1 differs from .* in a\.json"):

@@ -99,6 +99,17 @@ class PooledResult:
         return f"pooled from {n} site{'' if n == 1 else 's'}, no patient rows"
 
 
+def _plan_difference(mine: Message, theirs: Message) -> str:
+    """The first line where two site files' plan texts differ, as ``(plan line N: ...)``."""
+    a = str(mine.get("plan_text", "")).splitlines()
+    b = str(theirs.get("plan_text", "")).splitlines()
+    for n in range(max(len(a), len(b))):
+        here, there = (a[n] if n < len(a) else ""), (b[n] if n < len(b) else "")
+        if here != there:
+            return f" (plan line {n + 1}: {here.strip()!r} here, {there.strip()!r} there)"
+    return ""
+
+
 def check_site_files(messages: list[tuple[str, Any]]) -> tuple[FederatedPlan, list[Message]]:
     """Refuse files that cannot be pooled: damaged, from other plans or versions, a site twice.
 
@@ -110,15 +121,21 @@ def check_site_files(messages: list[tuple[str, Any]]) -> tuple[FederatedPlan, li
     if not messages:
         raise DataError("no site file given: combine needs at least one")
     checked = [(source, check(m, source, SUMMARY)) for source, m in messages]
+    for key, what in (("plan_sha256", "plan hash"), ("version", "Bassinet version")):
+        # the odd file out is the one blamed: the value most files share is the reference
+        values = [m.get(key) for _, m in checked]
+        common = max(values, key=lambda v: (values.count(v), -values.index(v)))
+        ref_source, ref = next((s, m) for s, m in checked if m.get(key) == common)
+        for source, m in checked:
+            if m.get(key) != common:
+                where = _plan_difference(m, ref) if key == "plan_sha256" else ""
+                raise DataError(
+                    f"{source}: {what} {m.get(key)} differs from {common} in {ref_source}{where}: "
+                    "every site must run the same plan with the same version"
+                )
     first_source, first = checked[0]
     seen: dict[str, str] = {}
     for source, m in checked:
-        for key, what in (("plan_sha256", "plan hash"), ("version", "Bassinet version")):
-            if m.get(key) != first.get(key):
-                raise DataError(
-                    f"{source}: {what} {m.get(key)} differs from {first.get(key)} in {first_source}: "
-                    "every site must run the same plan with the same version"
-                )
         site = str(m.get("site"))
         if site in seen:
             raise DataError(f"{source}: site {site!r} is already given by {seen[site]}: a site counts once")
