@@ -253,8 +253,15 @@ def _pool_analysis(fplan: FederatedPlan, a: Any, sites: list[Message]) -> Pooled
         raise DataError(f"analysis {a.id}: site {missing[0]!r} has no entry for it")
     base = {"id": a.id, "title": a.title, "endpoint": endpoint.name, "competing": competing}
     if a.test not in TABLE_TESTS:
-        how = "bassinet federate cox-*" if a.test == "cox" else "not pooled in this version"
-        return PooledAnalysis(**base, n=0, note=f"test {a.test}: {how}")
+        if a.test == "cox":  # "test cox: bassinet federate cox-*" told a reader nothing
+            note = (
+                "Cox model: fitted over rounds with the sites (bassinet federate cox-start, "
+                "cox-answer, cox-step; or cox over HTTP), shown at the end of this report when "
+                "its result is given to combine with --cox"
+            )
+        else:
+            note = f"test {a.test}: not pooled in this version"
+        return PooledAnalysis(**base, n=0, note=note)
     refusals = [f"{site}: {e['refused']}" for site, e in entries if e and "refused" in e]
     if refusals:
         return PooledAnalysis(**base, n=0, note="not pooled: refused by " + "; ".join(refusals))
