@@ -155,7 +155,8 @@ def cox_step(
     def work() -> None:
         from bassinet.federate import RESULT, step_cox, write_message
 
-        nxt = step_cox(_read_json(round_file), [(str(a), _read_json(a)) for a in answers])
+        given = [(str(a), _read_json(a)) for a in answers]
+        nxt = step_cox(_read_json(round_file), given, source=str(round_file))
         write_message(nxt, out_file)
         if nxt["kind"] == RESULT:
             out.print(f"converged after {nxt['rounds']} rounds: wrote the result to {out_file}")

@@ -50,6 +50,23 @@ def test_files_from_different_plans_are_refused(
         combine([("a.json", files["A"]), ("b.json", other)])
 
 
+def test_the_odd_plan_out_is_blamed_with_the_line_that_differs(
+    make_plan: Callable[..., FederatedPlan],
+    small_sites: dict[str, ClinicalRecords],
+    files: dict[str, Message],
+) -> None:
+    # Tried as a user: with the odd file first, every other site was blamed
+    # ("COALL.json: plan hash ... differs from ... in DCOG-other.json") and nothing said
+    # what differs between the plans.
+    other = wire(summarise(make_plan(min_cell=2), small_sites["B"], "C")[0])
+    with pytest.raises(
+        DataError,
+        match=r"^c\.json: plan hash \w+ differs from \w+ in a\.json "
+        r"\(plan line \d+: 'min_cell: 2' here, 'min_cell: 1' there\)",
+    ):
+        combine([("c.json", other), ("a.json", files["A"]), ("b.json", files["B"])])
+
+
 def test_files_from_different_versions_are_refused(files: dict[str, Message]) -> None:
     older = seal({**files["B"], "version": "0.0.1"})
     with pytest.raises(DataError, match=r"^b\.json: Bassinet version 0\.0\.1 differs from .* in a\.json"):
@@ -79,6 +96,28 @@ def test_a_negative_count_is_refused(files: dict[str, Message]) -> None:
     table = next(e for e in changed["analyses"] if e["id"] == "os_all")["groups"][0]
     table["events"][0][0] = -1
     with pytest.raises(DataError, match="a count is negative"):
+        combine([("a.json", files["A"]), ("b.json", seal(changed))])
+
+
+def test_a_time_edited_to_nan_is_refused_with_a_message_not_a_traceback(files: dict[str, Message]) -> None:
+    # Python's json reads NaN; hashing it again raised "Out of range float values are not
+    # JSON compliant" as a traceback at the coordinator.
+    changed = copy.deepcopy(files["B"])
+    next(e for e in changed["analyses"] if e["id"] == "os_all")["groups"][0]["time"][0] = float("nan")
+    with pytest.raises(DataError, match=r"^b\.json: holds NaN or Infinity, which JSON does not allow"):
+        combine([("a.json", files["A"]), ("b.json", changed)])
+
+
+@pytest.mark.parametrize("value", [6.5, "6", True])
+def test_a_count_that_is_not_a_whole_number_is_refused(files: dict[str, Message], value: object) -> None:
+    # 6.5 was truncated to 6 and "6" read as 6, silently, when resealed by hand.
+    changed = copy.deepcopy(files["B"])
+    table = next(e for e in changed["analyses"] if e["id"] == "os_all")["groups"][0]
+    table["events"][0][0] = value
+    with pytest.raises(
+        DataError,
+        match=rf"^site 'B', analysis os_all, group 'all': 'events' holds {value!r}: a count is a whole",
+    ):
         combine([("a.json", files["A"]), ("b.json", seal(changed))])
 
 
@@ -185,3 +224,9 @@ def test_a_round_whose_coefficients_overflow_is_refused_with_the_reason(
     huge = seal({**first_round, "beta": [800.0] * len(first_round["beta"])})
     with pytest.raises(DataError, match=r"^round: exp\(x'b\) overflows at the round's coefficients"):
         answer_cox_round(day_plan, small_sites["A"], "A", huge)
+
+
+def test_a_step_on_the_wrong_kind_of_file_names_that_file(files: dict[str, Message]) -> None:
+    # cox-step said "round: is a 'bassinet-federate-cox-result' message", not the file's name
+    with pytest.raises(DataError, match=r"^round-6\.json: is a 'bassinet-federate-summary' message"):
+        step_cox(files["A"], [], source="round-6.json")

@@ -110,7 +110,11 @@ def test_a_one_patient_site_and_a_site_without_events_change_nothing(
 
 def test_the_cox_and_transplant_analyses_are_named_as_not_pooled_here(by_group: PooledResult) -> None:
     notes = {a.id: a.note for a in by_group.analyses if a.note}
-    assert notes["dfs_multivariable"] == "test cox: bassinet federate cox-*"
+    assert notes["dfs_multivariable"] == (
+        "Cox model: fitted over rounds with the sites (bassinet federate cox-start, cox-answer, "
+        "cox-step; or cox over HTTP), shown at the end of this report when its result is given "
+        "to combine with --cox"
+    )
     assert "not pooled in this version" in notes["sct_hr"]
     assert "not pooled in this version" in notes["sct_landmark"]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from bassinet.endpoints import ClinicalRecords
@@ -26,3 +27,23 @@ def test_a_site_name_with_markup_is_shown_as_text(
     assert data["banner"] == "pooled from 1 site, no patient rows"
     assert data["sites"] == ["<script>alert(1)</script>"]
     assert "nan" not in page.lower()
+
+
+def test_the_pooled_report_says_the_disclosure_rules_behind_its_numbers(
+    make_plan: Callable[..., FederatedPlan], interfant: ClinicalRecords, tmp_path: Path
+) -> None:
+    # Tried as a user: the pooled page showed 6-year EFS without a word on the rounded
+    # and merged times, so a statistician comparing it with the central report could not
+    # tell why (or by how much) the numbers differ.
+    fplan = make_plan(time_unit="week", min_cell=5, min_group=10)
+    site = interfant.subset(interfant.patients["study_id"].iloc[:200])
+    result = combine([("x.json", json.loads(dumps(summarise(fplan, site, "X")[0])))])
+    rules = (
+        "Times rounded up to the end of each week; at each site, counts below 5 carried to a later "
+        "time (a remainder at the end to an earlier one); groups under 10 patients refused. The "
+        "estimates are those of a central analysis of the rows with these times."
+    )
+    assert result.rules == rules
+    write_pooled_report(result, tmp_path, "p")
+    assert f"Disclosure rules: {rules}" in (tmp_path / "p.html").read_text(encoding="utf-8")
+    assert json.loads((tmp_path / "p.json").read_text(encoding="utf-8"))["rules"] == rules

@@ -108,7 +108,7 @@ def site_cox_data(
                 f"analysis {analysis_id}: refused: a count of deaths or censorings below "
                 f"min_cell={min_cell} remains after merging every time"
             )
-        time = np.array([moved[float(t)] for t in time])
+        time = np.array([moved[(float(t), 0 if e else 1)] for t, e in zip(time, event, strict=True)])
     return SiteCoxData(time, event, x)
 
 
@@ -331,9 +331,14 @@ def _evaluate(round_message: Message, answers: list[Message]) -> Evaluation:
     return efron(pooled_sums([a["risk_sets"] for a in answers], p), beta)
 
 
-def check_answers(round_message: Any, answers: list[tuple[str, Any]]) -> tuple[Message, list[Message]]:
-    """The round and its answers, checked: every site once, the same round, plan, version and coefficient."""
-    r = check(round_message, "round", ROUND)
+def check_answers(
+    round_message: Any, answers: list[tuple[str, Any]], *, source: str = "round"
+) -> tuple[Message, list[Message]]:
+    """The round and its answers, checked: every site once, the same round, plan, version and coefficient.
+
+    ``source`` names the round in errors (its file, or ``round`` over HTTP).
+    """
+    r = check(round_message, source, ROUND)
     got: dict[str, Message] = {}
     for source, raw in answers:
         a = check(raw, source, ANSWER)
@@ -354,9 +359,9 @@ def check_answers(round_message: Any, answers: list[tuple[str, Any]]) -> tuple[M
     return r, [got[s] for s in r["sites"]]
 
 
-def step_cox(round_message: Any, answers: list[tuple[str, Any]]) -> Message:
-    """The next round, or the result once the log-likelihood has converged."""
-    r, checked = check_answers(round_message, answers)
+def step_cox(round_message: Any, answers: list[tuple[str, Any]], *, source: str = "round") -> Message:
+    """The next round, or the result once the log-likelihood has converged (``source`` names the round)."""
+    r, checked = check_answers(round_message, answers, source=source)
     state = dict(r["state"])
     beta = np.asarray(r["beta"], dtype=float)
     ev = _evaluate(r, checked)

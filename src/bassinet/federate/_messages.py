@@ -45,7 +45,13 @@ def check(message: Any, source: str, kind: str) -> Message:
     if message.get("kind") != kind:
         raise DataError(f"{source}: is a {message.get('kind')!r} message, not {kind!r}")
     stated = message.get("content_sha256")
-    actual = hashlib.sha256(canonical(message)).hexdigest()
+    try:
+        actual = hashlib.sha256(canonical(message)).hexdigest()
+    except ValueError:  # Python's json reads NaN and Infinity, which JSON (and Bassinet) never writes
+        raise DataError(
+            f"{source}: holds NaN or Infinity, which JSON does not allow and Bassinet never writes: "
+            "the file was changed after it was written"
+        ) from None
     if stated != actual:
         raise DataError(
             f"{source}: content hash mismatch (file says {stated}, content is {actual}): "

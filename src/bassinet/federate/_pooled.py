@@ -90,11 +90,24 @@ class PooledResult:
     time_unit: str
     sites: tuple[str, ...]
     analyses: tuple[PooledAnalysis, ...]
+    #: The plan's disclosure rules in words: the numbers are those of the rows so coarsened.
+    rules: str = ""
 
     @property
     def banner(self) -> str:
         n = len(self.sites)
         return f"pooled from {n} site{'' if n == 1 else 's'}, no patient rows"
+
+
+def _plan_difference(mine: Message, theirs: Message) -> str:
+    """The first line where two site files' plan texts differ, as ``(plan line N: ...)``."""
+    a = str(mine.get("plan_text", "")).splitlines()
+    b = str(theirs.get("plan_text", "")).splitlines()
+    for n in range(max(len(a), len(b))):
+        here, there = (a[n] if n < len(a) else ""), (b[n] if n < len(b) else "")
+        if here != there:
+            return f" (plan line {n + 1}: {here.strip()!r} here, {there.strip()!r} there)"
+    return ""
 
 
 def check_site_files(messages: list[tuple[str, Any]]) -> tuple[FederatedPlan, list[Message]]:
@@ -108,15 +121,21 @@ def check_site_files(messages: list[tuple[str, Any]]) -> tuple[FederatedPlan, li
     if not messages:
         raise DataError("no site file given: combine needs at least one")
     checked = [(source, check(m, source, SUMMARY)) for source, m in messages]
+    for key, what in (("plan_sha256", "plan hash"), ("version", "Bassinet version")):
+        # the odd file out is the one blamed: the value most files share is the reference
+        values = [m.get(key) for _, m in checked]
+        common = max(values, key=lambda v: (values.count(v), -values.index(v)))
+        ref_source, ref = next((s, m) for s, m in checked if m.get(key) == common)
+        for source, m in checked:
+            if m.get(key) != common:
+                where = _plan_difference(m, ref) if key == "plan_sha256" else ""
+                raise DataError(
+                    f"{source}: {what} {m.get(key)} differs from {common} in {ref_source}{where}: "
+                    "every site must run the same plan with the same version"
+                )
     first_source, first = checked[0]
     seen: dict[str, str] = {}
     for source, m in checked:
-        for key, what in (("plan_sha256", "plan hash"), ("version", "Bassinet version")):
-            if m.get(key) != first.get(key):
-                raise DataError(
-                    f"{source}: {what} {m.get(key)} differs from {first.get(key)} in {first_source}: "
-                    "every site must run the same plan with the same version"
-                )
         site = str(m.get("site"))
         if site in seen:
             raise DataError(f"{source}: site {site!r} is already given by {seen[site]}: a site counts once")
@@ -140,6 +159,13 @@ def _order(groups_variable: str | None, phrases: dict[str, str], labels: set[str
 def _expand(site: str, analysis_id: str, group: dict[str, Any], causes: int) -> tuple[NDArray[Any], ...]:
     """One row per patient of a group's count table (time, status), after checking the table."""
     where = f"site {site!r}, analysis {analysis_id}, group {group.get('label')!r}"
+    for column in ("events", "censored", "at_risk", "n"):
+        values = group.get(column)
+        rows = values if isinstance(values, list) else [values]
+        flat = [v for row in rows for v in (row if isinstance(row, list) else [row])]
+        wrong = next((v for v in flat if type(v) is not int), None)
+        if wrong is not None:
+            raise DataError(f"{where}: {column!r} holds {wrong!r}: a count is a whole number")
     try:
         time = np.asarray(group["time"], dtype=float)
         events = np.asarray(group["events"], dtype=np.int64).reshape(causes, len(time))
@@ -227,8 +253,15 @@ def _pool_analysis(fplan: FederatedPlan, a: Any, sites: list[Message]) -> Pooled
         raise DataError(f"analysis {a.id}: site {missing[0]!r} has no entry for it")
     base = {"id": a.id, "title": a.title, "endpoint": endpoint.name, "competing": competing}
     if a.test not in TABLE_TESTS:
-        how = "bassinet federate cox-*" if a.test == "cox" else "not pooled in this version"
-        return PooledAnalysis(**base, n=0, note=f"test {a.test}: {how}")
+        if a.test == "cox":  # "test cox: bassinet federate cox-*" told a reader nothing
+            note = (
+                "Cox model: fitted over rounds with the sites (bassinet federate cox-start, "
+                "cox-answer, cox-step; or cox over HTTP), shown at the end of this report when "
+                "its result is given to combine with --cox"
+            )
+        else:
+            note = f"test {a.test}: not pooled in this version"
+        return PooledAnalysis(**base, n=0, note=note)
     refusals = [f"{site}: {e['refused']}" for site, e in entries if e and "refused" in e]
     if refusals:
         return PooledAnalysis(**base, n=0, note="not pooled: refused by " + "; ".join(refusals))
@@ -274,7 +307,34 @@ def pool(fplan: FederatedPlan, sites: list[Message]) -> PooledResult:
         plan.time_unit,
         tuple(str(m["site"]) for m in sites),
         tuple(_pool_analysis(fplan, a, sites) for a in plan.analyses),
+        disclosure_sentence(fplan),
     )
+
+
+def disclosure_sentence(fplan: FederatedPlan) -> str:
+    """The plan's disclosure rules in words, for the pooled report.
+
+    Without them a reader comparing the pooled numbers with a central report cannot tell
+    why they differ (rounded and merged times), nor by how much they may.
+    """
+    d = fplan.disclosure
+    if d.time_unit == "day" and d.min_cell == 1:
+        coarsened = "Times in whole days, no count merged"
+    else:
+        coarsened = f"Times rounded up to the end of each {d.time_unit}"
+        if d.min_cell > 1:
+            coarsened += (
+                f"; at each site, counts below {d.min_cell} carried to a later time "
+                "(a remainder at the end to an earlier one)"
+            )
+    refused = f"groups under {d.min_group} patients refused" if d.min_group > 1 else "no group refused"
+    scope = (
+        "The estimates are those of a central analysis of the rows with these times."
+        if (d.time_unit, d.min_cell) != ("day", 1)
+        else "The estimates equal those of the central analysis."
+    )
+    stratified = " Tests and Cox model stratified by site." if d.stratify_by_site else ""
+    return f"{coarsened}; {refused}. {scope}{stratified}"
 
 
 def combine(messages: list[tuple[str, Any]]) -> PooledResult:

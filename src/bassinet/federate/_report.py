@@ -40,6 +40,7 @@ def render_pooled_html(result: PooledResult, cox: list[dict[str, Any]] | None = 
         f"<p class='banner'>{e(result.banner)}</p>",
         f"<p>Sites: {e(', '.join(result.sites))}. Plan SHA-256 {e(result.plan_sha256)}; "
         f"Bassinet {e(result.version)}.</p>",
+        f"<p>Disclosure rules: {e(result.rules)}</p>",
     ]
     for a in result.analyses:
         parts.append(f"<h2 id='{e(a.id)}'>{e(a.title)}</h2>")
