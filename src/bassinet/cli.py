@@ -69,7 +69,7 @@ Registry = Annotated[
         "--registry",
         "-r",
         metavar="URL",
-        help="Database URL [default: $BASSINET_DATABASE_URL, else sqlite:///bassinet.db].",
+        help="Database URL (default: $BASSINET_DATABASE_URL, else sqlite:///bassinet.db).",
     ),
 ]
 PROGRESS_THRESHOLD = 300
@@ -259,7 +259,7 @@ def import_(
     ] = None,
     user: Annotated[
         str | None,
-        typer.Option(help="Who runs the import, for the audit trail [default: $BASSINET_USER or login]."),
+        typer.Option(help="Who runs the import, for the audit trail (default: $BASSINET_USER or login)."),
     ] = None,
     reason: Annotated[
         str | None,
@@ -663,7 +663,7 @@ KeyOption = Annotated[
     typer.Option(
         "--key",
         metavar="PATH",
-        help="The randomisation key file [default: $BASSINET_RANDOMISATION_KEY].",
+        help="The randomisation key file (default: $BASSINET_RANDOMISATION_KEY).",
     ),
 ]
 
@@ -688,7 +688,7 @@ def randomise(
         ),
     ] = None,
     key: KeyOption = None,
-    on: Annotated[str | None, typer.Option(help="Date of the request, YYYY-MM-DD [default: today].")] = None,
+    on: Annotated[str | None, typer.Option(help="Date of the request, YYYY-MM-DD (default: today).")] = None,
     centre: Annotated[str | None, typer.Option(help="The centre, if the study ID repeats.")] = None,
     user: Annotated[str | None, typer.Option(help="Who randomises, for the audit trail.")] = None,
     registry: Registry = None,

@@ -21,7 +21,7 @@ tokens_app = typer.Typer(help="Create, list and revoke personal access tokens.",
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 
-User = Annotated[str | None, typer.Option("--user", "-u", help="Who does this [default: $BASSINET_USER].")]
+User = Annotated[str | None, typer.Option("--user", "-u", help="Who does this (default: $BASSINET_USER).")]
 Centre = Annotated[str | None, typer.Option("--centre", help="Scope: one centre, by name.")]
 Group = Annotated[str | None, typer.Option("--study-group", help="Scope: every centre of a study group.")]
 

@@ -13,7 +13,7 @@ from bassinet.cli import Registry, _actor, _open_registry, _run, app, out
 from bassinet.errors import DataError
 
 Reason = Annotated[str | None, typer.Option(help="Why the change is made; stored in the audit trail.")]
-User = Annotated[str | None, typer.Option(help="Who makes the change [default: $BASSINET_USER or login].")]
+User = Annotated[str | None, typer.Option(help="Who makes the change (default: $BASSINET_USER or login).")]
 
 
 @app.command()

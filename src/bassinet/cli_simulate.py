@@ -33,7 +33,7 @@ Into = Annotated[
     typer.Option("--into-registry", help="Import the cohort into the registry (--registry) instead."),
 ]
 Cutoff = Annotated[
-    str | None, typer.Option(help="Data cut-off date, YYYY-MM-DD [default: the cohort's own].")
+    str | None, typer.Option(help="Data cut-off date, YYYY-MM-DD (default: the cohort's own).")
 ]
 
 
@@ -66,7 +66,7 @@ def deliver(rows: RegistryRows, name: str, out_dir: Path | None, into: bool, reg
 @simulate_app.command("interfant06")
 def interfant06(
     seed: Seed = 1,
-    n: Annotated[int | None, typer.Option("--n", help="Number of infants [default: 651].")] = None,
+    n: Annotated[int | None, typer.Option("--n", help="Number of infants (default: 651).")] = None,
     cutoff: Cutoff = None,
     out_dir: Out = None,
     into: Into = False,
