@@ -378,3 +378,40 @@ def test_with_a_quarantine_file_the_valid_records_are_committed(engine: Engine, 
     assert list(read_frames(engine).patients["study_id"]) == ["101"]
     rejected = quarantine.read_text()
     assert "102" in rejected and "is after 'diagnosis_date'" in rejected
+
+
+# -- found trying the commands cold (cr20) --------------------------------------------------------
+
+COLD = [
+    ("record_id", "enrolment", "text", "Record ID", "", ""),
+    ("dx_date", "enrolment", "text", "Date of diagnosis", "", "date_dmy"),
+    ("diagnosis", "enrolment", "dropdown", "Diagnosis", "1, ALL | 2, AML", ""),
+    ("kmt2a", "enrolment", "radio", "KMT2A", "1, Rearranged | 0, Germline | 9, Not done", ""),
+    ("ev_type", "events", "dropdown", "Event", "1, Relapse | 2, Death", ""),
+    ("ev_date", "events", "text", "Event date", "", "date_ymd"),
+    ("ev_note", "events", "notes", "Event details", "", ""),
+]  # fmt: skip
+
+
+def test_a_coded_diagnosis_field_is_proposed_as_the_leukemia_type_not_a_date(tmp_path: Path) -> None:
+    dictionary = read_dictionary(write_dictionary(tmp_path / "d.csv", COLD))
+    document = yaml.safe_load(propose_mapping(dictionary))
+    assert document["sheets"]["patients"]["fields"] == {
+        "dx_date": "diagnosis_date",
+        "diagnosis": "leukemia_type",
+        "kmt2a": "kmt2a_status",
+    }
+    assert document["codes"]["diagnosis"] == {"1": "ALL", "2": "AML"}
+    assert document["codes"]["kmt2a"] == {"1": "rearranged", "0": "germline", "9": "unknown"}
+
+
+def test_an_events_form_with_its_own_field_prefix_is_proposed_as_the_events_sheet(tmp_path: Path) -> None:
+    dictionary = read_dictionary(write_dictionary(tmp_path / "d.csv", COLD))
+    text = propose_mapping(dictionary)
+    document = yaml.safe_load(text)
+    assert document["sheets"]["events"] == {
+        "form": "events",
+        "fields": {"ev_type": "event_type", "ev_date": "event_date"},
+    }
+    assert document["codes"]["ev_type"] == {"1": "relapse", "2": "death"}
+    assert "#   ev_note (events: Event details)" in text

@@ -39,7 +39,7 @@ from bassinet.exchange.redcap_dictionary import Field as RedcapField
 from bassinet.registry.importer import ImportReport, import_files
 from bassinet.registry.problems import ImportRejected, Problem
 from bassinet.registry.reading import RawSheet, read_csv
-from bassinet.registry.sheets import SHEETS, YES, _key
+from bassinet.registry.sheets import SHEETS, YES, Column, _key
 
 CHECKED = {"1", "checked"}
 PLACEHOLDER = "CHANGE ME"
@@ -87,7 +87,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "sex": ("gender",),
     "date_of_birth": ("dob", "birth_date", "birthdate", "birth"),
     "diagnosis_date": ("dx_date", "date_dx", "diag_date", "date_diagnosis", "diagnosis"),
-    "leukemia_type": ("leukemia", "leuk_type", "dx_type", "type"),
+    "leukemia_type": ("leukemia", "leuk_type", "dx_type", "type", "diagnosis", "dx"),
     "immunophenotype": ("immuno", "phenotype"),
     "kmt2a_status": ("kmt2a", "mll", "mll_status", "kmt2a_r"),
     "kmt2a_partner": ("partner", "mll_partner", "fusion_partner"),
@@ -118,7 +118,9 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 LABELS = {"male": "M", "female": "F", "boy": "M", "girl": "F", "t 4;11": "AFF1", "t 11;19": "MLLT1",
           "t 9;11": "MLLT3", "t 10;11": "MLLT10", "mll r": "rearranged", "germline": "germline",
           "flow cytometry": "FCM", "flow": "FCM", "living": "alive", "deceased": "dead",
-          "haplo": "haploidentical", "msd": "matched_sibling", "mud": "matched_unrelated"}  # fmt: skip
+          "haplo": "haploidentical", "msd": "matched_sibling", "mud": "matched_unrelated",
+          "not done": "unknown", "not known": "unknown", "not tested": "unknown",
+          "unknown": "unknown"}  # fmt: skip
 SHEET_FORMS = {"remissions": ("remission",), "mrd": ("mrd",), "courses": ("course", "treatment"),
                "transplants": ("transplant", "hsct", "sct"), "events": ("event", "outcome")}  # fmt: skip
 
@@ -130,16 +132,31 @@ def _sheet_of_form(form: str) -> str:
     return "patients"
 
 
-def _guess_column(sheet: str, name: str, form: str) -> str | None:
-    columns = [c.name for c in SHEETS[sheet].columns if c.name != "study_id"]
-    candidates = [name.casefold()]
+def _fits(column: Column, f: RedcapField | None) -> bool:
+    """Whether a REDCap field can hold a registry column's values (a coded field is no date)."""
+    if f is None:
+        return True
+    if f.coded:
+        return column.kind in ("code", "yes_no")
+    if f.validation.startswith("date"):
+        return column.kind == "date"
+    return column.kind not in ("code", "yes_no") or f.type == "text" and not f.validation
+
+
+def _guess_column(sheet: str, name: str, form: str, f: RedcapField | None = None) -> str | None:
+    columns = [c for c in SHEETS[sheet].columns if c.name != "study_id" and _fits(c, f)]
+    folded = name.casefold()
+    candidates = [folded]
     for stem in (form.casefold(), *SHEET_FORMS.get(sheet, ())):
-        if name.casefold().startswith(stem + "_"):
-            candidates.append(name.casefold()[len(stem) + 1 :])
+        if folded.startswith(stem + "_"):
+            candidates.append(folded[len(stem) + 1 :])
+    if sheet != "patients" and "_" in folded:
+        candidates.append(folded.partition("_")[2])  # a form's own prefix: ev_type, tx_date
     for candidate in candidates:
         for column in columns:
-            if candidate in (column, column.replace("_", "")) or candidate in SYNONYMS.get(column, ()):
-                return column
+            c = column.name
+            if candidate in (c, c.replace("_", "")) or candidate in SYNONYMS.get(c, ()):
+                return c
     return None
 
 
@@ -167,9 +184,9 @@ def propose_mapping(dictionary: Dictionary, records: RawSheet | None = None) -> 
         if f.name == dictionary.record_id or f.type in ("calc", "file", "descriptive"):
             continue
         sheet = _sheet_of_form(f.form)
-        column = _guess_column(sheet, f.name, f.form)
+        column = _guess_column(sheet, f.name, f.form, f)
         if column is None and sheet != "patients":
-            column = _guess_column("patients", f.name, f.form)
+            column = _guess_column("patients", f.name, f.form, f)
             sheet = "patients" if column else sheet
         if column is None:
             unmapped.append(f"{f.name} ({f.form}: {f.label})")
