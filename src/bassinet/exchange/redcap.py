@@ -140,7 +140,7 @@ def _fits(column: Column, f: RedcapField | None) -> bool:
         return column.kind in ("code", "yes_no")
     if f.validation.startswith("date"):
         return column.kind == "date"
-    return column.kind not in ("code", "yes_no") or f.type == "text" and not f.validation
+    return column.kind not in ("code", "yes_no") or (f.type == "text" and not f.validation)
 
 
 def _guess_column(sheet: str, name: str, form: str, f: RedcapField | None = None) -> str | None:
