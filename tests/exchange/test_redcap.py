@@ -415,3 +415,35 @@ def test_an_events_form_with_its_own_field_prefix_is_proposed_as_the_events_shee
     }
     assert document["codes"]["ev_type"] == {"1": "relapse", "2": "death"}
     assert "#   ev_note (events: Event details)" in text
+
+
+def test_a_mapping_without_a_required_registry_column_is_refused_in_the_mappings_terms(
+    engine: Engine, tmp_path: Path
+) -> None:
+    records = write_records(tmp_path / "r.csv", FLAT_HEADER, flat_rows())
+    mapping = proposed(tmp_path, BASELINE, records)
+    del mapping.sheets["patients"].fields["vital_status"]
+    mapping.sheets["patients"].fields["comments"] = "disease"
+    with pytest.raises(DataError) as caught:
+        import_redcap(engine, read_dictionary(tmp_path / "dictionary.csv"), records, mapping, actor="dm")
+    message = str(caught.value)
+    assert "sheets.patients: no field maps to 'vital_status', which the registry requires" in message
+    assert "field 'comments' maps to 'disease', not a column of patients (centre, study_group," in message
+    assert "bassinet-redcap-" not in message  # never the temporary files' names
+
+
+def test_a_mapped_field_empty_in_every_record_is_reported_at_the_redcap_lines(
+    engine: Engine, tmp_path: Path
+) -> None:
+    rows = flat_rows()
+    for row in rows:
+        row["vital_status"] = ""
+    records = write_records(tmp_path / "r.csv", FLAT_HEADER, rows)
+    mapping = proposed(tmp_path, BASELINE, records)
+    with pytest.raises(ImportRejected) as caught:
+        import_redcap(engine, read_dictionary(tmp_path / "dictionary.csv"), records, mapping, actor="dm")
+    found = {(p.source, p.row, p.column, p.rule) for p in caught.value.problems}
+    assert found == {
+        (str(records), 2, "vital_status", "is required"),
+        (str(records), 3, "vital_status", "is required"),
+    }

@@ -239,7 +239,10 @@ def check_mapping(mapping: RedcapMapping, dictionary: Dictionary) -> None:
                 continue
             column = SHEETS[sheet].by_name.get(ours)
             if column is None or ours == "study_id":
-                problems.append(f"sheets.{sheet}: field '{theirs}' maps to '{ours}', not a column of {sheet}")
+                names = ", ".join(c.name for c in SHEETS[sheet].columns if c.name != "study_id")
+                problems.append(
+                    f"sheets.{sheet}: field '{theirs}' maps to '{ours}', not a column of {sheet} ({names})"
+                )
                 continue
             if not f.coded:
                 continue
@@ -255,6 +258,18 @@ def check_mapping(mapping: RedcapMapping, dictionary: Dictionary) -> None:
                         f"field '{theirs}': choice '{code}' ({label}) {shown}; it must map to one of "
                         f"{', '.join(sorted(allowed))} (or '' for missing) under codes.{theirs}"
                     )
+    for sheet, spec in mapping.sheets.items():
+        if sheet not in SHEETS:
+            continue
+        given = {*spec.fields.values(), "study_id", *(c for values in spec.by_event.values() for c in values)}
+        if sheet == "patients":
+            given |= {"centre", "study_group"}
+        for column in SHEETS[sheet].columns:
+            if column.required and column.name not in given:
+                problems.append(
+                    f"sheets.{sheet}: no field maps to '{column.name}', which the registry requires: "
+                    f"map the REDCap field that holds it"
+                )
     if problems:
         raise DataError("the REDCap mapping does not fit the data dictionary:\n  " + "\n  ".join(problems))
 
@@ -388,7 +403,10 @@ def _records_to_sheets(records: RawSheet, dictionary: Dictionary, mapping: Redca
 def _write(folder: Path, sheets: _Sheets) -> dict[str, Path]:
     paths = {}
     for sheet, rows in sheets.rows.items():
-        columns = [c.name for c in SHEETS[sheet].columns if any(c.name in r for r in rows)]
+        mapped = sheets.columns.get(sheet, {})
+        columns = [
+            c.name for c in SHEETS[sheet].columns if c.name in mapped or any(c.name in r for r in rows)
+        ]
         path = folder / f"{sheet}.csv"
         with path.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
