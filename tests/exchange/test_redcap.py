@@ -447,3 +447,40 @@ def test_a_mapped_field_empty_in_every_record_is_reported_at_the_redcap_lines(
         (str(records), 2, "vital_status", "is required"),
         (str(records), 3, "vital_status", "is required"),
     }
+
+
+def test_dates_exported_day_first_are_refused_with_a_hint_then_read_with_date_format(
+    engine: Engine, tmp_path: Path
+) -> None:
+    rows = flat_rows()
+    rows[0]["dob"], rows[0]["dx_date"] = "10/01/2019", "02-05-2019"  # 10 Jan, 2 May
+    records = write_records(tmp_path / "r.csv", FLAT_HEADER, rows)
+    mapping = proposed(tmp_path, BASELINE, records)
+    dictionary = read_dictionary(tmp_path / "dictionary.csv")
+    refused(
+        engine,
+        r"r\.csv line 2 \(record 101\): field 'dob' \(10/01/2019\) is not a date as REDCap exports it "
+        r"by default \(YYYY-MM-DD\).*`date_format: DMY`",
+        dictionary,
+        records,
+        mapping,
+    )
+    mapping.date_format = "DMY"
+    import_redcap(engine, dictionary, records, mapping, actor="dm")
+    patients = read_frames(engine).patients.set_index("study_id")
+    assert str(patients.loc["101", "date_of_birth"])[:10] == "2019-01-10"
+    assert str(patients.loc["101", "diagnosis_date"])[:10] == "2019-05-02"
+    assert str(patients.loc["102", "date_of_birth"])[:10] == "2020-03-01"  # ISO values are left as they are
+
+
+def test_month_first_dates_are_read_with_date_format_mdy(engine: Engine, tmp_path: Path) -> None:
+    rows = flat_rows()
+    rows[0]["dob"] = "01/10/2019"
+    records = write_records(tmp_path / "r.csv", FLAT_HEADER, rows)
+    mapping = proposed(tmp_path, BASELINE, records)
+    mapping.date_format = "MDY"
+    import_redcap(engine, read_dictionary(tmp_path / "dictionary.csv"), records, mapping, actor="dm")
+    assert (
+        str(read_frames(engine).patients.set_index("study_id").loc["101", "date_of_birth"])[:10]
+        == "2019-01-10"
+    )

@@ -27,7 +27,7 @@ import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -65,6 +65,11 @@ class RedcapMapping(BaseModel):
     events: list[str] = Field(default_factory=list)
     sheets: dict[str, SheetFields] = Field(default_factory=dict)
     codes: dict[str, dict[str, str | None]] = Field(default_factory=dict)
+    date_format: Literal["YMD", "DMY", "MDY"] = Field(
+        default="YMD",
+        description="How the records export writes dates: REDCap's default YYYY-MM-DD (YMD), "
+        "or the DD/MM/YYYY (DMY) or MM/DD/YYYY (MDY) chosen in its export options.",
+    )
 
 
 def load_redcap_mapping(path: Path) -> RedcapMapping:
@@ -291,9 +296,28 @@ class _Sheets:
     columns: dict[str, dict[str, str]] = field(default_factory=dict)  # sheet: registry col -> REDCap
 
 
+_DAY_FIRST_OR_MONTH_FIRST = re.compile(r"(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})(.*)")
+
+
+def _date(f: RedcapField, raw: str, mapping: RedcapMapping, where: str) -> str:
+    """A date field's value as YYYY-MM-DD, read in the export's ``date_format``."""
+    match = _DAY_FIRST_OR_MONTH_FIRST.fullmatch(raw)
+    if match is None:
+        return raw  # YYYY-MM-DD, or something the registry's date rule reports
+    if mapping.date_format == "YMD":
+        raise DataError(
+            f"{where}: field '{f.name}' ({raw}) is not a date as REDCap exports it by default "
+            "(YYYY-MM-DD): if the records were exported with the DD/MM/YYYY or MM/DD/YYYY date "
+            "format, say so with `date_format: DMY` or `date_format: MDY` in the mapping"
+        )
+    first, second, year, rest = match.groups()
+    day, month = (first, second) if mapping.date_format == "DMY" else (second, first)
+    return f"{year}-{int(month):02d}-{int(day):02d}{rest}"
+
+
 def _value(f: RedcapField, raw: str, mapping: RedcapMapping, where: str) -> str:
     if not f.coded:
-        return raw
+        return _date(f, raw, mapping, where) if f.validation.startswith("date") else raw
     code = raw if raw in f.choices else None
     if code is None:
         code = next((c for c, label in f.choices.items() if _key(label) == _key(raw)), None)
