@@ -484,3 +484,30 @@ def test_month_first_dates_are_read_with_date_format_mdy(engine: Engine, tmp_pat
         str(read_frames(engine).patients.set_index("study_id").loc["101", "date_of_birth"])[:10]
         == "2019-01-10"
     )
+
+
+def test_the_command_reads_a_cp1252_export_with_encoding_and_names_a_missing_file(
+    engine: Engine, tmp_path: Path
+) -> None:
+    url = engine.url.render_as_string(hide_password=False)
+    fields = [f if f[0] != "sex" else (*f[:4], "1, Garçon | 2, Fille", "") for f in BASELINE]
+    dictionary = write_dictionary(tmp_path / "d.csv", fields)
+    dictionary.write_bytes(dictionary.read_text(encoding="utf-8").encode("cp1252"))
+    rows = flat_rows()
+    rows[0]["sex"] = "Fille"  # a label export
+    records = write_records(tmp_path / "r.csv", FLAT_HEADER, rows)
+    mapping = tmp_path / "m.yaml"
+    document = yaml.safe_load(propose_mapping(read_dictionary(dictionary, encoding="cp1252")))
+    document.update(centre="Lyon", codes={**document["codes"], "sex": {"1": "M", "2": "F"}})
+    mapping.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    base = ["import-redcap", "--records", str(records), "--mapping", str(mapping), "--registry", url]
+    refused = runner.invoke(app, [*base, "--dictionary", str(dictionary)], env={"COLUMNS": "300"})
+    assert refused.exit_code == 1
+    assert "byte 0xe7 is not valid utf-8-sig" in refused.output
+    missing = runner.invoke(app, [*base, "--dictionary", str(tmp_path / "nope.csv")], env={"COLUMNS": "300"})
+    assert missing.exit_code == 1
+    assert "nope.csv: no such file (the data dictionary)" in missing.output
+    done = runner.invoke(app, [*base, "--dictionary", str(dictionary), "--encoding", "cp1252"])
+    assert done.exit_code == 0, done.output
+    patients = read_frames(engine).patients.set_index("study_id")
+    assert patients.loc["101", "sex"] == "F" and patients.loc["102", "sex"] == "M"

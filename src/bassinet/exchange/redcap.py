@@ -466,6 +466,13 @@ def _translate(problems: Iterable[Problem], sheets: _Sheets, records: RawSheet) 
     return out
 
 
+def read_records(path: Path, *, encoding: str = "utf-8-sig") -> RawSheet:
+    """The records export as read rows; a missing file is named as one."""
+    if not path.exists():
+        raise DataError(f"{path}: no such file (the records export)")
+    return read_csv(path, delimiter=",", encoding=encoding)
+
+
 def import_redcap(
     engine: Engine,
     dictionary: Dictionary,
@@ -474,8 +481,11 @@ def import_redcap(
     *,
     actor: str,
     quarantine: Path | None = None,
+    encoding: str = "utf-8-sig",
 ) -> ImportReport:
     """Import a REDCap records export through the registry's importer (see the module's description).
+
+    ``encoding`` is the records file's (REDCap writes UTF-8, with or without a byte-order mark).
 
     Raises
     ------
@@ -486,7 +496,7 @@ def import_redcap(
         The registry's rules refuse rows; each problem names the REDCap line, record and field.
     """
     check_mapping(mapping, dictionary)
-    raw = read_csv(records, delimiter=",")
+    raw = read_records(records, encoding=encoding)
     sheets = _records_to_sheets(raw, dictionary, mapping)
     if not sheets.rows.get("patients"):
         raise DataError(f"{records}: no record to import")
