@@ -511,3 +511,22 @@ def test_the_command_reads_a_cp1252_export_with_encoding_and_names_a_missing_fil
     assert done.exit_code == 0, done.output
     patients = read_frames(engine).patients.set_index("study_id")
     assert patients.loc["101", "sex"] == "F" and patients.loc["102", "sex"] == "M"
+
+
+def test_a_broken_rule_on_a_patient_field_names_the_event_row_that_holds_it(
+    engine: Engine, tmp_path: Path
+) -> None:
+    base = flat_rows()[0]
+    follow = {"last_contact": "2019-01-01", "vital_status": "1"}  # before the diagnosis on 2019-05-02
+    enrol = {k: v for k, v in base.items() if k not in follow}
+    rows = [
+        {**enrol, "redcap_event_name": "baseline_arm_1"},
+        {"record_id": "101", "redcap_event_name": "followup_arm_1", **follow},
+    ]
+    header = ["record_id", "redcap_event_name", *FLAT_HEADER[1:]]
+    records = write_records(tmp_path / "r.csv", header, rows)
+    mapping = proposed(tmp_path, BASELINE, records)
+    with pytest.raises(ImportRejected) as caught:
+        import_redcap(engine, read_dictionary(tmp_path / "dictionary.csv"), records, mapping, actor="dm")
+    located = {(p.row, p.column, p.sheet) for p in caught.value.problems}
+    assert (3, "last_contact", "patients: record 101, event followup_arm_1") in located

@@ -294,6 +294,8 @@ class _Sheets:
     rows: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     origins: dict[str, list[_Origin]] = field(default_factory=dict)
     columns: dict[str, dict[str, str]] = field(default_factory=dict)  # sheet: registry col -> REDCap
+    #: Where each patient value was read: (record, registry column) -> the REDCap row (event).
+    patient_values: dict[tuple[str, str], _Origin] = field(default_factory=dict)
 
 
 _DAY_FIRST_OR_MONTH_FIRST = re.compile(r"(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})(.*)")
@@ -401,6 +403,7 @@ def _records_to_sheets(records: RawSheet, dictionary: Dictionary, mapping: Redca
                             f"{first_seen[(rid, column)]}, where it is {target[column]}"
                         )
                     target[column] = value
+                    result.patient_values.setdefault((rid, column), _Origin(line, rid, event))
                     first_seen.setdefault(
                         (rid, column), f"line {line}" + (f" (event {event})" if event else "")
                     )
@@ -450,6 +453,8 @@ def _translate(problems: Iterable[Problem], sheets: _Sheets, records: RawSheet) 
         if origin is None:
             out.append(p)
             continue
+        if p.sheet == "patients" and p.field:
+            origin = sheets.patient_values.get((origin.record, p.field), origin)
         column = sheets.columns.get(p.sheet, {}).get(p.field or "", p.column)
         where = f"record {origin.record}" + (f", event {origin.event}" if origin.event else "")
         out.append(
