@@ -530,3 +530,31 @@ def test_a_broken_rule_on_a_patient_field_names_the_event_row_that_holds_it(
         import_redcap(engine, read_dictionary(tmp_path / "dictionary.csv"), records, mapping, actor="dm")
     located = {(p.row, p.column, p.sheet) for p in caught.value.problems}
     assert (3, "last_contact", "patients: record 101, event followup_arm_1") in located
+
+
+def test_accented_labels_are_proposed_without_guessing_and_matched_in_either_unicode_form(
+    engine: Engine, tmp_path: Path
+) -> None:
+    import unicodedata
+
+    immuno = (
+        "immuno",
+        "enrolment",
+        "dropdown",
+        "Immunophénotype",
+        "1, Pro-B | 2, Pré-B | 3, Pré-B commune",
+        "",
+    )
+    dictionary = read_dictionary(write_dictionary(tmp_path / "d.csv", [*BASELINE, immuno]))
+    document = yaml.safe_load(propose_mapping(dictionary))
+    # 'Pré-B commune' is common B, not pre-B: it is left for the data manager to decide.
+    assert document["codes"]["immuno"] == {"1": "pro_B", "2": "pre_B", "3": None}
+    rows = flat_rows()
+    rows[0]["immuno"] = unicodedata.normalize("NFD", "Pré-B")  # as a Mac spreadsheet may save it
+    rows[1]["immuno"] = "3"
+    records = write_records(tmp_path / "r.csv", [*FLAT_HEADER, "immuno"], rows)
+    mapping = proposed(tmp_path, [*BASELINE, immuno], records)
+    mapping.codes["immuno"]["3"] = "common_B"
+    import_redcap(engine, read_dictionary(tmp_path / "dictionary.csv"), records, mapping, actor="dm")
+    patients = read_frames(engine).patients.set_index("study_id")
+    assert list(patients.loc[["101", "102"], "immunophenotype"]) == ["pre_B", "common_B"]

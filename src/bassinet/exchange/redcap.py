@@ -24,6 +24,7 @@ from __future__ import annotations
 import csv
 import re
 import tempfile
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -165,13 +166,18 @@ def _guess_column(sheet: str, name: str, form: str, f: RedcapField | None = None
     return None
 
 
+def _folded(text: str) -> str:
+    """A label without its accents (``Pré-B`` -> ``Pre-B``), for proposing a code only."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
 def _guess_code(sheet: str, column: str, code: str, label: str) -> str | None:
     spec = SHEETS[sheet].by_name[column]
     if spec.kind == "yes_no":
         return "yes" if _key(code) in YES or _key(label) in YES else "no"
     if spec.codes is None:
         return None
-    for text in (label, code):
+    for text in (_folded(label), code):
         word = _key(re.sub(r"[()]", " ", text))
         word = LABELS.get(word, word)
         for member in spec.codes:
@@ -322,7 +328,10 @@ def _value(f: RedcapField, raw: str, mapping: RedcapMapping, where: str) -> str:
         return _date(f, raw, mapping, where) if f.validation.startswith("date") else raw
     code = raw if raw in f.choices else None
     if code is None:
-        code = next((c for c, label in f.choices.items() if _key(label) == _key(raw)), None)
+        same = _key(unicodedata.normalize("NFC", raw))
+        code = next(
+            (c for c, lab in f.choices.items() if _key(unicodedata.normalize("NFC", lab)) == same), None
+        )
     if code is None:
         raise DataError(
             f"{where}: field '{f.name}' ({raw}) is not one of its choices "
