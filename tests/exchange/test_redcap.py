@@ -558,3 +558,14 @@ def test_accented_labels_are_proposed_without_guessing_and_matched_in_either_uni
     import_redcap(engine, read_dictionary(tmp_path / "dictionary.csv"), records, mapping, actor="dm")
     patients = read_frames(engine).patients.set_index("study_id")
     assert list(patients.loc[["101", "102"], "immunophenotype"]) == ["pre_B", "common_B"]
+
+
+def test_the_proposal_points_out_day_first_dates_in_the_records(tmp_path: Path) -> None:
+    rows = flat_rows()
+    rows[1]["dob"] = "01/03/2020"
+    records = write_records(tmp_path / "r.csv", FLAT_HEADER, rows)
+    dictionary = read_dictionary(write_dictionary(tmp_path / "d.csv", BASELINE))
+    text = propose_mapping(dictionary, read_csv(records, delimiter=","))
+    assert "# The records hold dates such as 01/03/2020, not YYYY-MM-DD: add date_format: DMY" in text
+    plain = propose_mapping(dictionary, read_csv(write_records(tmp_path / "s.csv", FLAT_HEADER, flat_rows())))
+    assert "date_format" not in plain

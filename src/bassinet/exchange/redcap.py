@@ -224,6 +224,21 @@ def propose_mapping(dictionary: Dictionary, records: RawSheet | None = None) -> 
     document["codes"] = codes
     text = "\n".join(f"# {line}" for line in header) + "\n"
     text += yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+    dated = [
+        i
+        for i, c in enumerate(columns)
+        if c in dictionary.fields and dictionary.fields[c].validation.startswith("date")
+    ]
+    odd = next(
+        (str(cells[i]) for _, cells in (records.rows if records else []) for i in dated
+         if i < len(cells) and _DAY_FIRST_OR_MONTH_FIRST.fullmatch(str(cells[i] or "").strip())),
+        None,
+    )  # fmt: skip
+    if odd is not None:
+        text += (
+            f"# The records hold dates such as {odd}, not YYYY-MM-DD: add date_format: DMY (day first)\n"
+            "# or date_format: MDY (month first), as chosen in REDCap's export options.\n"
+        )
     if unmapped:
         text += "# Fields not mapped (not imported):\n" + "".join(f"#   {u}\n" for u in unmapped)
     return text
