@@ -127,6 +127,10 @@ def import_redcap(
     quarantine: Annotated[
         Path | None, typer.Option(help="Commit the valid patients; write rejected rows to this CSV.")
     ] = None,
+    encoding: Annotated[
+        str,
+        typer.Option(help="The dictionary's and records' encoding, if not REDCap's UTF-8 (e.g. cp1252)."),
+    ] = "utf-8-sig",
     user: Annotated[str | None, typer.Option(help="Who imports, for the audit trail.")] = None,
     registry: Registry = None,
 ) -> None:
@@ -135,7 +139,6 @@ def import_redcap(
 
     from bassinet.exchange import read_dictionary
     from bassinet.exchange import redcap as rc
-    from bassinet.registry.reading import read_csv
 
     if api is None and (dictionary is None or records is None):
         err.print("[bold red]error:[/] give --dictionary and --records, or --api URL --token env:VAR")
@@ -150,9 +153,10 @@ def import_redcap(
             if api is not None:
                 dict_path, records_path = rc.fetch_redcap(api, rc.read_token(token or ""), Path(folder))
             assert dict_path is not None and records_path is not None
-            project = read_dictionary(dict_path)
+            enc = encoding if api is None else "utf-8"  # PyCap's downloads are written as UTF-8
+            project = read_dictionary(dict_path, encoding=enc)
             if propose_mapping is not None:
-                text = rc.propose_mapping(project, read_csv(records_path, delimiter=","))
+                text = rc.propose_mapping(project, rc.read_records(records_path, encoding=enc))
                 propose_mapping.write_text(text, encoding="utf-8")
                 out.print(
                     f"wrote a proposed mapping to {propose_mapping}: check it, then import with --mapping"
@@ -167,6 +171,7 @@ def import_redcap(
                     rc.load_redcap_mapping(mapping),
                     actor=_actor(user),
                     quarantine=quarantine,
+                    encoding=enc,
                 )
             _print_report(report)
 

@@ -378,3 +378,194 @@ def test_with_a_quarantine_file_the_valid_records_are_committed(engine: Engine, 
     assert list(read_frames(engine).patients["study_id"]) == ["101"]
     rejected = quarantine.read_text()
     assert "102" in rejected and "is after 'diagnosis_date'" in rejected
+
+
+# -- found trying the commands cold (cr20) --------------------------------------------------------
+
+COLD = [
+    ("record_id", "enrolment", "text", "Record ID", "", ""),
+    ("dx_date", "enrolment", "text", "Date of diagnosis", "", "date_dmy"),
+    ("diagnosis", "enrolment", "dropdown", "Diagnosis", "1, ALL | 2, AML", ""),
+    ("kmt2a", "enrolment", "radio", "KMT2A", "1, Rearranged | 0, Germline | 9, Not done", ""),
+    ("ev_type", "events", "dropdown", "Event", "1, Relapse | 2, Death", ""),
+    ("ev_date", "events", "text", "Event date", "", "date_ymd"),
+    ("ev_note", "events", "notes", "Event details", "", ""),
+]  # fmt: skip
+
+
+def test_a_coded_diagnosis_field_is_proposed_as_the_leukemia_type_not_a_date(tmp_path: Path) -> None:
+    dictionary = read_dictionary(write_dictionary(tmp_path / "d.csv", COLD))
+    document = yaml.safe_load(propose_mapping(dictionary))
+    assert document["sheets"]["patients"]["fields"] == {
+        "dx_date": "diagnosis_date",
+        "diagnosis": "leukemia_type",
+        "kmt2a": "kmt2a_status",
+    }
+    assert document["codes"]["diagnosis"] == {"1": "ALL", "2": "AML"}
+    assert document["codes"]["kmt2a"] == {"1": "rearranged", "0": "germline", "9": "unknown"}
+
+
+def test_an_events_form_with_its_own_field_prefix_is_proposed_as_the_events_sheet(tmp_path: Path) -> None:
+    dictionary = read_dictionary(write_dictionary(tmp_path / "d.csv", COLD))
+    text = propose_mapping(dictionary)
+    document = yaml.safe_load(text)
+    assert document["sheets"]["events"] == {
+        "form": "events",
+        "fields": {"ev_type": "event_type", "ev_date": "event_date"},
+    }
+    assert document["codes"]["ev_type"] == {"1": "relapse", "2": "death"}
+    assert "#   ev_note (events: Event details)" in text
+
+
+def test_a_mapping_without_a_required_registry_column_is_refused_in_the_mappings_terms(
+    engine: Engine, tmp_path: Path
+) -> None:
+    records = write_records(tmp_path / "r.csv", FLAT_HEADER, flat_rows())
+    mapping = proposed(tmp_path, BASELINE, records)
+    del mapping.sheets["patients"].fields["vital_status"]
+    mapping.sheets["patients"].fields["comments"] = "disease"
+    with pytest.raises(DataError) as caught:
+        import_redcap(engine, read_dictionary(tmp_path / "dictionary.csv"), records, mapping, actor="dm")
+    message = str(caught.value)
+    assert "sheets.patients: no field maps to 'vital_status', which the registry requires" in message
+    assert "field 'comments' maps to 'disease', not a column of patients (centre, study_group," in message
+    assert "bassinet-redcap-" not in message  # never the temporary files' names
+
+
+def test_a_mapped_field_empty_in_every_record_is_reported_at_the_redcap_lines(
+    engine: Engine, tmp_path: Path
+) -> None:
+    rows = flat_rows()
+    for row in rows:
+        row["vital_status"] = ""
+    records = write_records(tmp_path / "r.csv", FLAT_HEADER, rows)
+    mapping = proposed(tmp_path, BASELINE, records)
+    with pytest.raises(ImportRejected) as caught:
+        import_redcap(engine, read_dictionary(tmp_path / "dictionary.csv"), records, mapping, actor="dm")
+    found = {(p.source, p.row, p.column, p.rule) for p in caught.value.problems}
+    assert found == {
+        (str(records), 2, "vital_status", "is required"),
+        (str(records), 3, "vital_status", "is required"),
+    }
+
+
+def test_dates_exported_day_first_are_refused_with_a_hint_then_read_with_date_format(
+    engine: Engine, tmp_path: Path
+) -> None:
+    rows = flat_rows()
+    rows[0]["dob"], rows[0]["dx_date"] = "10/01/2019", "02-05-2019"  # 10 Jan, 2 May
+    records = write_records(tmp_path / "r.csv", FLAT_HEADER, rows)
+    mapping = proposed(tmp_path, BASELINE, records)
+    dictionary = read_dictionary(tmp_path / "dictionary.csv")
+    refused(
+        engine,
+        r"r\.csv line 2 \(record 101\): field 'dob' \(10/01/2019\) is not a date as REDCap exports it "
+        r"by default \(YYYY-MM-DD\).*`date_format: DMY`",
+        dictionary,
+        records,
+        mapping,
+    )
+    mapping.date_format = "DMY"
+    import_redcap(engine, dictionary, records, mapping, actor="dm")
+    patients = read_frames(engine).patients.set_index("study_id")
+    assert str(patients.loc["101", "date_of_birth"])[:10] == "2019-01-10"
+    assert str(patients.loc["101", "diagnosis_date"])[:10] == "2019-05-02"
+    assert str(patients.loc["102", "date_of_birth"])[:10] == "2020-03-01"  # ISO values are left as they are
+
+
+def test_month_first_dates_are_read_with_date_format_mdy(engine: Engine, tmp_path: Path) -> None:
+    rows = flat_rows()
+    rows[0]["dob"] = "01/10/2019"
+    records = write_records(tmp_path / "r.csv", FLAT_HEADER, rows)
+    mapping = proposed(tmp_path, BASELINE, records)
+    mapping.date_format = "MDY"
+    import_redcap(engine, read_dictionary(tmp_path / "dictionary.csv"), records, mapping, actor="dm")
+    assert (
+        str(read_frames(engine).patients.set_index("study_id").loc["101", "date_of_birth"])[:10]
+        == "2019-01-10"
+    )
+
+
+def test_the_command_reads_a_cp1252_export_with_encoding_and_names_a_missing_file(
+    engine: Engine, tmp_path: Path
+) -> None:
+    url = engine.url.render_as_string(hide_password=False)
+    fields = [f if f[0] != "sex" else (*f[:4], "1, Garçon | 2, Fille", "") for f in BASELINE]
+    dictionary = write_dictionary(tmp_path / "d.csv", fields)
+    dictionary.write_bytes(dictionary.read_text(encoding="utf-8").encode("cp1252"))
+    rows = flat_rows()
+    rows[0]["sex"] = "Fille"  # a label export
+    records = write_records(tmp_path / "r.csv", FLAT_HEADER, rows)
+    mapping = tmp_path / "m.yaml"
+    document = yaml.safe_load(propose_mapping(read_dictionary(dictionary, encoding="cp1252")))
+    document.update(centre="Lyon", codes={**document["codes"], "sex": {"1": "M", "2": "F"}})
+    mapping.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    base = ["import-redcap", "--records", str(records), "--mapping", str(mapping), "--registry", url]
+    refused = runner.invoke(app, [*base, "--dictionary", str(dictionary)], env={"COLUMNS": "300"})
+    assert refused.exit_code == 1
+    assert "byte 0xe7 is not valid utf-8-sig" in refused.output
+    missing = runner.invoke(app, [*base, "--dictionary", str(tmp_path / "nope.csv")], env={"COLUMNS": "300"})
+    assert missing.exit_code == 1
+    assert "nope.csv: no such file (the data dictionary)" in missing.output
+    done = runner.invoke(app, [*base, "--dictionary", str(dictionary), "--encoding", "cp1252"])
+    assert done.exit_code == 0, done.output
+    patients = read_frames(engine).patients.set_index("study_id")
+    assert patients.loc["101", "sex"] == "F" and patients.loc["102", "sex"] == "M"
+
+
+def test_a_broken_rule_on_a_patient_field_names_the_event_row_that_holds_it(
+    engine: Engine, tmp_path: Path
+) -> None:
+    base = flat_rows()[0]
+    follow = {"last_contact": "2019-01-01", "vital_status": "1"}  # before the diagnosis on 2019-05-02
+    enrol = {k: v for k, v in base.items() if k not in follow}
+    rows = [
+        {**enrol, "redcap_event_name": "baseline_arm_1"},
+        {"record_id": "101", "redcap_event_name": "followup_arm_1", **follow},
+    ]
+    header = ["record_id", "redcap_event_name", *FLAT_HEADER[1:]]
+    records = write_records(tmp_path / "r.csv", header, rows)
+    mapping = proposed(tmp_path, BASELINE, records)
+    with pytest.raises(ImportRejected) as caught:
+        import_redcap(engine, read_dictionary(tmp_path / "dictionary.csv"), records, mapping, actor="dm")
+    located = {(p.row, p.column, p.sheet) for p in caught.value.problems}
+    assert (3, "last_contact", "patients: record 101, event followup_arm_1") in located
+
+
+def test_accented_labels_are_proposed_without_guessing_and_matched_in_either_unicode_form(
+    engine: Engine, tmp_path: Path
+) -> None:
+    import unicodedata
+
+    immuno = (
+        "immuno",
+        "enrolment",
+        "dropdown",
+        "Immunophénotype",
+        "1, Pro-B | 2, Pré-B | 3, Pré-B commune",
+        "",
+    )
+    dictionary = read_dictionary(write_dictionary(tmp_path / "d.csv", [*BASELINE, immuno]))
+    document = yaml.safe_load(propose_mapping(dictionary))
+    # 'Pré-B commune' is common B, not pre-B: it is left for the data manager to decide.
+    assert document["codes"]["immuno"] == {"1": "pro_B", "2": "pre_B", "3": None}
+    rows = flat_rows()
+    rows[0]["immuno"] = unicodedata.normalize("NFD", "Pré-B")  # as a Mac spreadsheet may save it
+    rows[1]["immuno"] = "3"
+    records = write_records(tmp_path / "r.csv", [*FLAT_HEADER, "immuno"], rows)
+    mapping = proposed(tmp_path, [*BASELINE, immuno], records)
+    mapping.codes["immuno"]["3"] = "common_B"
+    import_redcap(engine, read_dictionary(tmp_path / "dictionary.csv"), records, mapping, actor="dm")
+    patients = read_frames(engine).patients.set_index("study_id")
+    assert list(patients.loc[["101", "102"], "immunophenotype"]) == ["pre_B", "common_B"]
+
+
+def test_the_proposal_points_out_day_first_dates_in_the_records(tmp_path: Path) -> None:
+    rows = flat_rows()
+    rows[1]["dob"] = "01/03/2020"
+    records = write_records(tmp_path / "r.csv", FLAT_HEADER, rows)
+    dictionary = read_dictionary(write_dictionary(tmp_path / "d.csv", BASELINE))
+    text = propose_mapping(dictionary, read_csv(records, delimiter=","))
+    assert "# The records hold dates such as 01/03/2020, not YYYY-MM-DD: add date_format: DMY" in text
+    plain = propose_mapping(dictionary, read_csv(write_records(tmp_path / "s.csv", FLAT_HEADER, flat_rows())))
+    assert "date_format" not in plain

@@ -24,10 +24,11 @@ from __future__ import annotations
 import csv
 import re
 import tempfile
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -39,7 +40,7 @@ from bassinet.exchange.redcap_dictionary import Field as RedcapField
 from bassinet.registry.importer import ImportReport, import_files
 from bassinet.registry.problems import ImportRejected, Problem
 from bassinet.registry.reading import RawSheet, read_csv
-from bassinet.registry.sheets import SHEETS, YES, _key
+from bassinet.registry.sheets import SHEETS, YES, Column, _key
 
 CHECKED = {"1", "checked"}
 PLACEHOLDER = "CHANGE ME"
@@ -65,6 +66,11 @@ class RedcapMapping(BaseModel):
     events: list[str] = Field(default_factory=list)
     sheets: dict[str, SheetFields] = Field(default_factory=dict)
     codes: dict[str, dict[str, str | None]] = Field(default_factory=dict)
+    date_format: Literal["YMD", "DMY", "MDY"] = Field(
+        default="YMD",
+        description="How the records export writes dates: REDCap's default YYYY-MM-DD (YMD), "
+        "or the DD/MM/YYYY (DMY) or MM/DD/YYYY (MDY) chosen in its export options.",
+    )
 
 
 def load_redcap_mapping(path: Path) -> RedcapMapping:
@@ -87,7 +93,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "sex": ("gender",),
     "date_of_birth": ("dob", "birth_date", "birthdate", "birth"),
     "diagnosis_date": ("dx_date", "date_dx", "diag_date", "date_diagnosis", "diagnosis"),
-    "leukemia_type": ("leukemia", "leuk_type", "dx_type", "type"),
+    "leukemia_type": ("leukemia", "leuk_type", "dx_type", "type", "diagnosis", "dx"),
     "immunophenotype": ("immuno", "phenotype"),
     "kmt2a_status": ("kmt2a", "mll", "mll_status", "kmt2a_r"),
     "kmt2a_partner": ("partner", "mll_partner", "fusion_partner"),
@@ -118,7 +124,9 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 LABELS = {"male": "M", "female": "F", "boy": "M", "girl": "F", "t 4;11": "AFF1", "t 11;19": "MLLT1",
           "t 9;11": "MLLT3", "t 10;11": "MLLT10", "mll r": "rearranged", "germline": "germline",
           "flow cytometry": "FCM", "flow": "FCM", "living": "alive", "deceased": "dead",
-          "haplo": "haploidentical", "msd": "matched_sibling", "mud": "matched_unrelated"}  # fmt: skip
+          "haplo": "haploidentical", "msd": "matched_sibling", "mud": "matched_unrelated",
+          "not done": "unknown", "not known": "unknown", "not tested": "unknown",
+          "unknown": "unknown"}  # fmt: skip
 SHEET_FORMS = {"remissions": ("remission",), "mrd": ("mrd",), "courses": ("course", "treatment"),
                "transplants": ("transplant", "hsct", "sct"), "events": ("event", "outcome")}  # fmt: skip
 
@@ -130,17 +138,37 @@ def _sheet_of_form(form: str) -> str:
     return "patients"
 
 
-def _guess_column(sheet: str, name: str, form: str) -> str | None:
-    columns = [c.name for c in SHEETS[sheet].columns if c.name != "study_id"]
-    candidates = [name.casefold()]
+def _fits(column: Column, f: RedcapField | None) -> bool:
+    """Whether a REDCap field can hold a registry column's values (a coded field is no date)."""
+    if f is None:
+        return True
+    if f.coded:
+        return column.kind in ("code", "yes_no")
+    if f.validation.startswith("date"):
+        return column.kind == "date"
+    return column.kind not in ("code", "yes_no") or (f.type == "text" and not f.validation)
+
+
+def _guess_column(sheet: str, name: str, form: str, f: RedcapField | None = None) -> str | None:
+    columns = [c for c in SHEETS[sheet].columns if c.name != "study_id" and _fits(c, f)]
+    folded = name.casefold()
+    candidates = [folded]
     for stem in (form.casefold(), *SHEET_FORMS.get(sheet, ())):
-        if name.casefold().startswith(stem + "_"):
-            candidates.append(name.casefold()[len(stem) + 1 :])
+        if folded.startswith(stem + "_"):
+            candidates.append(folded[len(stem) + 1 :])
+    if sheet != "patients" and "_" in folded:
+        candidates.append(folded.partition("_")[2])  # a form's own prefix: ev_type, tx_date
     for candidate in candidates:
         for column in columns:
-            if candidate in (column, column.replace("_", "")) or candidate in SYNONYMS.get(column, ()):
-                return column
+            c = column.name
+            if candidate in (c, c.replace("_", "")) or candidate in SYNONYMS.get(c, ()):
+                return c
     return None
+
+
+def _folded(text: str) -> str:
+    """A label without its accents (``Pré-B`` -> ``Pre-B``), for proposing a code only."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
 def _guess_code(sheet: str, column: str, code: str, label: str) -> str | None:
@@ -149,7 +177,7 @@ def _guess_code(sheet: str, column: str, code: str, label: str) -> str | None:
         return "yes" if _key(code) in YES or _key(label) in YES else "no"
     if spec.codes is None:
         return None
-    for text in (label, code):
+    for text in (_folded(label), code):
         word = _key(re.sub(r"[()]", " ", text))
         word = LABELS.get(word, word)
         for member in spec.codes:
@@ -167,9 +195,9 @@ def propose_mapping(dictionary: Dictionary, records: RawSheet | None = None) -> 
         if f.name == dictionary.record_id or f.type in ("calc", "file", "descriptive"):
             continue
         sheet = _sheet_of_form(f.form)
-        column = _guess_column(sheet, f.name, f.form)
+        column = _guess_column(sheet, f.name, f.form, f)
         if column is None and sheet != "patients":
-            column = _guess_column("patients", f.name, f.form)
+            column = _guess_column("patients", f.name, f.form, f)
             sheet = "patients" if column else sheet
         if column is None:
             unmapped.append(f"{f.name} ({f.form}: {f.label})")
@@ -196,6 +224,21 @@ def propose_mapping(dictionary: Dictionary, records: RawSheet | None = None) -> 
     document["codes"] = codes
     text = "\n".join(f"# {line}" for line in header) + "\n"
     text += yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+    dated = [
+        i
+        for i, c in enumerate(columns)
+        if c in dictionary.fields and dictionary.fields[c].validation.startswith("date")
+    ]
+    odd = next(
+        (str(cells[i]) for _, cells in (records.rows if records else []) for i in dated
+         if i < len(cells) and _DAY_FIRST_OR_MONTH_FIRST.fullmatch(str(cells[i] or "").strip())),
+        None,
+    )  # fmt: skip
+    if odd is not None:
+        text += (
+            f"# The records hold dates such as {odd}, not YYYY-MM-DD: add date_format: DMY (day first)\n"
+            "# or date_format: MDY (month first), as chosen in REDCap's export options.\n"
+        )
     if unmapped:
         text += "# Fields not mapped (not imported):\n" + "".join(f"#   {u}\n" for u in unmapped)
     return text
@@ -222,7 +265,10 @@ def check_mapping(mapping: RedcapMapping, dictionary: Dictionary) -> None:
                 continue
             column = SHEETS[sheet].by_name.get(ours)
             if column is None or ours == "study_id":
-                problems.append(f"sheets.{sheet}: field '{theirs}' maps to '{ours}', not a column of {sheet}")
+                names = ", ".join(c.name for c in SHEETS[sheet].columns if c.name != "study_id")
+                problems.append(
+                    f"sheets.{sheet}: field '{theirs}' maps to '{ours}', not a column of {sheet} ({names})"
+                )
                 continue
             if not f.coded:
                 continue
@@ -238,6 +284,18 @@ def check_mapping(mapping: RedcapMapping, dictionary: Dictionary) -> None:
                         f"field '{theirs}': choice '{code}' ({label}) {shown}; it must map to one of "
                         f"{', '.join(sorted(allowed))} (or '' for missing) under codes.{theirs}"
                     )
+    for sheet, spec in mapping.sheets.items():
+        if sheet not in SHEETS:
+            continue
+        given = {*spec.fields.values(), "study_id", *(c for values in spec.by_event.values() for c in values)}
+        if sheet == "patients":
+            given |= {"centre", "study_group"}
+        for column in SHEETS[sheet].columns:
+            if column.required and column.name not in given:
+                problems.append(
+                    f"sheets.{sheet}: no field maps to '{column.name}', which the registry requires: "
+                    f"map the REDCap field that holds it"
+                )
     if problems:
         raise DataError("the REDCap mapping does not fit the data dictionary:\n  " + "\n  ".join(problems))
 
@@ -257,14 +315,38 @@ class _Sheets:
     rows: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     origins: dict[str, list[_Origin]] = field(default_factory=dict)
     columns: dict[str, dict[str, str]] = field(default_factory=dict)  # sheet: registry col -> REDCap
+    #: Where each patient value was read: (record, registry column) -> the REDCap row (event).
+    patient_values: dict[tuple[str, str], _Origin] = field(default_factory=dict)
+
+
+_DAY_FIRST_OR_MONTH_FIRST = re.compile(r"(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})(.*)")
+
+
+def _date(f: RedcapField, raw: str, mapping: RedcapMapping, where: str) -> str:
+    """A date field's value as YYYY-MM-DD, read in the export's ``date_format``."""
+    match = _DAY_FIRST_OR_MONTH_FIRST.fullmatch(raw)
+    if match is None:
+        return raw  # YYYY-MM-DD, or something the registry's date rule reports
+    if mapping.date_format == "YMD":
+        raise DataError(
+            f"{where}: field '{f.name}' ({raw}) is not a date as REDCap exports it by default "
+            "(YYYY-MM-DD): if the records were exported with the DD/MM/YYYY or MM/DD/YYYY date "
+            "format, say so with `date_format: DMY` or `date_format: MDY` in the mapping"
+        )
+    first, second, year, rest = match.groups()
+    day, month = (first, second) if mapping.date_format == "DMY" else (second, first)
+    return f"{year}-{int(month):02d}-{int(day):02d}{rest}"
 
 
 def _value(f: RedcapField, raw: str, mapping: RedcapMapping, where: str) -> str:
     if not f.coded:
-        return raw
+        return _date(f, raw, mapping, where) if f.validation.startswith("date") else raw
     code = raw if raw in f.choices else None
     if code is None:
-        code = next((c for c, label in f.choices.items() if _key(label) == _key(raw)), None)
+        same = _key(unicodedata.normalize("NFC", raw))
+        code = next(
+            (c for c, lab in f.choices.items() if _key(unicodedata.normalize("NFC", lab)) == same), None
+        )
     if code is None:
         raise DataError(
             f"{where}: field '{f.name}' ({raw}) is not one of its choices "
@@ -345,6 +427,7 @@ def _records_to_sheets(records: RawSheet, dictionary: Dictionary, mapping: Redca
                             f"{first_seen[(rid, column)]}, where it is {target[column]}"
                         )
                     target[column] = value
+                    result.patient_values.setdefault((rid, column), _Origin(line, rid, event))
                     first_seen.setdefault(
                         (rid, column), f"line {line}" + (f" (event {event})" if event else "")
                     )
@@ -371,7 +454,10 @@ def _records_to_sheets(records: RawSheet, dictionary: Dictionary, mapping: Redca
 def _write(folder: Path, sheets: _Sheets) -> dict[str, Path]:
     paths = {}
     for sheet, rows in sheets.rows.items():
-        columns = [c.name for c in SHEETS[sheet].columns if any(c.name in r for r in rows)]
+        mapped = sheets.columns.get(sheet, {})
+        columns = [
+            c.name for c in SHEETS[sheet].columns if c.name in mapped or any(c.name in r for r in rows)
+        ]
         path = folder / f"{sheet}.csv"
         with path.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
@@ -391,6 +477,8 @@ def _translate(problems: Iterable[Problem], sheets: _Sheets, records: RawSheet) 
         if origin is None:
             out.append(p)
             continue
+        if p.sheet == "patients" and p.field:
+            origin = sheets.patient_values.get((origin.record, p.field), origin)
         column = sheets.columns.get(p.sheet, {}).get(p.field or "", p.column)
         where = f"record {origin.record}" + (f", event {origin.event}" if origin.event else "")
         out.append(
@@ -407,6 +495,13 @@ def _translate(problems: Iterable[Problem], sheets: _Sheets, records: RawSheet) 
     return out
 
 
+def read_records(path: Path, *, encoding: str = "utf-8-sig") -> RawSheet:
+    """The records export as read rows; a missing file is named as one."""
+    if not path.exists():
+        raise DataError(f"{path}: no such file (the records export)")
+    return read_csv(path, delimiter=",", encoding=encoding)
+
+
 def import_redcap(
     engine: Engine,
     dictionary: Dictionary,
@@ -415,8 +510,11 @@ def import_redcap(
     *,
     actor: str,
     quarantine: Path | None = None,
+    encoding: str = "utf-8-sig",
 ) -> ImportReport:
     """Import a REDCap records export through the registry's importer (see the module's description).
+
+    ``encoding`` is the records file's (REDCap writes UTF-8, with or without a byte-order mark).
 
     Raises
     ------
@@ -427,7 +525,7 @@ def import_redcap(
         The registry's rules refuse rows; each problem names the REDCap line, record and field.
     """
     check_mapping(mapping, dictionary)
-    raw = read_csv(records, delimiter=",")
+    raw = read_records(records, encoding=encoding)
     sheets = _records_to_sheets(raw, dictionary, mapping)
     if not sheets.rows.get("patients"):
         raise DataError(f"{records}: no record to import")

@@ -97,9 +97,11 @@ def parse_choices(field: str, text: str) -> dict[str, str]:
     return choices
 
 
-def read_dictionary(path: Path) -> Dictionary:
+def read_dictionary(path: Path, *, encoding: str = "utf-8-sig") -> Dictionary:
     """Read a REDCap data dictionary CSV (Designer download or API metadata export)."""
-    sheet = read_csv(path, delimiter=",")
+    if not path.exists():
+        raise DataError(f"{path}: no such file (the data dictionary)")
+    sheet = read_csv(path, delimiter=",", encoding=encoding)
     names = [HEADERS.get(h.strip().casefold(), h.strip().casefold()) for h in sheet.header]
     for needed in ("field_name", "form_name", "field_type"):
         if needed not in names:
