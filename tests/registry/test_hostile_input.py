@@ -193,6 +193,12 @@ def test_dev_zero_is_refused_at_once(url: str) -> None:
     assert line == "error: /dev/zero: not a regular file (a device, pipe or socket): give a CSV or .xlsx file"
 
 
+def test_a_missing_file_is_named_as_missing_not_as_a_device(url: str, tmp_path: Path) -> None:
+    missing = tmp_path / "nope.csv"
+    line = one_line_error(*run("import", str(missing), "--registry", url)[::2])
+    assert line == f"error: {missing}: no such file"
+
+
 def test_utf16_csv_is_read_with_its_encoding_named(url: str, tmp_path: Path) -> None:
     path = write_sheet(tmp_path / "patients.csv", [patient("P1")], encoding="utf-16")
     hint = one_line_error(*run("import", str(path), "--registry", url)[::2])

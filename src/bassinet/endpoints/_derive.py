@@ -185,7 +185,10 @@ def derive(
         _derive_one(records, origins, e if isinstance(e, Endpoint) else get_endpoint(e), stamp)
         for e in endpoints
     ]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
+    kept = [f for f in frames if len(f)]  # pandas warns on concatenating empty frames (their dtypes)
+    if not kept:
+        return frames[0] if frames else pd.DataFrame(columns=COLUMNS)
+    return pd.concat(kept, ignore_index=True)
 
 
 def _derive_one(

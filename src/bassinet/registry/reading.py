@@ -305,6 +305,8 @@ def _open_workbook(path: Path, limits: Limits) -> zipfile.ZipFile:
 
 
 def _read_bounded_size(path: Path, limit: int) -> int:
+    if not path.exists():
+        raise DataError(f"{path}: no such file")
     if not path.is_file():
         raise DataError(f"{path}: not a regular file (a device, pipe or socket): give a CSV or .xlsx file")
     size = path.stat().st_size
