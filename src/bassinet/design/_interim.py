@@ -85,9 +85,15 @@ def _updated_design(design: SequentialDesign, fractions: list[float], final: boo
             f"events give information fractions {[round(r, 4) for r in fractions]}: they must increase and "
             f"stay below the later planned fractions {planned}"
         )
+    # a user-defined spending (``spending`` None on a spending design) keeps its cumulative
+    # alpha per analysis, as rpact's ``asUser`` does when the information rates move
+    user = None
+    if design.boundary == "spending" and design.spending is None:
+        user = [*design.alpha_spent[:-1], design.alpha]
     return group_sequential(
         rates,
         alpha=design.alpha,
+        alpha_spending=user,
         beta=design.beta,
         sided=design.sided,
         boundary=design.boundary,
