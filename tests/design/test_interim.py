@@ -231,3 +231,16 @@ def test_a_user_spending_design_keeps_its_first_look_alpha() -> None:
     got = interim_analysis(design, [60], [-1.5], max_events=150.1, hazard_ratio=0.63)
     assert got.design.critical_values[0] == pytest.approx(stats.norm.isf(0.005), rel=1e-9)
     assert got.design.alpha_spent[0] == pytest.approx(0.01, rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("z", "decision"),
+    [(-2.6, "stop for efficacy"), (2.6, "stop for harm"), (2.5, "continue"), (-2.5, "continue")],
+)
+def test_a_two_sided_design_names_the_direction_it_stops_in(z: float, decision: str) -> None:
+    # two-sided 5%, OF-like, 98 of 150 events: bound 2.542; a log-rank z of +2.6 means the
+    # experimental arm has more events (hazard ratio 1.69), which was once called "efficacy"
+    design = group_sequential(3, alpha=0.05, sided=2)
+    got = interim_analysis(design, [52, 98], [-1.2, z], max_events=150, hazard_ratio=0.63)
+    assert 2.5 < got.design.critical_values[1] < 2.6
+    assert got.decision == decision
