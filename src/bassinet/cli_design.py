@@ -126,6 +126,21 @@ def _sequential_design(
         rates = looks
     if rates == 1 or (isinstance(rates, list) and len(rates) == 1 and futility is None):
         return None
+    # name the command-line option that is missing, not the library's argument
+    meaning = {"kd": "rho of kd, e.g. 2", "hsd": "gamma of hsd, e.g. -4"}
+    if (
+        boundary == "spending"
+        and alpha_spending is None
+        and spending in meaning
+        and spending_parameter is None
+    ):
+        raise DataError(f"--spending {spending} needs --spending-parameter: the {meaning[spending]}")
+    if boundary == "wang-tsiatis" and spending_parameter is None:
+        raise DataError("--boundary wang-tsiatis needs --spending-parameter: the delta, e.g. 0.25")
+    if beta_spending in meaning and beta_parameter is None:
+        raise DataError(
+            f"--beta-spending {beta_spending} needs --beta-parameter: the {meaning[beta_spending]}"
+        )
     return group_sequential(
         rates, alpha=alpha, beta=1 - power, sided=sided, boundary=boundary,  # type: ignore[arg-type]
         spending=spending, parameter=spending_parameter,  # type: ignore[arg-type]

@@ -98,9 +98,19 @@ def test_a_schoenfeld_design_with_unequal_allocation_carries_a_note() -> None:
             "futility bound 1 is 4: above the efficacy bound 3.7103",
         ),
         (["--looks", "3", "--hazard-ratio", "1"], "hazard_ratio is 1: the arms are equal"),
+        # once "parameter is None: ...", the library's argument rather than the option
+        (["--looks", "3", "--spending", "kd"], "--spending kd needs --spending-parameter: the rho of kd"),
         (
-            ["--looks", "3", "--spending", "kd"],
-            "parameter is None: the Kim-DeMets rho must be a positive number",
+            ["--looks", "3", "--spending", "hsd"],
+            "--spending hsd needs --spending-parameter: the gamma of hsd",
+        ),
+        (
+            ["--looks", "3", "--boundary", "wang-tsiatis"],
+            "--boundary wang-tsiatis needs --spending-parameter: the delta",
+        ),
+        (
+            ["--looks", "3", "--sided", "1", "--alpha", "0.025", "--beta-spending", "hsd"],
+            "--beta-spending hsd needs --beta-parameter: the gamma of hsd",
         ),
     ],
 )
