@@ -362,6 +362,8 @@ def design(
     """
 
     def work() -> None:
+        if piecewise is not None and curve != "piecewise":
+            raise ConfigurationError(f"--piecewise is given but --curve is {curve!r}: add --curve piecewise")
         if curve in ("exponential", "cure"):
             if control is None:
                 raise ConfigurationError("--control is required: the control arm's survival at --at")

@@ -136,3 +136,14 @@ def test_interim_monitoring_needs_a_sequential_design_and_both_observations() ->
     code, output = run([*base, "--looks", "3", "--observed-events", "50,40", "--observed-z", "-1,-2"])
     assert code == 1
     assert "they must increase" in output
+
+
+def test_piecewise_hazards_without_the_piecewise_curve_are_refused() -> None:
+    # they were silently ignored: the exponential curve's design came out instead
+    code, output = run(
+        ["design", "--control", "0.41", "--experimental", "0.57", "--accrual", "60", "--piecewise", "0:0.04"]
+    )
+    assert (code, output.strip()) == (
+        3,
+        "error: --piecewise is given but --curve is 'exponential': add --curve piecewise",
+    )
