@@ -216,6 +216,13 @@ def _print_interim(result: InterimAnalysis) -> None:
     table.add_row("events", *(f"{e:g}" for e in result.events))
     table.add_row("information", *(f"{t:.3f}" for t in result.information_fractions))
     table.add_row("efficacy bound, z", *(f"{c:.4f}" for c in result.design.critical_values[: result.stage]))
+    futility = result.design.futility_bounds
+    if futility is not None:
+        # the futility bounds of the analyses so far (none at the final one)
+        table.add_row(
+            "futility bound, z",
+            *(f"{futility[k]:.4f}" if k < len(futility) else "" for k in range(result.stage)),
+        )
     table.add_row("observed z (favouring exp.)", *(f"{z:.4f}" for z in result.z))
     table.add_row("hazard ratio", *(f"{h:.4f}" for h in result.hazard_ratios))
     level = 1 - 2 * result.design.alpha / result.design.sided

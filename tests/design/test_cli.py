@@ -147,3 +147,34 @@ def test_piecewise_hazards_without_the_piecewise_curve_are_refused() -> None:
         3,
         "error: --piecewise is given but --curve is 'exponential': add --curve piecewise",
     )
+
+
+def test_interim_monitoring_shows_the_futility_bounds() -> None:
+    # the table once left the futility bound out, so a z at or below it said nothing
+    code, output = run(
+        [
+            "design",
+            "--control",
+            "0.41",
+            "--experimental",
+            "0.57",
+            "--accrual",
+            "60",
+            "--looks",
+            "3",
+            "--sided",
+            "1",
+            "--alpha",
+            "0.025",
+            "--futility",
+            "0,0.5",
+            "--observed-events",
+            "50,100",
+            "--observed-z",
+            "-1,-0.3",
+        ]
+    )
+    assert code == 0
+    monitoring = output.split("interim monitoring")[1]
+    assert re.search(r"futility bound, z\s+0\.0000\s+0\.5000", monitoring)
+    assert "decision: stop for futility" in monitoring
