@@ -364,8 +364,9 @@ def design(
 ) -> None:
     """Events and patients needed (or power) for comparing two survival curves, checked by simulation.
 
-    With --looks or --information, a group-sequential design: bounds, events, calendar time
-    and stopping probabilities of each analysis.
+    With --looks or --information, a group-sequential design: bounds, events, calendar time and \
+stopping probabilities of each analysis. With --observed-events and --observed-z, the \
+interim monitoring of a running trial.
     """
 
     def work() -> None:

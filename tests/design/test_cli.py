@@ -178,3 +178,12 @@ def test_interim_monitoring_shows_the_futility_bounds() -> None:
     monitoring = output.split("interim monitoring")[1]
     assert re.search(r"futility bound, z\s+0\.0000\s+0\.5000", monitoring)
     assert "decision: stop for futility" in monitoring
+
+
+def test_the_help_paragraph_is_not_broken_mid_sentence() -> None:
+    # the docstring's own line breaks once showed as "calendar time" alone on a line
+    code, output = run(["design", "--help"])
+    assert code == 0
+    text = " ".join(line.strip() for line in output.splitlines())
+    assert "bounds, events, calendar time and stopping probabilities of each analysis." in text
+    assert not any(line.strip().endswith("calendar time") for line in output.splitlines())
