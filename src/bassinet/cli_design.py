@@ -126,6 +126,21 @@ def _sequential_design(
         rates = looks
     if rates == 1 or (isinstance(rates, list) and len(rates) == 1 and futility is None):
         return None
+    # name the command-line option that is missing, not the library's argument
+    meaning = {"kd": "rho of kd, e.g. 2", "hsd": "gamma of hsd, e.g. -4"}
+    if (
+        boundary == "spending"
+        and alpha_spending is None
+        and spending in meaning
+        and spending_parameter is None
+    ):
+        raise DataError(f"--spending {spending} needs --spending-parameter: the {meaning[spending]}")
+    if boundary == "wang-tsiatis" and spending_parameter is None:
+        raise DataError("--boundary wang-tsiatis needs --spending-parameter: the delta, e.g. 0.25")
+    if beta_spending in meaning and beta_parameter is None:
+        raise DataError(
+            f"--beta-spending {beta_spending} needs --beta-parameter: the {meaning[beta_spending]}"
+        )
     return group_sequential(
         rates, alpha=alpha, beta=1 - power, sided=sided, boundary=boundary,  # type: ignore[arg-type]
         spending=spending, parameter=spending_parameter,  # type: ignore[arg-type]
@@ -201,6 +216,13 @@ def _print_interim(result: InterimAnalysis) -> None:
     table.add_row("events", *(f"{e:g}" for e in result.events))
     table.add_row("information", *(f"{t:.3f}" for t in result.information_fractions))
     table.add_row("efficacy bound, z", *(f"{c:.4f}" for c in result.design.critical_values[: result.stage]))
+    futility = result.design.futility_bounds
+    if futility is not None:
+        # the futility bounds of the analyses so far (none at the final one)
+        table.add_row(
+            "futility bound, z",
+            *(f"{futility[k]:.4f}" if k < len(futility) else "" for k in range(result.stage)),
+        )
     table.add_row("observed z (favouring exp.)", *(f"{z:.4f}" for z in result.z))
     table.add_row("hazard ratio", *(f"{h:.4f}" for h in result.hazard_ratios))
     level = 1 - 2 * result.design.alpha / result.design.sided
@@ -342,11 +364,14 @@ def design(
 ) -> None:
     """Events and patients needed (or power) for comparing two survival curves, checked by simulation.
 
-    With --looks or --information, a group-sequential design: bounds, events, calendar time
-    and stopping probabilities of each analysis.
+    With --looks or --information, a group-sequential design: bounds, events, calendar time and \
+stopping probabilities of each analysis. With --observed-events and --observed-z, the \
+interim monitoring of a running trial.
     """
 
     def work() -> None:
+        if piecewise is not None and curve != "piecewise":
+            raise ConfigurationError(f"--piecewise is given but --curve is {curve!r}: add --curve piecewise")
         if curve in ("exponential", "cure"):
             if control is None:
                 raise ConfigurationError("--control is required: the control arm's survival at --at")

@@ -98,9 +98,19 @@ def test_a_schoenfeld_design_with_unequal_allocation_carries_a_note() -> None:
             "futility bound 1 is 4: above the efficacy bound 3.7103",
         ),
         (["--looks", "3", "--hazard-ratio", "1"], "hazard_ratio is 1: the arms are equal"),
+        # once "parameter is None: ...", the library's argument rather than the option
+        (["--looks", "3", "--spending", "kd"], "--spending kd needs --spending-parameter: the rho of kd"),
         (
-            ["--looks", "3", "--spending", "kd"],
-            "parameter is None: the Kim-DeMets rho must be a positive number",
+            ["--looks", "3", "--spending", "hsd"],
+            "--spending hsd needs --spending-parameter: the gamma of hsd",
+        ),
+        (
+            ["--looks", "3", "--boundary", "wang-tsiatis"],
+            "--boundary wang-tsiatis needs --spending-parameter: the delta",
+        ),
+        (
+            ["--looks", "3", "--sided", "1", "--alpha", "0.025", "--beta-spending", "hsd"],
+            "--beta-spending hsd needs --beta-parameter: the gamma of hsd",
         ),
     ],
 )
@@ -126,3 +136,54 @@ def test_interim_monitoring_needs_a_sequential_design_and_both_observations() ->
     code, output = run([*base, "--looks", "3", "--observed-events", "50,40", "--observed-z", "-1,-2"])
     assert code == 1
     assert "they must increase" in output
+
+
+def test_piecewise_hazards_without_the_piecewise_curve_are_refused() -> None:
+    # they were silently ignored: the exponential curve's design came out instead
+    code, output = run(
+        ["design", "--control", "0.41", "--experimental", "0.57", "--accrual", "60", "--piecewise", "0:0.04"]
+    )
+    assert (code, output.strip()) == (
+        3,
+        "error: --piecewise is given but --curve is 'exponential': add --curve piecewise",
+    )
+
+
+def test_interim_monitoring_shows_the_futility_bounds() -> None:
+    # the table once left the futility bound out, so a z at or below it said nothing
+    code, output = run(
+        [
+            "design",
+            "--control",
+            "0.41",
+            "--experimental",
+            "0.57",
+            "--accrual",
+            "60",
+            "--looks",
+            "3",
+            "--sided",
+            "1",
+            "--alpha",
+            "0.025",
+            "--futility",
+            "0,0.5",
+            "--observed-events",
+            "50,100",
+            "--observed-z",
+            "-1,-0.3",
+        ]
+    )
+    assert code == 0
+    monitoring = output.split("interim monitoring")[1]
+    assert re.search(r"futility bound, z\s+0\.0000\s+0\.5000", monitoring)
+    assert "decision: stop for futility" in monitoring
+
+
+def test_the_help_paragraph_is_not_broken_mid_sentence() -> None:
+    # the docstring's own line breaks once showed as "calendar time" alone on a line
+    code, output = run(["design", "--help"])
+    assert code == 0
+    text = " ".join(line.strip() for line in output.splitlines())
+    assert "bounds, events, calendar time and stopping probabilities of each analysis." in text
+    assert not any(line.strip().endswith("calendar time") for line in output.splitlines())

@@ -86,6 +86,16 @@ CASES: dict[str, tuple[dict[str, Any], list[float], list[float], float, float, f
         0.63,
         1.0,
     ),
+    # a user-defined spending keeps its alpha per analysis when the looks move (rpact's asUser);
+    # Bassinet once recomputed it as OF-like spending: a first bound of 3.477 instead of 2.576
+    "user alpha spending, first look at 40%": (
+        {"information_rates": 3, "alpha": 0.05, "sided": 2, "alpha_spending": (0.01, 0.03, 0.05)},
+        [60],
+        [-1.5],
+        150.1,
+        0.63,
+        1.0,
+    ),
 }
 
 _R = """
@@ -122,6 +132,12 @@ def _ours(name: str) -> Any:
 
 
 def _r_design(kwargs: dict[str, Any], rates: tuple[float, ...]) -> str:
+    if "alpha_spending" in kwargs:
+        return (
+            f"getDesignGroupSequential(informationRates = c({', '.join(repr(t) for t in rates)}), "
+            f"alpha = {kwargs['alpha']!r}, sided = {kwargs['sided']}, typeOfDesign = \"asUser\", "
+            f"userAlphaSpending = c({', '.join(repr(a) for a in kwargs['alpha_spending'])}))"
+        )
     kind = {"obf": "asOF", "pocock": "asP", "kd": "asKD", "hsd": "asHSD"}[kwargs.get("spending", "obf")]
     gamma = f", gammaA = {kwargs['parameter']!r}" if "parameter" in kwargs else ""
     return (
@@ -155,8 +171,12 @@ def test_interim_analysis_equals_rpact(name: str) -> None:
     assert_close(got.design.critical_values, r["cv"], what="bounds at the observed information")
     assert_close(got.rci_lower, r["low"], what="repeated confidence interval, lower")
     assert_close(got.rci_upper, r["high"], what="repeated confidence interval, upper")
-    assert got.repeated_p_values is not None
-    assert_close(got.repeated_p_values, r["p"], what="repeated p-values")
+    if "alpha_spending" in CASES[name][0]:
+        # no spending function to invert: Bassinet gives no repeated p-values for user spending
+        assert got.repeated_p_values is None
+    else:
+        assert got.repeated_p_values is not None
+        assert_close(got.repeated_p_values, r["p"], what="repeated p-values")
     if "cp" in r:
         assert_close(got.conditional_power, r["cp"], what="conditional power, design's hazard ratio")
         assert_close(
@@ -203,3 +223,24 @@ def test_interim_analysis_equals_rpact(name: str) -> None:
 def test_bad_input_names_the_argument(call: object, message: str) -> None:
     with pytest.raises(DataError, match=message):
         call()  # type: ignore[operator]
+
+
+def test_a_user_spending_design_keeps_its_first_look_alpha() -> None:
+    # 0.01 two-sided at the first look, wherever it falls: the bound is z_{0.005} = 2.5758
+    design = group_sequential(3, alpha=0.05, sided=2, alpha_spending=(0.01, 0.03, 0.05))
+    got = interim_analysis(design, [60], [-1.5], max_events=150.1, hazard_ratio=0.63)
+    assert got.design.critical_values[0] == pytest.approx(stats.norm.isf(0.005), rel=1e-9)
+    assert got.design.alpha_spent[0] == pytest.approx(0.01, rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("z", "decision"),
+    [(-2.6, "stop for efficacy"), (2.6, "stop for harm"), (2.5, "continue"), (-2.5, "continue")],
+)
+def test_a_two_sided_design_names_the_direction_it_stops_in(z: float, decision: str) -> None:
+    # two-sided 5%, OF-like, 98 of 150 events: bound 2.542; a log-rank z of +2.6 means the
+    # experimental arm has more events (hazard ratio 1.69), which was once called "efficacy"
+    design = group_sequential(3, alpha=0.05, sided=2)
+    got = interim_analysis(design, [52, 98], [-1.2, z], max_events=150, hazard_ratio=0.63)
+    assert 2.5 < got.design.critical_values[1] < 2.6
+    assert got.decision == decision

@@ -7,7 +7,8 @@ later analyses kept at their planned fractions. With the log-rank statistic ``Z`
 so that positive values favour the experimental arm, the hazard ratio estimate is
 ``exp(-Z (1 + r) / sqrt(r D))`` (Schoenfeld) and
 
-- the decision: efficacy if ``Z_k >= c_k``, futility if ``Z_k <= b_k``, else continue;
+- the decision: efficacy if ``Z_k >= c_k``, harm if ``Z_k <= -c_k`` (two-sided), futility if
+  ``Z_k <= b_k``, else continue;
 - the repeated confidence interval (Jennison & Turnbull 1989; 2000, ch. 9): the hazard
   ratios ``HR`` with ``|Z_k + log(HR) sqrt(I_k)| < c_k``, ``I_k = r D_k / (1 + r)^2``;
 - the repeated p-value: the smallest alpha whose spending bounds ``Z_k`` reaches (0.5 at
@@ -44,7 +45,9 @@ from bassinet.design._sequential import (
 from bassinet.design._spending import spent
 from bassinet.errors import DataError
 
-Decision = Literal["stop for efficacy", "stop for futility", "continue", "reject H0", "do not reject H0"]
+Decision = Literal[
+    "stop for efficacy", "stop for harm", "stop for futility", "continue", "reject H0", "do not reject H0"
+]
 
 
 @dataclass(frozen=True)
@@ -85,9 +88,15 @@ def _updated_design(design: SequentialDesign, fractions: list[float], final: boo
             f"events give information fractions {[round(r, 4) for r in fractions]}: they must increase and "
             f"stay below the later planned fractions {planned}"
         )
+    # a user-defined spending (``spending`` None on a spending design) keeps its cumulative
+    # alpha per analysis, as rpact's ``asUser`` does when the information rates move
+    user = None
+    if design.boundary == "spending" and design.spending is None:
+        user = [*design.alpha_spent[:-1], design.alpha]
     return group_sequential(
         rates,
         alpha=design.alpha,
+        alpha_spending=user,
         beta=design.beta,
         sided=design.sided,
         boundary=design.boundary,
@@ -229,7 +238,8 @@ def interim_analysis(
     if is_final:
         decision = "reject H0" if crossed else "do not reject H0"
     elif crossed:
-        decision = "stop for efficacy"
+        # a two-sided design also stops when the bound is crossed against the experimental arm
+        decision = "stop for efficacy" if z_now >= c else "stop for harm"
     elif updated.sided == 1 and z_now <= lower:
         decision = "stop for futility"
     else:
