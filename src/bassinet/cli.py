@@ -231,6 +231,16 @@ def _print_dry_run(report: ImportReport) -> None:
     out.print(f"would refuse {len(report.rejected)} problem(s):", highlight=False)
     for problem in report.rejected:
         out.print(f"  {problem}", highlight=False, markup=False, soft_wrap=True)
+    if report.rejected:
+        # A dry run answers "would this import go through?": with a problem it would not
+        # (without --quarantine the whole import is refused), so the exit status says so.
+        err.print(
+            f"[bold red]error:[/] {len(report.rejected)} problem(s): without --quarantine this import "
+            "would be refused as a whole; with --quarantine FILE the patients listed above as "
+            "added or changed would be committed and the refused rows written to FILE",
+            highlight=False,
+        )
+        raise typer.Exit(1)
 
 
 @app.command("import")
