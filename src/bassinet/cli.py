@@ -419,8 +419,13 @@ def patients_list(
         with _open_registry(registry) as engine:
             rows, total = patient_page(engine, centre=centre, limit=limit)
         table = Table(title=f"{total} patient(s)")
+        widest = max((len(show(row[0])) for row in rows), default=0)
         for column in PATIENT_LIST_COLUMNS:
-            table.add_column(column)
+            if column == "study_id":
+                # The study ID is what every other command takes: never cut it to 'P2026-0…'.
+                table.add_column(column, no_wrap=True, min_width=max(widest, len(column)))
+            else:
+                table.add_column(column)
         for row in rows:
             table.add_row(*(console_cell(show(x)) for x in row))
         if limit > 0 and total > limit:
@@ -622,9 +627,11 @@ def stratify(
             table.add_column(column)
         for r in results:
             change = r.change if r.change != "changed" else f"changed from {r.previous_group or 'none'}"
-            why = "; ".join(r.decision.reasons) or "; ".join(
-                [f"missing {m}" for m in r.decision.missing] + list(r.decision.notes)
-            )
+            missing = [f"missing {m}" for m in r.decision.missing]
+            why = "; ".join(r.decision.reasons) or "; ".join(missing + list(r.decision.notes))
+            if r.decision.outcome is None and r.decision.reasons and missing:
+                # No group although some criteria hold: say what is missing, not only what holds.
+                why = "; ".join(missing) + "; " + why
             table.add_row(*map(console_cell, (r.study_id, r.decision.outcome or "none", change, why)))
         return table
 
