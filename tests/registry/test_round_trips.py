@@ -110,6 +110,17 @@ def test_a_dry_run_without_problems_exits_0(engine: Engine, tmp_path: Path) -> N
     assert "would refuse 0 problem(s):" in output and "refused as a whole" not in errors
 
 
+def test_a_dry_run_shows_a_move_by_the_centres_names(engine: Engine, tmp_path: Path) -> None:
+    import_files(engine, write_files(tmp_path / "a", [patient("P1", centre="Rotterdam")])[0], actor="first")
+    path = write_files(tmp_path / "b", [patient("P1", centre="Rotterdam Sophia")])[0]
+    url = engine.url.render_as_string(hide_password=False)
+    code, output, errors = run("import", str(path), "--dry-run", "--reason", "renamed", "--registry", url)
+    assert code == 0, errors
+    assert "would add 0 patient(s): -" in output
+    assert "P1 patient.centre: Rotterdam -> Rotterdam Sophia" in output  # was 'centre_id: 1 -> 2'
+    assert "centre_id" not in output
+
+
 def test_a_decimal_comma_and_thousands_point_are_read(engine: Engine, tmp_path: Path) -> None:
     mapping_file = tmp_path / "mapping.yaml"
     mapping_file.write_text('decimal: ","\nthousands: "."\n')
