@@ -139,12 +139,14 @@ def init(registry: Registry = None) -> None:
 
 
 @contextmanager
-def _progress_bar(total_rows: int) -> Iterator[Callable[[str, int, int], None]]:
+def _progress_bar(total_rows: int, *, dry_run: bool = False) -> Iterator[Callable[[str, int, int], None]]:
+    # A dry run writes nothing: it must not announce "writing 60 patient(s)".
+    writing = "rehearsing the write of" if dry_run else "writing"
     if total_rows <= PROGRESS_THRESHOLD:
 
         def quiet(phase: str, done: int, total: int) -> None:
             if phase == "writing" and done == 0:
-                err.print(f"writing {total} patient(s)", highlight=False)
+                err.print(f"{writing} {total} patient(s)", highlight=False)
 
         yield quiet
         return
@@ -160,7 +162,7 @@ def _progress_bar(total_rows: int) -> Iterator[Callable[[str, int, int], None]]:
         def update(phase: str, done: int, total: int) -> None:
             if phase not in tasks:
                 if phase == "writing":
-                    err.print(f"writing {total} patient(s)", highlight=False)
+                    err.print(f"{writing} {total} patient(s)", highlight=False)
                 tasks[phase] = bar.add_task(phase, total=total)
             bar.update(tasks[phase], completed=done, total=total)
 
@@ -298,7 +300,7 @@ def import_(
         if encoding:
             loaded = loaded.model_copy(update={"encoding": encoding})
         rows = _count_rows([patients, *long_sheets.values()])
-        with _open_registry(registry) as engine, _progress_bar(rows) as progress:
+        with _open_registry(registry) as engine, _progress_bar(rows, dry_run=dry_run) as progress:
             return import_files(
                 engine,
                 patients,

@@ -118,6 +118,7 @@ def test_a_dry_run_shows_a_move_by_the_centres_names(engine: Engine, tmp_path: P
     assert code == 0, errors
     assert "would add 0 patient(s): -" in output
     assert "P1 patient.centre: Rotterdam -> Rotterdam Sophia" in output  # was 'centre_id: 1 -> 2'
+    assert "rehearsing the write of 1 patient(s)" in errors and "writing" not in errors
     assert "centre_id" not in output
 
 
