@@ -60,9 +60,7 @@ MISSING_WORDS = {
 }
 # The page is kept with Bassinet's sources as ../shared/seeds/002_2dc12d5898ad8561.txt. That
 # path means nothing to a parent, so the letter names the page and its review date only.
-SOURCE = (
-    "Source: the family information page 'Infant Acute Lymphoblastic Leukemia' (reviewed December 2022)."
-)
+SOURCE = "Source: the family information page 'Infant Acute Lymphoblastic Leukemia' (reviewed December 2022)."
 WATCH_FOR = (
     "Infections, particularly of the airways and lungs, such as the common winter virus called RSV "
     "(respiratory syncytial virus).",
