@@ -372,6 +372,18 @@ def audit(
             with registry_session(engine, actor="bassinet audit") as session:
                 found = find_patient(session, patient, centre=centre)
                 entries = history(session, found.id)
+                from sqlalchemy import select
+
+                from bassinet.registry import models as m
+
+                centres = {str(i): n for i, n in session.execute(select(m.Centre.id, m.Centre.name))}
+
+        def value(field: str, stored: str | None) -> str:
+            # A move is stored as centre row ids; show the centre's name with its id.
+            if field == "centre_id" and stored in centres:
+                return f"{centres[stored]} ({stored})"
+            return stored or ""
+
         table = Table(title=console_markup(f"audit trail of {patient} ({found.centre.name})"))
         for column in (
             "when (UTC)",
@@ -397,8 +409,8 @@ def audit(
                         e.table_name,
                         e.record_id,
                         e.field,
-                        e.old_value or "",
-                        e.new_value or "",
+                        value(e.field, e.old_value),
+                        value(e.field, e.new_value),
                         e.import_run_id or "",
                         e.reason or "no reason given",
                     ),
