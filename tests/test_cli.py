@@ -319,3 +319,23 @@ def test_design_refuses_a_registry_curve_nobody_is_in(cohort_registry_url: str) 
     )  # fmt: skip
     assert code == 1
     assert "no patient in" in errors and "matches --where arm=XX" in errors
+
+
+def test_patients_list_never_cuts_the_study_id_on_a_narrow_terminal(url: str, tmp_path: Path) -> None:
+    path = write_files(tmp_path, [patient("P2026-000001-LONG")])[0]
+    assert run("import", str(path), "--registry", url)[0] == 0
+    result = runner.invoke(
+        app, ["patients", "list", "--registry", url], env={"COLUMNS": "80", "BASSINET_USER": "cli-test"}
+    )
+    assert result.exit_code == 0
+    assert "P2026-000001-LONG" in result.stdout  # was 'P2026-0…' at 80 columns
+
+
+def test_audit_names_the_centres_of_a_move(url: str, tmp_path: Path) -> None:
+    run("import", str(write_files(tmp_path / "a", [patient("P1", centre="Rotterdam")])[0]), "--registry", url)
+    path = write_files(tmp_path / "b", [patient("P1", centre="Rotterdam Sophia")])[0]
+    assert run("import", str(path), "--reason", "renamed", "--registry", url)[0] == 0
+    code, output, _ = run("audit", "P1", "--registry", url)
+    assert code == 0
+    line = next(line for line in output.splitlines() if "centre_id" in line and "update" in line)
+    assert "Rotterdam (1)" in line and "Rotterdam Sophia (2)" in line and "renamed" in line

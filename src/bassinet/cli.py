@@ -139,12 +139,14 @@ def init(registry: Registry = None) -> None:
 
 
 @contextmanager
-def _progress_bar(total_rows: int) -> Iterator[Callable[[str, int, int], None]]:
+def _progress_bar(total_rows: int, *, dry_run: bool = False) -> Iterator[Callable[[str, int, int], None]]:
+    # A dry run writes nothing: it must not announce "writing 60 patient(s)".
+    writing = "rehearsing the write of" if dry_run else "writing"
     if total_rows <= PROGRESS_THRESHOLD:
 
         def quiet(phase: str, done: int, total: int) -> None:
             if phase == "writing" and done == 0:
-                err.print(f"writing {total} patient(s)", highlight=False)
+                err.print(f"{writing} {total} patient(s)", highlight=False)
 
         yield quiet
         return
@@ -160,7 +162,7 @@ def _progress_bar(total_rows: int) -> Iterator[Callable[[str, int, int], None]]:
         def update(phase: str, done: int, total: int) -> None:
             if phase not in tasks:
                 if phase == "writing":
-                    err.print(f"writing {total} patient(s)", highlight=False)
+                    err.print(f"{writing} {total} patient(s)", highlight=False)
                 tasks[phase] = bar.add_task(phase, total=total)
             bar.update(tasks[phase], completed=done, total=total)
 
@@ -231,6 +233,16 @@ def _print_dry_run(report: ImportReport) -> None:
     out.print(f"would refuse {len(report.rejected)} problem(s):", highlight=False)
     for problem in report.rejected:
         out.print(f"  {problem}", highlight=False, markup=False, soft_wrap=True)
+    if report.rejected:
+        # A dry run answers "would this import go through?": with a problem it would not
+        # (without --quarantine the whole import is refused), so the exit status says so.
+        err.print(
+            f"[bold red]error:[/] {len(report.rejected)} problem(s): without --quarantine this import "
+            "would be refused as a whole; with --quarantine FILE the patients listed above as "
+            "added or changed would be committed and the refused rows written to FILE",
+            highlight=False,
+        )
+        raise typer.Exit(1)
 
 
 @app.command("import")
@@ -288,7 +300,7 @@ def import_(
         if encoding:
             loaded = loaded.model_copy(update={"encoding": encoding})
         rows = _count_rows([patients, *long_sheets.values()])
-        with _open_registry(registry) as engine, _progress_bar(rows) as progress:
+        with _open_registry(registry) as engine, _progress_bar(rows, dry_run=dry_run) as progress:
             return import_files(
                 engine,
                 patients,
@@ -390,6 +402,18 @@ def audit(
             with registry_session(engine, actor="bassinet audit") as session:
                 found = find_patient(session, patient, centre=centre)
                 entries = history(session, found.id)
+                from sqlalchemy import select
+
+                from bassinet.registry import models as m
+
+                centres = {str(i): n for i, n in session.execute(select(m.Centre.id, m.Centre.name))}
+
+        def value(field: str, stored: str | None) -> str:
+            # A move is stored as centre row ids; show the centre's name with its id.
+            if field == "centre_id" and stored in centres:
+                return f"{centres[stored]} ({stored})"
+            return stored or ""
+
         table = Table(title=console_markup(f"audit trail of {patient} ({found.centre.name})"))
         for column in (
             "when (UTC)",
@@ -415,8 +439,8 @@ def audit(
                         e.table_name,
                         e.record_id,
                         e.field,
-                        e.old_value or "",
-                        e.new_value or "",
+                        value(e.field, e.old_value),
+                        value(e.field, e.new_value),
                         e.import_run_id or "",
                         e.reason or "no reason given",
                     ),
@@ -439,8 +463,13 @@ def patients_list(
         with _open_registry(registry) as engine:
             rows, total = patient_page(engine, centre=centre, limit=limit)
         table = Table(title=f"{total} patient(s)")
+        widest = max((len(show(row[0])) for row in rows), default=0)
         for column in PATIENT_LIST_COLUMNS:
-            table.add_column(column)
+            if column == "study_id":
+                # The study ID is what every other command takes: never cut it to 'P2026-0…'.
+                table.add_column(column, no_wrap=True, min_width=max(widest, len(column)))
+            else:
+                table.add_column(column)
         for row in rows:
             table.add_row(*(console_cell(show(x)) for x in row))
         if limit > 0 and total > limit:
@@ -649,9 +678,11 @@ def stratify(
             table.add_column(column)
         for r in results:
             change = r.change if r.change != "changed" else f"changed from {r.previous_group or 'none'}"
-            why = "; ".join(r.decision.reasons) or "; ".join(
-                [f"missing {m}" for m in r.decision.missing] + list(r.decision.notes)
-            )
+            missing = [f"missing {m}" for m in r.decision.missing]
+            why = "; ".join(r.decision.reasons) or "; ".join(missing + list(r.decision.notes))
+            if r.decision.outcome is None and r.decision.reasons and missing:
+                # No group although some criteria hold: say what is missing, not only what holds.
+                why = "; ".join(missing) + "; " + why
             table.add_row(*map(console_cell, (r.study_id, r.decision.outcome or "none", change, why)))
         return table
 

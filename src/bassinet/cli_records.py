@@ -53,6 +53,14 @@ def delete(
     record: Annotated[
         str | None, typer.Option(help="Only this record, KIND:ID (e.g. events:12; ids in `patients show`).")
     ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="FIELD=VALUE of the patient, changed with the deleted record "
+            "(e.g. --set vital_status=alive with a death entered in error).",
+        ),
+    ] = None,
     reason: Reason = None,
     user: User = None,
     registry: Registry = None,
@@ -61,8 +69,14 @@ def delete(
     from bassinet.registry.corrections import delete as run_delete
 
     def work() -> None:
+        parsed: dict[str, str] = {}
+        for change in set_ or []:
+            name, equals, value = change.partition("=")
+            if not equals or not name.strip():
+                raise DataError(f"--set {change!r} is not FIELD=VALUE")
+            parsed[name.strip()] = value.strip()
         with _open_registry(registry) as engine:
-            run_delete(engine, patient, record=record, reason=reason, actor=_actor(user))
+            run_delete(engine, patient, record=record, reason=reason, actor=_actor(user), changes=parsed)
         out.print(f"deleted {record + ' of ' if record else ''}{patient}", highlight=False)
 
     _run(work)

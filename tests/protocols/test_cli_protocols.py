@@ -36,6 +36,17 @@ def test_stratify_all_prints_groups_and_reasons(url: str) -> None:
     assert "HR1" in output and "HR" in output and "WBC 412 x10^9/L >= 300" in output
 
 
+def test_stratify_names_the_missing_fact_when_no_group_is_given(url: str, tmp_path: Path) -> None:
+    # KMT2A rearranged, under 6 months, WBC < 300, day-8 blasts unknown: criteria hold, yet no group.
+    engine = make_engine(url)
+    load(engine, tmp_path / "more", [infant("U1", date_of_birth="2019-01-10", wbc="100", day8_blasts="")])
+    engine.dispose()
+    code, output, _ = run("stratify", "U1", "--registry", url)
+    assert code == 0
+    line = next(line for line in output.splitlines() if "U1" in line)
+    assert "none" in line and "missing day8_blasts" in line
+
+
 def test_stratify_needs_a_patient_or_all(url: str) -> None:
     assert run("stratify", "--registry", url)[0] == 2
 

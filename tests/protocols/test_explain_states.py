@@ -159,4 +159,6 @@ def test_the_family_text_says_what_to_watch_for_and_when_to_call_with_its_source
     assert "mucositis" in letter and "liver, the kidneys and the nervous system" in letter
     assert "Call the care team at once" in letter and "has a fever" in letter
     assert "Source: the family information page 'Infant Acute Lymphoblastic Leukemia'" in letter
+    assert "(reviewed December 2022)." in letter
+    assert "seeds" not in letter and ".txt" not in letter  # no file path in a letter to parents
     assert "chosen by chance" not in letter  # not randomised

@@ -144,6 +144,13 @@ def test_a_recorded_arm_takes_no_slot_of_the_sequence(engine: Engine, tmp_path: 
         ),
         ([], [{"course": "IB", "start_date": "2019-06-07"}], ON, "course IB started on 2019-06-07"),
         ([], [], dt.date(2019, 6, 1), "is before the remission assessment of 2019-06-05"),
+        (
+            [],
+            [],
+            dt.date(2022, 7, 1),
+            r"the request \(2022-07-01\) is after the last contact \(2022-06-30\): the registry "
+            "does not know the patient's state on that date",
+        ),
     ],
 )
 def test_randomisation_outside_the_window_is_refused_with_the_reason(

@@ -172,3 +172,47 @@ def test_raw_sql_inserts_and_deletes_are_audited_too(engine: Engine, url: str) -
 def test_a_bassinet_change_is_audited_once_not_again_by_the_triggers(engine: Engine, url: str) -> None:
     run("correct", "P1", "wbc=350", "--reason", "typo", "--registry", url)
     assert len(audit_rows(engine, "wbc")) == 1
+
+
+def test_a_death_entered_in_error_is_deleted_with_the_status_set_together(
+    engine: Engine, url: str, tmp_path: Path
+) -> None:
+    death = {"study_id": "P2", "event_type": "death", "event_date": "2020-03-01", "death_cause": "infection"}
+    rows = [
+        patient("P2", centre="Kiel", study_group="COALL", vital_status="dead", last_contact_date="2020-03-01")
+    ]
+    path, others = write_files(tmp_path / "death", rows, events=[death])
+    import_files(engine, path, long_sheets=others, actor="first entry")
+    with registry_session(engine, actor="reader") as session:
+        event_id = session.scalars(select(m.Event.id).where(m.Event.event_type == "death")).one()
+    before = snapshot(engine)
+    record = f"events:{event_id}"
+    # Alone, each step contradicts the other: both refused, nothing written, and the way out named.
+    code, _, errors = run("delete", "P2", "--record", record, "--reason", "wrong child", "--registry", url)
+    assert code == 1
+    assert f"--record {record} --set vital_status=alive" in errors
+    code, _, errors = run("correct", "P2", "vital_status=alive", "--reason", "wrong child", "--registry", url)
+    assert code == 1 and "a death is recorded" in errors
+    assert snapshot(engine) == before
+    code, _, errors = run(
+        "delete",
+        "P2",
+        "--record",
+        record,
+        "--set",
+        "vital_status=alive",
+        "--reason",
+        "wrong child",
+        "--registry",
+        url,
+    )
+    assert code == 0, errors
+    with registry_session(engine, actor="reader") as session:
+        p2 = session.scalars(select(m.Patient).where(m.Patient.study_id == "P2")).one()
+        assert (p2.vital_status.value, len(p2.events)) == ("alive", 0)
+    assert audit_rows(engine, "vital_status")[-1] == ("dead", "alive", "cli-test", "wrong child")
+
+
+def test_set_without_record_is_refused(url: str) -> None:
+    code, _, errors = run("delete", "P1", "--set", "wbc=1", "--reason", "r", "--registry", url)
+    assert code == 1 and "--set goes with --record" in errors

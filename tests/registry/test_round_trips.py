@@ -87,8 +87,9 @@ def test_dry_run_lists_added_changed_and_refused_and_writes_nothing(engine: Engi
         runs_before = session.scalar(select(func.count()).select_from(m.ImportRun))
     path = write_files(tmp_path / "b", [patient("P1", wbc="350"), patient("P2"), patient("P3", sex="X")])[0]
     url = engine.url.render_as_string(hide_password=False)
-    code, output, _ = run("import", str(path), "--dry-run", "--registry", url)
-    assert code == 0
+    code, output, errors = run("import", str(path), "--dry-run", "--registry", url)
+    assert code == 1  # the import it rehearses would be refused
+    assert "without --quarantine this import would be refused as a whole" in errors
     assert "dry run: nothing was written" in output
     assert "would add 1 patient(s): P2" in output
     assert "P1 patient.wbc: 412.0 -> 350.0" in output
@@ -98,6 +99,27 @@ def test_dry_run_lists_added_changed_and_refused_and_writes_nothing(engine: Engi
         assert session.scalar(select(m.Patient.wbc)) == 412.0
         assert session.scalar(select(func.count()).select_from(m.AuditEntry)) == audit_before
         assert session.scalar(select(func.count()).select_from(m.ImportRun)) == runs_before
+
+
+def test_a_dry_run_without_problems_exits_0(engine: Engine, tmp_path: Path) -> None:
+    import_files(engine, write_files(tmp_path / "a", [patient("P1")])[0], actor="first")
+    path = write_files(tmp_path / "b", [patient("P1", wbc="350")])[0]
+    url = engine.url.render_as_string(hide_password=False)
+    code, output, errors = run("import", str(path), "--dry-run", "--registry", url)
+    assert code == 0, errors
+    assert "would refuse 0 problem(s):" in output and "refused as a whole" not in errors
+
+
+def test_a_dry_run_shows_a_move_by_the_centres_names(engine: Engine, tmp_path: Path) -> None:
+    import_files(engine, write_files(tmp_path / "a", [patient("P1", centre="Rotterdam")])[0], actor="first")
+    path = write_files(tmp_path / "b", [patient("P1", centre="Rotterdam Sophia")])[0]
+    url = engine.url.render_as_string(hide_password=False)
+    code, output, errors = run("import", str(path), "--dry-run", "--reason", "renamed", "--registry", url)
+    assert code == 0, errors
+    assert "would add 0 patient(s): -" in output
+    assert "P1 patient.centre: Rotterdam -> Rotterdam Sophia" in output  # was 'centre_id: 1 -> 2'
+    assert "rehearsing the write of 1 patient(s)" in errors and "writing" not in errors
+    assert "centre_id" not in output
 
 
 def test_a_decimal_comma_and_thousands_point_are_read(engine: Engine, tmp_path: Path) -> None:

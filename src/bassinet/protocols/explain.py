@@ -58,10 +58,9 @@ MISSING_WORDS = {
     "date of the MRD measurement": "the date of the test for leftover leukemia cells (called MRD) is not "
     "recorded yet",
 }
-SOURCE = (
-    "Source: the family information page 'Infant Acute Lymphoblastic Leukemia' (reviewed December 2022), "
-    "kept with Bassinet as ../shared/seeds/002_2dc12d5898ad8561.txt."
-)
+# The page is kept with Bassinet's sources as ../shared/seeds/002_2dc12d5898ad8561.txt. That
+# path means nothing to a parent, so the letter names the page and its review date only.
+SOURCE = "Source: the family information page 'Infant Acute Lymphoblastic Leukemia' (reviewed December 2022)."
 WATCH_FOR = (
     "Infections, particularly of the airways and lungs, such as the common winter virus called RSV "
     "(respiratory syncytial virus).",

@@ -219,6 +219,17 @@ def _refuse_outside_window(patient: m.Patient, study_id: str, on: dt.date) -> No
         raise NotEligible(study_id, reason=f"{kind} on {date}, on or before the request ({on})")
     if patient.vital_status.value == "dead":
         raise NotEligible(study_id, reason="the patient record says dead")
+    if on > patient.last_contact_date:
+        # The registry knows the patient's state only up to the last contact; an allocation
+        # dated after it would also break the rule that the follow-up covers every record
+        # (``follow_up_covers_records``), so every later import or correction would be refused.
+        raise NotEligible(
+            study_id,
+            reason=f"the request ({on}) is after the last contact ({patient.last_contact_date}): "
+            "the registry does not know the patient's state on that date; record the "
+            "follow-up (`bassinet correct "
+            f"{study_id} last_contact_date=...`) first, or give --on the date of the request",
+        )
     remission = [
         r for r in patient.remissions if r.time_point.value == WINDOW.opens_at and r.status.value == "CR"
     ]

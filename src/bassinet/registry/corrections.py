@@ -97,6 +97,13 @@ def correct(
     why = _reason(reason)
     if not changes:
         raise DataError("name at least one FIELD=VALUE to correct")
+    _check_fields(changes)
+    rows = _rows(engine, [study_id])
+    rows["patients"][0].update(changes)
+    return _apply(engine, rows, actor=actor, reason=why, what=f"correction of {study_id}")
+
+
+def _check_fields(changes: Mapping[str, str]) -> None:
     fields = SHEETS["patients"].by_name
     for name in changes:
         if name in NOT_CORRECTED:
@@ -106,9 +113,6 @@ def correct(
                 f"no field '{name}' in a patient record; fields: "
                 + ", ".join(f for f in fields if f not in NOT_CORRECTED)
             )
-    rows = _rows(engine, [study_id])
-    rows["patients"][0].update(changes)
-    return _apply(engine, rows, actor=actor, reason=why, what=f"correction of {study_id}")
 
 
 def _record_id(record: str) -> tuple[str, int]:
@@ -119,10 +123,25 @@ def _record_id(record: str) -> tuple[str, int]:
 
 
 def delete(
-    engine: Engine, study_id: str, *, record: str | None = None, reason: str | None, actor: str
+    engine: Engine,
+    study_id: str,
+    *,
+    record: str | None = None,
+    reason: str | None,
+    actor: str,
+    changes: Mapping[str, str] | None = None,
 ) -> None:
-    """Delete a patient with all its records, or one record (``KIND:ID``), with a reason."""
+    """Delete a patient with all its records, or one record (``KIND:ID``), with a reason.
+
+    ``changes`` (patient fields, as in :func:`correct`) are made in the same transaction as
+    the deletion of a record. A death entered for the wrong child can only go this way:
+    deleting it alone leaves ``vital_status`` dead without a death, and correcting
+    ``vital_status`` alone contradicts the recorded death.
+    """
     why = _reason(reason)
+    if changes and record is None:
+        raise DataError("--set goes with --record: a deleted patient has no fields to set")
+    _check_fields(changes or {})
     require_current(engine)
     if record is not None:
         kind, number = _record_id(record)
@@ -134,7 +153,16 @@ def delete(
             key = tuple(cell(getattr(target, k)) for k in SHEETS[kind].key)
         rows = _rows(engine, [study_id])
         rows[kind] = [r for r in rows[kind] if tuple(r[k] for k in SHEETS[kind].key) != key]
-        _apply(engine, rows, actor=actor, reason=why, what=f"deletion of {kind}:{number} of {study_id}")
+        rows["patients"][0].update(changes or {})
+        try:
+            _apply(engine, rows, actor=actor, reason=why, what=f"deletion of {kind}:{number} of {study_id}")
+        except DataError as exc:
+            if "vital_status" in str(exc) and not changes:
+                raise DataError(
+                    f"{exc}: delete the death and set the status together, e.g. `bassinet delete "
+                    f"{study_id} --record {record} --set vital_status=alive --reason ...`"
+                ) from None
+            raise
         return
     with registry_session(engine, actor=actor) as session:
         session.info["reason"] = why

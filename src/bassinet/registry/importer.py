@@ -669,17 +669,19 @@ def _changes_of_run(session: Session, run_id: int) -> tuple[Change, ...]:
     entries = session.scalars(
         select(m.AuditEntry).where(m.AuditEntry.import_run_id == run_id).order_by(m.AuditEntry.id)
     )
+    centres = {str(cid): name for cid, name in session.execute(select(m.Centre.id, m.Centre.name))}
+
+    def change(e: m.AuditEntry) -> Change:
+        study_id = study_ids.get(e.patient_id) if e.patient_id is not None else None
+        if e.field == "centre_id" and e.table_name == "patient":
+            # A move: shown by the centres' names, not their row ids ('centre_id: 21 -> 22').
+            old = centres.get(e.old_value or "", e.old_value)
+            new = centres.get(e.new_value or "", e.new_value)
+            return Change(e.action, study_id, e.table_name, "centre", old, new)
+        return Change(e.action, study_id, e.table_name, e.field, e.old_value, e.new_value)
+
     return tuple(
-        Change(
-            e.action,
-            study_ids.get(e.patient_id) if e.patient_id is not None else None,
-            e.table_name,
-            e.field,
-            e.old_value,
-            e.new_value,
-        )
-        for e in entries
-        if e.field not in ("patient_id", "centre_id") or e.action == "update"
+        change(e) for e in entries if e.field not in ("patient_id", "centre_id") or e.action == "update"
     )
 
 
