@@ -135,6 +135,9 @@ def test_a_missing_kmt2a_result_is_named_for_both_readers(url: str) -> None:
     assert code == 0
     assert "the result of the test for a change in a gene called KMT2A (also known as MLL) is not" in letter
     assert "some test results" not in letter
+    # Without the group, nobody knows yet whether the consolidation is IB (LR) or randomised
+    assert "decided by chance" not in letter and "chosen by chance" not in letter
+    assert "depends on the treatment group, which waits for a test result" in letter
 
 
 def test_the_family_of_a_randomised_child_reads_that_the_course_was_chosen_by_chance_and_why(

@@ -125,6 +125,9 @@ COURSE_WORDS = {
     "consolidation": "Consolidation: more chemotherapy to deepen the remission. Which of two forms your "
     "child gets is decided by chance in the study (randomisation), because doctors do "
     "not yet know which is better.",
+    "consolidation-undecided": "Consolidation: more chemotherapy to deepen the remission. Which form "
+    "your child gets depends on the treatment group, which waits for a test result (see above); the care "
+    "team will explain it when the result is back.",
     "MARMA": "Intensification (a course the doctors call MARMA): high doses of some medicines.",
     "OCTADAD": "Re-intensification (a course the doctors call OCTADAD).",
     "maintenance": "Maintenance: gentler treatment, mostly by mouth, until about two years from diagnosis.",

@@ -238,6 +238,12 @@ def treatment_plan(facts: PatientFacts, arm: str | None = None) -> TreatmentPlan
         consolidation = (IB,)
     elif arm == "ADE_MAE":
         consolidation = (ADE, MAE)
+    elif group.outcome is None:  # LR gets IB, MR and HR are randomised: nothing can be said yet
+        consolidation = (
+            Course(
+                "consolidation-undecided", (), "IB if LR; IB or ADE then MAE by randomisation if MR or HR"
+            ),
+        )
     else:
         consolidation = (Course("consolidation", (), "IB, or ADE then MAE: by randomisation"),)
         if eligibility.outcome == "eligible":
