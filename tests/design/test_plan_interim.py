@@ -30,7 +30,8 @@ def rpact_for(
     later = [t * 150 for t in rates[len(events) :]]
     planned = np.diff([events[-1], *later]).tolist()
     code = _R + (
-        f"out <- .case(0, {_r_design({'alpha': 0.05, 'sided': 2}, rates)}, c({', '.join(map(repr, events))}), "
+        f"out <- .case(0, {_r_design({'alpha': 0.05, 'sided': 2}, rates)}, "
+        f"c({', '.join(map(repr, events))}), "
         f"c({', '.join(map(repr, u))}), 1, c({', '.join(map(repr, planned))}), {hr!r})"
     )
     return {k.split("_", 1)[1]: v for k, v in run_r(code, packages=RPACT).items()}
