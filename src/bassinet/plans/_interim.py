@@ -143,6 +143,12 @@ def run_interim(
             e, value, _ = logrank_at(loaded, records, variables, base, cutoff)
             events.append(float(e))
             u.append(value)
+        for i in range(1, len(events)):
+            if events[i] <= events[i - 1]:
+                raise DataError(
+                    f"no new {a.endpoint} event between the cut-offs {cutoffs[i - 1]} and {cutoffs[i]} "
+                    f"({events[i]:.0f} events at both): the information does not grow"
+                )
         result = interim_analysis(
             design, events, u, max_events=max_events, hazard_ratio=hr, allocation=d.allocation
         )
