@@ -95,6 +95,6 @@ def interim_table(r: InterimResult) -> InterimTable:
         f"{r.max_events:.0f} events). Bounds recomputed by the spending function at the information "
         f"observed; z is the log-rank statistic, positive when {r.experimental} has fewer events than "
         "expected; hazard ratios by Schoenfeld's approximation; conditional power is the probability "
-        f"of rejecting by the last analysis. Decision: {r.decision}."
+        f"of rejecting by that analysis, given the z so far. Decision: {r.decision}."
     )
     return InterimTable(header, tuple(rows), caption)
