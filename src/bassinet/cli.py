@@ -580,18 +580,24 @@ def demo(
                 _print_report(report)
             _print_summary(read_frames(engine))
         reports = out_dir / "reports"
-        for name in ("interfant06", "hsct-infants"):
+        # interfant06-interim: the randomised comparison's design monitored at its second interim
+        for name in ("interfant06", "interfant06-interim", "hsct-infants"):
             plan = shipped_plan(name)
+            cohort = "interfant06" if name.startswith("interfant06") else name
             with err.status(f"running the plan {plan.name} and writing its report"):
-                label = f"seed {DEMO_SEEDS[name]}" + (
+                label = f"seed {DEMO_SEEDS[cohort]}" + (
                     f"; Interfant-99 seed {DEMO_SEEDS['interfant99']}" if name == "interfant06" else ""
                 )
                 written = make_report(plan, url, reports, simulation=label)
             result = json.loads(written[1].read_text(encoding="utf-8"))
-            out.print(f"\n[bold]{result['title']}[/] (simulated cohort, seed {DEMO_SEEDS[name]})")
+            out.print(f"\n[bold]{result['title']}[/] (simulated cohort, seed {DEMO_SEEDS[cohort]})")
             for analysis in result["analyses"]:
                 if analysis["sentence"]:
                     out.print(f"  {analysis['sentence']}", highlight=False)
+            interim = result.get("interim") or {}
+            if interim.get("sentence") or interim.get("not_estimable"):
+                text = interim["sentence"] or f"interim analysis not estimable: {interim['not_estimable']}"
+                out.print(f"  {text}", highlight=False)
             for path in written:
                 out.print(f"  wrote {path}", highlight=False, soft_wrap=True)
         out.print(

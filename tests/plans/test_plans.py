@@ -34,7 +34,7 @@ analyses:
 """
 
 
-@pytest.mark.parametrize("name", ["interfant06", "hsct-infants"])
+@pytest.mark.parametrize("name", ["interfant06", "interfant06-interim", "hsct-infants"])
 def test_the_shipped_plans_are_valid(name: str) -> None:
     loaded = load_plan(shipped_plan(name))
     assert loaded.plan.analyses

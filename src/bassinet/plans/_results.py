@@ -133,3 +133,56 @@ class PlanResult:
     warnings: tuple[str, ...] = field(default_factory=tuple)
     simulation: str = ""
     min_at_risk: int = 10
+    interim: InterimResult | None = None
+
+
+@dataclass(frozen=True)
+class InterimLook:
+    """One analysis of the design: its cut-off, events (observed, or planned for a later one),
+    information fraction and bounds on the z, nominal P and hazard-ratio scales; observed values
+    (``None`` at an analysis still to come)."""
+
+    number: int
+    cutoff: str
+    events: float
+    observed: bool
+    information: float
+    efficacy_z: float
+    efficacy_p: float
+    efficacy_hr: float
+    futility_z: float | None
+    futility_hr: float | None
+    z: float | None = None
+    hazard_ratio: float | None = None
+    rci_lower: float | None = None
+    rci_upper: float | None = None
+    repeated_p: float | None = None
+    conditional_power: float | None = None
+    conditional_power_observed: float | None = None
+
+
+@dataclass(frozen=True)
+class InterimResult:
+    """The interim monitoring of the plan's design at its cut-off (analysis ``stage`` of ``k_max``).
+
+    ``z`` is the log-rank statistic signed so that ``z > 0`` favours the experimental arm;
+    hazard ratios are experimental against control. With ``not_estimable`` set, the numbers
+    are missing and it says why.
+    """
+
+    analysis: str
+    title: str
+    experimental: str
+    control: str
+    design: str
+    sided: int
+    alpha: float
+    planned_hazard_ratio: float
+    max_events: float
+    stage: int
+    k_max: int
+    looks: tuple[InterimLook, ...] = ()
+    decision: str = ""
+    sentence: str = ""
+    line: int = 0
+    not_estimable: str = ""

@@ -25,6 +25,7 @@ from bassinet.endpoints import ClinicalRecords, derive, get_endpoint
 from bassinet.errors import ConvergenceError, DataError, StatisticalWarning
 from bassinet.plans._estimate import incidence_group, survival_group
 from bassinet.plans._exposure import exposure_analysis, landmark_analysis
+from bassinet.plans._interim import run_interim
 from bassinet.plans._narrative import landmark_sentence, methods, population_words, sentence
 from bassinet.plans._results import (
     AnalysisResult,
@@ -303,12 +304,18 @@ def run_plan(loaded: LoadedPlan, records: ClinicalRecords) -> PlanResult:
     origins = {r.origin for r in analyses}
     origin = "transplant" if origins == {"transplant"} else "diagnosis"
     header, rows = characteristics_table(plan, variables, base)
+    interim = run_interim(loaded, records, variables, base) if plan.design is not None else None
+    if interim is not None and interim.not_estimable:
+        problems.append(
+            f"interim analysis (plan line {interim.line}): not estimable: {interim.not_estimable}"
+        )
     return PlanResult(
         plan.title, plan.source, plan.cutoff.isoformat(), plan.time_unit, int(base.sum()),
         patient_flow(plan, records, variables, base) if base.any() else (), header, rows, tuple(analyses),
         follow_up(plan, records, base, origin) if base.any() else {},
         methods(analyses, cutoff=plan.cutoff.isoformat(), version=__version__),
         loaded.sha256, data_fingerprint(records), warnings=tuple(problems), min_at_risk=plan.min_at_risk,
+        interim=interim,
     )  # fmt: skip
 
 

@@ -18,8 +18,9 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import hashlib
+import itertools
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -28,6 +29,9 @@ from bassinet.endpoints import ENDPOINTS
 from bassinet.endpoints._definitions import ORIGINS, Origin
 from bassinet.errors import ConfigurationError
 from bassinet.plans._variables import CATALOGUE
+
+if TYPE_CHECKING:
+    from bassinet.design import SequentialDesign
 
 Test = Literal["logrank", "gray", "cox", "mantel-byar", "landmark"]
 Scalar = str | int | float | bool
@@ -73,6 +77,41 @@ class Analysis(_Strict):
     plan_population: bool = True
 
 
+class DesignSurvival(_Strict):
+    """Survival proportions of the design at one time: they give the hazard ratio ``log(S_e) / log(S_c)``."""
+
+    control: float = Field(gt=0, lt=1)
+    experimental: float = Field(gt=0, lt=1)
+
+
+class Design(_Strict):
+    """The trial's group-sequential design, monitored on the log-rank test of ``analysis``.
+
+    ``experimental`` and ``control`` are the two groups (as the report prints them); the
+    analysis at the plan's cut-off is analysis ``len(earlier_cutoffs) + 1`` of the design.
+    The maximum number of events is ``max_events`` or, from the hazard ratio (given, or from
+    ``survival``) with Schoenfeld's formula and the design's inflation factor, rounded up.
+    """
+
+    analysis: str
+    experimental: str
+    control: str
+    alpha: float = Field(default=0.05, gt=0, lt=0.5)
+    sided: Literal[1, 2] = 2
+    power: float = Field(default=0.8, gt=0, lt=1)
+    looks: int | None = Field(default=None, ge=1, le=20)
+    information_rates: list[float] | None = None
+    spending: Literal["obf", "pocock", "kd", "hsd"] = "obf"
+    parameter: float | None = None
+    futility: list[float] | None = None
+    binding: bool = False
+    hazard_ratio: float | None = Field(default=None, gt=0, lt=1)
+    survival: DesignSurvival | None = None
+    max_events: float | None = Field(default=None, gt=0)
+    allocation: float = Field(default=1.0, gt=0)
+    earlier_cutoffs: list[dt.date] = Field(default_factory=list)
+
+
 class Plan(_Strict):
     title: str
     source: str = ""
@@ -84,6 +123,7 @@ class Plan(_Strict):
     characteristics: Characteristics | None = None
     analyses: list[Analysis]
     min_at_risk: int = Field(default=10, ge=0)
+    design: Design | None = None
 
     @property
     def days_per_unit(self) -> float:
@@ -269,4 +309,90 @@ def _check_names(plan: Plan) -> list[tuple[tuple[Any, ...], str]]:
                 )
         if a.origin is not None and a.origin not in ORIGINS:
             problems.append(((*here, "origin"), f"origin {a.origin!r} is not one of {', '.join(ORIGINS)}"))
+    if plan.design is not None:
+        problems.extend(_check_design(plan, plan.design))
     return problems
+
+
+def _check_design(plan: Plan, d: Design) -> list[tuple[tuple[Any, ...], str]]:
+    """The design block's rules: a monitored two-group log-rank analysis, one way to give each number."""
+    from bassinet.errors import DataError
+
+    problems: list[tuple[tuple[Any, ...], str]] = []
+    ids = [a.id for a in plan.analyses]
+    if d.analysis not in ids:
+        problems.append(
+            (("design", "analysis"), f"no analysis has id {d.analysis!r}; analyses: {', '.join(ids)}")
+        )
+    else:
+        a = plan.analyses[ids.index(d.analysis)]
+        if a.test != "logrank" or not a.groups:
+            problems.append(
+                (
+                    ("design", "analysis"),
+                    f"analysis {a.id!r} is not a log-rank comparison of groups: the design monitors one",
+                )
+            )
+    if d.experimental == d.control:
+        problems.append((("design", "control"), f"experimental and control are both {d.control!r}"))
+    if (d.looks is None) == (d.information_rates is None):
+        problems.append((("design",), "give the analyses as 'looks' (equally spaced) or 'information_rates'"))
+    if d.hazard_ratio is not None and d.survival is not None:
+        problems.append((("design", "survival"), "give 'hazard_ratio' or 'survival', not both"))
+    elif d.hazard_ratio is None and d.survival is None:
+        problems.append(
+            (("design",), "give the design's 'hazard_ratio' or 'survival' (control, experimental)")
+        )
+    if d.survival is not None and d.survival.experimental <= d.survival.control:
+        problems.append(
+            (
+                ("design", "survival"),
+                f"experimental survival {d.survival.experimental:g} is not above "
+                f"control {d.survival.control:g}: "
+                "the design expects the experimental arm to do better (swap the arms)",
+            )
+        )
+    if d.spending in ("kd", "hsd") and d.parameter is None:
+        problems.append((("design", "parameter"), f"spending {d.spending} needs 'parameter' (rho or gamma)"))
+    k = d.looks if d.looks is not None else len(d.information_rates or [])
+    if k and len(d.earlier_cutoffs) >= k:
+        problems.append(
+            (
+                ("design", "earlier_cutoffs"),
+                f"{len(d.earlier_cutoffs)} earlier cut-offs: the design has {k} analyses in all",
+            )
+        )
+    dates = [*d.earlier_cutoffs, plan.cutoff]
+    for i, (a_date, b_date) in enumerate(itertools.pairwise(dates)):
+        if b_date <= a_date:
+            problems.append(
+                (
+                    ("design", "earlier_cutoffs", i),
+                    f"cut-off {a_date} is not before {b_date}: cut-offs increase up to the plan's",
+                )
+            )
+    if not problems:
+        try:
+            sequential_design(d)
+        except DataError as exc:
+            where = "information_rates" if d.information_rates is not None else "looks"
+            field = "futility" if "futility" in str(exc) else where
+            problems.append((("design", field), str(exc)))
+    return problems
+
+
+def sequential_design(d: Design) -> SequentialDesign:
+    """The :class:`~bassinet.design.SequentialDesign` the block declares."""
+    from bassinet.design import group_sequential
+
+    rates: list[float] | int = d.information_rates if d.information_rates is not None else (d.looks or 1)
+    return group_sequential(
+        rates,
+        alpha=d.alpha,
+        beta=1 - d.power,
+        sided=d.sided,
+        spending=d.spending,
+        parameter=d.parameter,
+        futility=d.futility,
+        binding=d.binding,
+    )

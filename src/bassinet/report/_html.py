@@ -21,6 +21,7 @@ import jinja2
 from bassinet.plans._narrative import hr_text, p_text
 from bassinet.plans._results import AnalysisResult, PlanResult
 from bassinet.report._figures import event_times, plot_curves, plot_forest, to_svg
+from bassinet.report._interim import interim_table
 
 TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("bassinet.report", "templates"),
@@ -114,6 +115,7 @@ def render_html(result: PlanResult, *, written: str | None = None) -> str:
         ci=interval,
         no_figure=no_figure_reason,
         ne_notes=ne_notes,
+        interim_table=interim_table,
         written=when,
     )
     return page
