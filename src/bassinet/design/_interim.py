@@ -111,7 +111,11 @@ def _updated_design(design: SequentialDesign, fractions: list[float], final: boo
 def _conditional(
     design: SequentialDesign, information: list[float], stage: int, z: float, theta: float
 ) -> tuple[float, ...]:
-    """P(reject by each later analysis | Z_stage = z) when the drift per unit information is ``theta``."""
+    """P(reject by each later analysis | Z_stage = z) when the drift per unit information is ``theta``.
+
+    For a two-sided design only rejection in the hoped-for direction counts, unless the
+    design asks for two-sided power (as rpact's ``twoSidedPower``, default FALSE).
+    """
     start = _Stage(information[stage - 1], np.array([z * math.sqrt(information[stage - 1])]), np.ones(1))
     cumulative = 0.0
     result = []
@@ -119,7 +123,7 @@ def _conditional(
         t = information[j]
         c = design.critical_values[j]
         cumulative += _upper_exit(start, t, c, theta)
-        if design.sided == 2:
+        if design.sided == 2 and design.two_sided_power:
             cumulative += _lower_exit(start, t, -c, theta)
         result.append(cumulative)
         if j + 1 < design.k_max:
