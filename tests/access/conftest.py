@@ -1,8 +1,8 @@
 """A small multi-centre registry for the access tests, on each store.
 
 Two study groups: DCOG with centres Rotterdam and Utrecht, AIEOP with Monza. Each centre
-has two patients, and the study ID ``SHARED`` is used in every centre (so that a lookup
-by study ID must not reveal other centres).
+has two patients (``ROT-1``, ``ROT-2``, ...). A study ID is unique in the registry, so a
+lookup of another centre's study ID must answer exactly as for one that does not exist.
 """
 
 from __future__ import annotations
@@ -53,7 +53,8 @@ def build_world(engine: Engine) -> World:
             session.add(group)
             for name in centres:
                 centre = m.Centre(name=name, study_group=group)
-                session.add_all([_patient(centre, f"{name[:3].upper()}-1"), _patient(centre, "SHARED")])
+                prefix = name[:3].upper()
+                session.add_all([_patient(centre, f"{prefix}-1"), _patient(centre, f"{prefix}-2")])
     with Session(engine) as session:
         centre_ids = {c.name: c.id for c in session.query(m.Centre)}
         group_of = {c.name: c.study_group.name for c in session.query(m.Centre) if c.study_group}
