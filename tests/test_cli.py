@@ -149,7 +149,7 @@ def test_export_writes_files(url: str, tmp_path: Path, fmt: str) -> None:
 def test_export_refuses_an_unknown_format(url: str, tmp_path: Path) -> None:
     code, _, errors = run("export", "--registry", url, "--format", "xls")
     assert code == 2
-    assert "is not csv or parquet" in errors
+    assert "is not one of csv, parquet, fhir, odm, dataset-json" in errors
 
 
 def test_demo_simulates_both_cohorts_runs_both_plans_and_writes_both_reports(tmp_path: Path) -> None:
