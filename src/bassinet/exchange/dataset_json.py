@@ -55,7 +55,7 @@ VARIABLES: dict[str, tuple[str, str, str]] = {
     "AVALU": ("Analysis Value Unit", "Assigned", "DAYS"),
     "STARTDT": ("Time-to-Event Origin Date for Subject", "Derived", "The endpoint's origin date."),
     "ADT": ("Analysis Date", "Derived", "The date of the event or of censoring."),
-    "CNSR": ("Censor (0 event, 1 censored, 2 competing)", "Derived", "0 event, 1 censored, 2 competing event."),
+    "CNSR": ("Censor (0 event, 1 censored, 2 competing)", "Derived", "Whether the time ended in the event."),
     "EVNTDESC": ("Event or Censoring Description", "Derived", "What ended the time (events)."),
     "CNSDTDSC": ("Censor Date Description", "Derived", "What ended the time (censoring)."),
 }
