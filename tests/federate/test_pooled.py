@@ -31,7 +31,7 @@ from tests.federate.conftest import Sites, split_at_random, split_by_group, spli
 RTOL = 1e-10
 POOLED_IDS = {
     "efs_all", "os_all", "efs_region", "os_region", "efs_risk", "cir_arm", "nrm_arm", "dfs_arm", "trm",
-    "efs_partner",
+    "efs_partner", "efs_protocol", "efs_protocol_original", "os_protocol_original",
 }  # fmt: skip
 
 

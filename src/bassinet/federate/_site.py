@@ -100,7 +100,9 @@ def analysis_rows(
         derived = derive(records, [endpoint], cutoff=plan.cutoff).set_index("study_id")
         if derived_cache is not None:
             derived_cache[key] = derived
-    keep = _select(variables, plan.population) & _select(variables, a.population)
+    # plan_population: false lets a comparison reach past the plan's population (another protocol)
+    base = _select(variables, plan.population) if a.plan_population else True
+    keep = base & _select(variables, a.population)
     ids = [sid for sid in variables.index[keep] if sid in derived.index]
     d = derived.loc[ids]
     time = d["time_days"].to_numpy(float)
