@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bassinet
+import bassinet.application
 import bassinet.design
 import bassinet.endpoints
 import bassinet.exchange
@@ -69,6 +70,7 @@ def test_design_names() -> None:
         "Curve",
         "Exponential",
         "InterimAnalysis",
+        "Method",
         "PiecewiseExponential",
         "Power",
         "SampleSize",
@@ -76,6 +78,9 @@ def test_design_names() -> None:
         "SequentialSurvival",
         "SimulatedPower",
         "SimulatedSequential",
+        "Test",
+        "check_design",
+        "check_rates",
         "dropout_hazard",
         "events_needed",
         "group_sequential",
@@ -95,11 +100,19 @@ def test_plan_and_report_names() -> None:
     assert sorted(bassinet.plans.__all__) == [
         "AnalysisResult",
         "CATALOGUE",
+        "InterimResult",
         "LoadedPlan",
+        "ModelTerm",
         "Plan",
         "PlanResult",
+        "Scalar",
+        "analysis_frame",
+        "hr_text",
         "load_plan",
+        "p_text",
+        "population_ids",
         "run_plan",
+        "select_patients",
         "shipped_plan",
     ]
     assert sorted(bassinet.report.__all__) == ["ReportFiles", "render_html", "write_report"]
@@ -108,10 +121,16 @@ def test_plan_and_report_names() -> None:
 def test_endpoint_names() -> None:
     assert sorted(bassinet.endpoints.__all__) == [
         "ClinicalRecords",
+        "DERIVED_COLUMNS",
         "ENDPOINTS",
         "Endpoint",
+        "ORIGINS",
+        "Origin",
         "derive",
         "get_endpoint",
+        "to_adsl",
+        "to_adtte",
+        "write_xpt",
     ]
 
 
@@ -263,4 +282,17 @@ def test_exchange_names() -> None:
         "read_dictionary",
         "record_export",
         "write_bundles",
+    ]
+
+
+def test_application_names() -> None:
+    """One module per group of use cases; the front ends call these and nothing deeper."""
+    assert sorted(bassinet.application.__all__) == [
+        "admin",
+        "design",
+        "exports",
+        "local_operator",
+        "protocol",
+        "records",
+        "reports",
     ]

@@ -6,8 +6,6 @@ engine, endpoints, survival statistics and reports build on the frames it gives.
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
 from bassinet.errors import (
     BassinetError,
     ConfigurationError,
@@ -17,10 +15,23 @@ from bassinet.errors import (
     StatisticalWarning,
 )
 
-try:
-    __version__ = version("bassinet")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0+unknown"
+
+def __getattr__(name: str) -> str:
+    """``__version__``, read from the installed package's metadata when first asked for.
+
+    Lazily, because :mod:`importlib.metadata` costs a noticeable part of the command's
+    start-up (``bassinet --help``), which does not need it.
+    """
+    if name != "__version__":
+        raise AttributeError(f"module 'bassinet' has no attribute {name!r}")
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        found = version("bassinet")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        found = "0.0.0+unknown"
+    globals()["__version__"] = found
+    return found
 
 __all__ = [
     "BassinetError",

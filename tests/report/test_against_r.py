@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bassinet.cli_report import write_study_report
+from bassinet.application.reports import write_study_report
 from bassinet.endpoints import ClinicalRecords, derive, get_endpoint
 from bassinet.plans import PlanResult, load_plan, run_plan, shipped_plan
 from bassinet.plans._tables import continuous_summary

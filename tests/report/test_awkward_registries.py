@@ -21,8 +21,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from bassinet.application.reports import write_study_report
 from bassinet.cli import app
-from bassinet.cli_report import write_study_report
 from bassinet.endpoints import ClinicalRecords
 from bassinet.plans import load_plan, shipped_plan
 

@@ -17,7 +17,8 @@ import pandas as pd
 import pyreadstat
 import pytest
 
-from bassinet.cli_report import make_report
+from bassinet.application import local_operator
+from bassinet.application.reports import run_report
 from bassinet.plans import shipped_plan
 
 
@@ -35,7 +36,7 @@ def require(tool: str) -> str:
 def reports(cohort_registry_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Path]]:
     folder = tmp_path_factory.mktemp("reports")
     return {
-        name: make_report(shipped_plan(name), cohort_registry_url, folder)
+        name: run_report(local_operator("tester"), cohort_registry_url, shipped_plan(name), folder).paths
         for name in ("interfant06", "hsct-infants")
     }
 

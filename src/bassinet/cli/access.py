@@ -10,10 +10,8 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.table import Table
-from sqlalchemy.orm import Session
 
-from bassinet.cli import Registry, _actor, _open_registry, _run, app, out
+from bassinet.cli._common import Registry, _actor, _open_registry, _run, app, out
 from bassinet.errors import DataError
 
 users_app = typer.Typer(help="Add, list, disable users; grant and revoke roles.", no_args_is_help=True)
@@ -57,14 +55,13 @@ def users_add(
     user: User = None,
 ) -> None:
     """Add a local account (password prompted, or read from standard input)."""
-    from bassinet.access import add_user
-    from bassinet.registry import require_current
 
     def work() -> None:
+        from bassinet.application import admin
+
         password = _read_password(password_stdin)
-        with _open_registry(registry) as engine, Session(engine) as session, session.begin():
-            require_current(engine)
-            enrolment = add_user(session, username, password, actor=_actor(user), enrol_totp=totp)
+        with _open_registry(registry) as engine:
+            enrolment = admin.add_user(_actor(user), engine, username, password, totp=totp)
         out.print(f"added user {username}")
         _show_uri(username, enrolment.totp_uri)
 
@@ -74,13 +71,14 @@ def users_add(
 @users_app.command("list")
 def users_list(registry: Registry = None) -> None:
     """List the accounts and their grants (never a hash or a secret)."""
-    from bassinet.access import list_users
-    from bassinet.registry import require_current
 
     def work() -> None:
-        with _open_registry(registry) as engine, Session(engine) as session:
-            require_current(engine)
-            users = list_users(session)
+        from rich.table import Table
+
+        from bassinet.application import admin
+
+        with _open_registry(registry) as engine:
+            users = admin.list_users(_actor(None), engine)
         table = Table("user", "status", "TOTP", "grants")
         for u in users:
             status = "disabled" if u.disabled else ("locked" if u.locked else "active")
@@ -93,13 +91,12 @@ def users_list(registry: Registry = None) -> None:
 @users_app.command("disable")
 def users_disable(username: str, registry: Registry = None, user: User = None) -> None:
     """Disable an account: no sign-in, and its tokens stop working."""
-    from bassinet.access import disable_user
-    from bassinet.registry import require_current
 
     def work() -> None:
-        with _open_registry(registry) as engine, Session(engine) as session, session.begin():
-            require_current(engine)
-            disable_user(session, username, actor=_actor(user))
+        from bassinet.application import admin
+
+        with _open_registry(registry) as engine:
+            admin.disable_user(_actor(user), engine, username)
         out.print(f"disabled user {username}")
 
     _run(work)
@@ -117,14 +114,13 @@ def users_grant(
     user: User = None,
 ) -> None:
     """Grant a role over a centre, a study group, or (neither named) the whole study."""
-    from bassinet.access import grant_role
-    from bassinet.registry import require_current
 
     def work() -> None:
-        with _open_registry(registry) as engine, Session(engine) as session, session.begin():
-            require_current(engine)
-            enrolment = grant_role(
-                session, username, role, actor=_actor(user), centre=centre, study_group=study_group
+        from bassinet.application import admin
+
+        with _open_registry(registry) as engine:
+            enrolment = admin.grant_role(
+                _actor(user), engine, username, role, centre=centre, study_group=study_group
             )
         out.print(f"granted {role} to {username}")
         _show_uri(username, enrolment.totp_uri)
@@ -142,13 +138,12 @@ def users_revoke(
     user: User = None,
 ) -> None:
     """Revoke a grant that exists."""
-    from bassinet.access import revoke_role
-    from bassinet.registry import require_current
 
     def work() -> None:
-        with _open_registry(registry) as engine, Session(engine) as session, session.begin():
-            require_current(engine)
-            revoke_role(session, username, role, actor=_actor(user), centre=centre, study_group=study_group)
+        from bassinet.application import admin
+
+        with _open_registry(registry) as engine:
+            admin.revoke_role(_actor(user), engine, username, role, centre=centre, study_group=study_group)
         out.print(f"revoked {role} from {username}")
 
     _run(work)
@@ -169,14 +164,13 @@ def tokens_create(
     user: User = None,
 ) -> None:
     """Create a token for a user's scripts; it is printed once and stored only as a hash."""
-    from bassinet.access import create_token
-    from bassinet.registry import require_current
 
     def work() -> None:
-        with _open_registry(registry) as engine, Session(engine) as session, session.begin():
-            require_current(engine)
-            token = create_token(
-                session, username, name=name, actor=_actor(user), days=days, actions=action, centres=centre
+        from bassinet.application import admin
+
+        with _open_registry(registry) as engine:
+            token = admin.create_token(
+                _actor(user), engine, username, name=name, days=days, actions=action, centres=centre
             )
         out.print(f"token {token.id} for {username}, expires {token.expires_at:%Y-%m-%d} (shown once):")
         out.print(token.secret, highlight=False, markup=False)
@@ -191,13 +185,12 @@ def tokens_revoke(
     user: User = None,
 ) -> None:
     """Revoke a token."""
-    from bassinet.access import revoke_token
-    from bassinet.registry import require_current
 
     def work() -> None:
-        with _open_registry(registry) as engine, Session(engine) as session, session.begin():
-            require_current(engine)
-            revoke_token(session, token_id, actor=_actor(user))
+        from bassinet.application import admin
+
+        with _open_registry(registry) as engine:
+            admin.revoke_token(_actor(user), engine, token_id)
         out.print(f"revoked token {token_id}")
 
     _run(work)
@@ -209,13 +202,14 @@ def tokens_list(
     registry: Registry = None,
 ) -> None:
     """List tokens (never their secrets)."""
-    from bassinet.access import list_tokens
-    from bassinet.registry import require_current
 
     def work() -> None:
-        with _open_registry(registry) as engine, Session(engine) as session:
-            require_current(engine)
-            tokens = list_tokens(session, username)
+        from rich.table import Table
+
+        from bassinet.application import admin
+
+        with _open_registry(registry) as engine:
+            tokens = admin.list_tokens(_actor(None), engine, username)
         table = Table("id", "user", "name", "actions", "centres", "expires", "status")
         for t in tokens:
             table.add_row(

@@ -4,47 +4,35 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from rich import box
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from bassinet.cli import Registry, _option_date, _run, app, err, out
-from bassinet.design import (
-    CureFraction,
-    Curve,
-    Exponential,
-    InterimAnalysis,
-    PiecewiseExponential,
-    SequentialDesign,
-    SequentialSurvival,
-    SimulatedPower,
-    SimulatedSequential,
-    dropout_hazard,
-    group_sequential,
-    hazard_ratio_from_survival,
-    interim_analysis,
-    power_for_patients,
-    sample_size,
-    sequential_power,
-    sequential_sample_size,
-    simulate_power,
-    simulate_sequential,
-)
-from bassinet.design._analytic import Method, check_design
-from bassinet.design._sequential import check_rates
-from bassinet.design._simulate import Test
+from bassinet.cli._common import Registry, _actor, _option_date, _run, app, err, out
 from bassinet.errors import ConfigurationError, DataError
-from bassinet.plans._schema import Scalar
-from bassinet.registry.store import database_url
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from bassinet.design import (
+        Curve,
+        InterimAnalysis,
+        PiecewiseExponential,
+        SequentialDesign,
+        SequentialSurvival,
+        SimulatedPower,
+        SimulatedSequential,
+        Test,
+    )
+    from bassinet.plans import Scalar
 
 DAYS_PER_MONTH = 30.4375
 T = TypeVar("T")
 
 
 def _piecewise(text: str) -> PiecewiseExponential:
+    from bassinet.design import PiecewiseExponential
+
     try:
         pairs = [item.split(":") for item in text.split(",")]
         starts = tuple(float(a) for a, _ in pairs)
@@ -72,33 +60,24 @@ def _where(conditions: list[str]) -> dict[str, Scalar | list[Scalar]]:
 
 
 def _registry_curve(
-    url: str, endpoint: str, origin: str | None, cutoff: str | None, where: list[str]
+    url: str | None, endpoint: str, origin: str | None, cutoff: str | None, where: list[str]
 ) -> PiecewiseExponential:
     """The Kaplan-Meier estimate of ``endpoint`` among the patients ``where`` selects, in months."""
-    from bassinet.endpoints import ClinicalRecords, derive, get_endpoint
-    from bassinet.plans._run import select_patients
-    from bassinet.plans._variables import analysis_frame
-    from bassinet.registry import open_registry
-    from bassinet.survival import KaplanMeier, kaplan_meier
+    from bassinet.application.design import registry_curve
+    from bassinet.registry import database_url
 
-    records = ClinicalRecords.from_frames(open_registry(url))
-    conditions = _where(where)
-    if conditions:
-        variables = analysis_frame(records, list(conditions))
-        keep = variables.index[select_patients(variables, conditions)]
-        if not len(keep):
-            raise DataError(f"no patient in {url} matches --where {' '.join(where)}")
-        records = records.subset(keep)
-    when = _option_date("--cutoff", cutoff) if cutoff else records.patients["last_contact_date"].max().date()
-    chosen = get_endpoint(endpoint)
-    frame = derive(records, [chosen.from_origin(origin) if origin else chosen], cutoff=when)  # type: ignore[arg-type]
-    fit = kaplan_meier(frame["time_days"].to_numpy(float) / DAYS_PER_MONTH, frame["status"].to_numpy())
-    assert isinstance(fit, KaplanMeier)
-    steps = (fit.n_event > 0) & (fit.surv > 0) & (fit.time > 0)
+    when = _option_date("--cutoff", cutoff) if cutoff else None
+    try:
+        found = registry_curve(_actor(None), url, endpoint, origin=origin, cutoff=when, where=_where(where))
+    except DataError as exc:
+        if "matches --where" not in str(exc):
+            raise
+        raise DataError(f"no patient in {database_url(url)} matches --where {' '.join(where)}") from None
     out.print(
-        f"control curve: {endpoint} in {len(frame)} patients of {url} (Kaplan-Meier, {steps.sum()} steps)"
+        f"control curve: {endpoint} in {found.patients} patients of {database_url(url)} "
+        f"(Kaplan-Meier, {found.steps} steps)"
     )
-    return PiecewiseExponential.from_kaplan_meier(fit.time[steps], fit.surv[steps])
+    return found.curve
 
 
 def _numbers(option: str, text: str) -> list[float]:
@@ -114,6 +93,8 @@ def _sequential_design(
     alpha: float, power: float, sided: int, alpha_spending: str | None = None,
 ) -> SequentialDesign | None:  # fmt: skip
     """The group-sequential design the options ask for, or None for a fixed design."""
+    from bassinet.design import check_rates, group_sequential
+
     if information is not None:
         rates: list[float] | int = list(
             check_rates(_numbers("--information", information), argument="--information")
@@ -152,6 +133,9 @@ def _sequential_design(
 
 def _sequential_table(plan: SequentialSurvival) -> Table:
     """One column per analysis: when it comes, its bounds on three scales, its stopping probabilities."""
+    from rich import box
+    from rich.table import Table
+
     d = plan.design
     table = Table(title=f"{d.k_max} analyses", header_style="bold", box=box.SIMPLE_HEAD)
     table.add_column("analysis", style="bold")
@@ -205,6 +189,9 @@ def _describe_design(d: SequentialDesign) -> str:
 
 def _print_interim(result: InterimAnalysis) -> None:
     """The analyses so far, each with its recomputed bound and repeated interval; then the decision."""
+    from rich import box
+    from rich.table import Table
+
     table = Table(
         title=f"interim monitoring at analysis {result.stage} of {result.design.k_max}",
         header_style="bold",
@@ -244,6 +231,9 @@ def _print_interim(result: InterimAnalysis) -> None:
 
 def _print_sequential_simulation(sim: SimulatedSequential, plan: SequentialSurvival, n: int) -> None:
     """The simulated stopping shares next to the analytic probabilities, with Monte Carlo errors."""
+    from rich import box
+    from rich.table import Table
+
     table = Table(
         title=f"simulated: {sim.replicates:,} trials of {n} patients (logrank, seed {sim.seed})",
         header_style="bold",
@@ -370,6 +360,23 @@ interim monitoring of a running trial.
     """
 
     def work() -> None:
+        from rich.table import Table
+
+        from bassinet.design import (
+            CureFraction,
+            Exponential,
+            Method,
+            check_design,
+            dropout_hazard,
+            hazard_ratio_from_survival,
+            interim_analysis,
+            power_for_patients,
+            sample_size,
+            sequential_power,
+            sequential_sample_size,
+            simulate_sequential,
+        )
+
         if piecewise is not None and curve != "piecewise":
             raise ConfigurationError(f"--piecewise is given but --curve is {curve!r}: add --curve piecewise")
         if curve in ("exponential", "cure"):
@@ -388,7 +395,7 @@ interim monitoring of a running trial.
                 raise ConfigurationError("--curve piecewise needs --piecewise START:HAZARD,...")
             base = _piecewise(piecewise)
         elif curve == "registry":
-            base = _registry_curve(database_url(registry), endpoint, origin, cutoff, where or [])
+            base = _registry_curve(registry, endpoint, origin, cutoff, where or [])
         else:
             raise ConfigurationError(f"--curve is {curve!r}: exponential, cure, piecewise or registry")
         s0 = float(base.survival(at))
@@ -551,6 +558,8 @@ def _simulate(
     scheduler: str | None,
 ) -> SimulatedPower:  # fmt: skip
     """Power by simulation, on a local Dask cluster, an existing one, or (workers 0) in this process."""
+    from bassinet.design import simulate_power
+
     return _on_dask(
         replicates, workers, scheduler,
         lambda client, progress: simulate_power(
@@ -565,6 +574,8 @@ def _on_dask(
     replicates: int, workers: int, scheduler: str | None, job: Callable[[Any, Callable[[int], None]], T]
 ) -> T:
     """Run ``job(client, progress)`` on a local Dask cluster, an existing one, or (workers 0) here."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with ExitStack() as stack:
         client = None

@@ -7,12 +7,24 @@ the work is in :mod:`bassinet.exchange`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
-from bassinet.cli import Registry, _actor, _open_registry, _print_report, _run, app, err, out
+from bassinet.cli._common import (
+    Registry,
+    _actor,
+    _open_registry,
+    _option_date,
+    _print_report,
+    _run,
+    app,
+    err,
+    out,
+)
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 FORMATS = ("csv", "parquet", "fhir", "odm", "dataset-json")
 
@@ -50,8 +62,7 @@ def export_as(
     registry: Registry = None,
 ) -> None:
     """Export the registry as CSV, Parquet, FHIR R4 bundles, CDISC ODM or Dataset-JSON; logged."""
-    from bassinet.cli import _option_date
-    from bassinet.exchange import export_registry
+    from bassinet.application.exports import export
 
     if fmt not in FORMATS:
         err.print(f"[bold red]error:[/] FORMAT {fmt!r} is not one of {', '.join(FORMATS)}")
@@ -63,17 +74,18 @@ def export_as(
     def work() -> list[Path]:
         when = _option_date("--cutoff", cutoff) if cutoff else None
         with _open_registry(registry) as engine:
-            return export_registry(
+            done = export(
+                _actor(user),
                 engine,
-                cast(Any, fmt),
+                fmt,
                 out_dir,
-                actor=_actor(user),
                 key_file=deidentify,
                 coarsen_centres=coarsen_centres,
-                dates="days_from_diagnosis" if days_from_diagnosis else "shifted",
+                days_from_diagnosis=days_from_diagnosis,
                 study=study,
                 cutoff=when,
-            ).files
+            )
+        return list(done.files)
 
     for path in _run(work):
         out.print(str(path))
@@ -82,11 +94,13 @@ def export_as(
 @app.command()
 def exports(registry: Registry = None) -> None:
     """List every export of registry data: who, when, format, scope, patients, file hash."""
-    from bassinet.exchange import list_exports
+    from bassinet.application.exports import export_log
 
     def work() -> Table:
+        from rich.table import Table
+
         with _open_registry(registry) as engine:
-            entries = list_exports(engine)
+            entries = export_log(_actor(None), engine)
         table = Table(title=f"{len(entries)} export(s)")
         for column in ("id", "when (UTC)", "who", "format", "de-identified", "scope", "patients", "files",
                        "sha256"):  # fmt: skip
@@ -137,6 +151,7 @@ def import_redcap(
     """Import a REDCap project (dictionary + records, or --api) through the registry's validated import."""
     import tempfile
 
+    from bassinet.application.records import import_redcap as import_redcap_project
     from bassinet.exchange import read_dictionary
     from bassinet.exchange import redcap as rc
 
@@ -164,12 +179,12 @@ def import_redcap(
                 return
             assert mapping is not None
             with _open_registry(registry) as engine:
-                report = rc.import_redcap(
+                report = import_redcap_project(
+                    _actor(user),
                     engine,
-                    project,
+                    dict_path,
                     records_path,
-                    rc.load_redcap_mapping(mapping),
-                    actor=_actor(user),
+                    mapping,
                     quarantine=quarantine,
                     encoding=enc,
                 )
@@ -188,12 +203,12 @@ def import_fhir(
     registry: Registry = None,
 ) -> None:
     """Read FHIR R4 bundles written by `export-as fhir` into the registry, through the validated import."""
-    from bassinet.exchange import import_bundles
+    from bassinet.application.records import import_fhir as run_import
 
     files = [p for b in bundles for p in (sorted(b.glob("*.json")) if b.is_dir() else [b])]
 
     def work() -> None:
         with _open_registry(registry) as engine:
-            _print_report(import_bundles(engine, files, actor=_actor(user), quarantine=quarantine))
+            _print_report(run_import(_actor(user), engine, files, quarantine=quarantine))
 
     _run(work)

@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bassinet.cli import Registry, _run, app, err, out
-from bassinet.endpoints import ClinicalRecords
+from bassinet.cli._common import Registry, _run, app, err, out
+
+if TYPE_CHECKING:
+    from bassinet.endpoints import ClinicalRecords
 
 federate_app = typer.Typer(
     help="Pooled analysis without pooling patients: count tables and Cox rounds between sites.",
@@ -27,6 +29,7 @@ PlanOption = Annotated[Path, typer.Option("--plan", help="The analysis plan with
 
 
 def _records(registry: str | None) -> ClinicalRecords:
+    from bassinet.endpoints import ClinicalRecords
     from bassinet.registry import open_registry
 
     return ClinicalRecords.from_frames(open_registry(registry))

@@ -1,6 +1,7 @@
 """``bassinet correct``, ``delete``, ``merge`` and ``move``: changes after first entry, each with a reason.
 
-Thin: the work and the rules are in :mod:`bassinet.registry.corrections`.
+Thin: each calls one function of :mod:`bassinet.application.records`; the rules are in
+:mod:`bassinet.registry.corrections`.
 """
 
 from __future__ import annotations
@@ -9,8 +10,7 @@ from typing import Annotated
 
 import typer
 
-from bassinet.cli import Registry, _actor, _open_registry, _run, app, out
-from bassinet.errors import DataError
+from bassinet.cli._common import Registry, _actor, _open_registry, _run, app, out
 
 Reason = Annotated[str | None, typer.Option(help="Why the change is made; stored in the audit trail.")]
 User = Annotated[str | None, typer.Option(help="Who makes the change (default: $BASSINET_USER or login).")]
@@ -27,20 +27,17 @@ def correct(
     registry: Registry = None,
 ) -> None:
     """Correct fields of a patient record; the import's rules apply, the reason is audited."""
-    from bassinet.registry.corrections import correct as run_correct
+    from bassinet.application.records import correct as run_correct
+    from bassinet.application.records import parse_assignments
 
     def work() -> None:
-        parsed: dict[str, str] = {}
-        for change in changes:
-            name, equals, value = change.partition("=")
-            if not equals or not name.strip():
-                raise DataError(f"{change!r} is not FIELD=VALUE")
-            parsed[name.strip()] = value.strip()
+        parsed = parse_assignments(changes)
         with _open_registry(registry) as engine:
-            report = run_correct(engine, patient, parsed, reason=reason, actor=_actor(user))
-        changed = report.counts["patients"].updated
+            done = run_correct(_actor(user), engine, patient, parsed, reason=reason)
         out.print(
-            f"corrected {patient}: {', '.join(parsed)}" if changed else f"{patient}: nothing changed",
+            f"corrected {patient}: {', '.join(done.fields)}"
+            if done.changed
+            else f"{patient}: nothing changed",
             highlight=False,
         )
 
@@ -66,18 +63,14 @@ def delete(
     registry: Registry = None,
 ) -> None:
     """Delete a patient (never an allocated one) or one of its records; the audit keeps the old values."""
-    from bassinet.registry.corrections import delete as run_delete
+    from bassinet.application.records import delete as run_delete
+    from bassinet.application.records import parse_assignments
 
     def work() -> None:
-        parsed: dict[str, str] = {}
-        for change in set_ or []:
-            name, equals, value = change.partition("=")
-            if not equals or not name.strip():
-                raise DataError(f"--set {change!r} is not FIELD=VALUE")
-            parsed[name.strip()] = value.strip()
+        parsed = parse_assignments(set_ or [], option="--set")
         with _open_registry(registry) as engine:
-            run_delete(engine, patient, record=record, reason=reason, actor=_actor(user), changes=parsed)
-        out.print(f"deleted {record + ' of ' if record else ''}{patient}", highlight=False)
+            done = run_delete(_actor(user), engine, patient, record=record, changes=parsed, reason=reason)
+        out.print(done.sentence, highlight=False)
 
     _run(work)
 
@@ -91,12 +84,12 @@ def merge(
     registry: Registry = None,
 ) -> None:
     """Merge a duplicate record of the same child into the one that stays."""
-    from bassinet.registry.corrections import merge as run_merge
+    from bassinet.application.records import merge as run_merge
 
     def work() -> None:
         with _open_registry(registry) as engine:
-            run_merge(engine, keep, duplicate, reason=reason, actor=_actor(user))
-        out.print(f"merged {duplicate} into {keep}", highlight=False)
+            done = run_merge(_actor(user), engine, keep, duplicate, reason=reason)
+        out.print(done.sentence, highlight=False)
 
     _run(work)
 
@@ -110,11 +103,11 @@ def move(
     registry: Registry = None,
 ) -> None:
     """Move a patient to another centre: the same patient, never a second one."""
-    from bassinet.registry.corrections import move as run_move
+    from bassinet.application.records import move as run_move
 
     def work() -> None:
         with _open_registry(registry) as engine:
-            run_move(engine, patient, centre=centre, reason=reason, actor=_actor(user))
-        out.print(f"moved {patient} to {centre}", highlight=False)
+            done = run_move(_actor(user), engine, patient, centre=centre, reason=reason)
+        out.print(done.sentence, highlight=False)
 
     _run(work)

@@ -1,133 +1,66 @@
-"""The ``bassinet`` command. Thin: it parses options, calls the library, and prints.
+"""``bassinet init``, ``import``, ``export``, ``audit``, ``patients``, ``demo``, ``stratify``,
+``randomise``, ``unblind`` and ``explain``: the registry and the protocol at the terminal.
 
-Errors that Bassinet raises on purpose are printed as one clear message, never a
-traceback: exit code 1 for data that break a rule, 3 for a registry or setting
-that is not usable; Typer itself uses 2 for a mistaken command line.
+Thin: each command parses its options, calls one function of :mod:`bassinet.application`
+as the local operator, and prints. Errors that Bassinet raises on purpose are printed as
+one clear message, never a traceback: exit code 1 for data that break a rule, 3 for a
+registry or setting that is not usable; Typer itself uses 2 for a mistaken command line.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import getpass
 import json
-import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from rich.table import Table
-from sqlalchemy import Engine
 
-from bassinet import __version__
-from bassinet.errors import BassinetError, ConfigurationError, DataError
-from bassinet.registry import (
-    ImportReport,
-    import_files,
-    init_registry,
-    load_mapping,
-    make_engine,
-    read_frames,
-    registry_session,
+from bassinet.cli._common import (
+    Registry,
+    _actor,
+    _count_rows,
+    _open_registry,
+    _option_date,
+    _print_report,
+    _progress_bar,
+    _run,
+    app,
+    console_markup,
+    err,
+    out,
 )
-from bassinet.registry.audit import history
-from bassinet.registry.escaping import check_output_folder, console_cell, console_markup
-from bassinet.registry.frames import PATIENT_LIST_COLUMNS, export_frames, patient_page, write_audit_log
-from bassinet.registry.lookup import find_patient
-from bassinet.registry.problems import show
-from bassinet.registry.store import database_url
-from bassinet.registry.summary import summarise
+from bassinet.errors import ConfigurationError
 
-app = typer.Typer(
-    name="bassinet",
-    help="Bassinet: registry, rules and survival statistics for infant acute leukemia studies.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+if TYPE_CHECKING:
+    from rich.table import Table
+    from rich.text import Text
+
+    from bassinet.registry import ImportReport
+
 patients_app = typer.Typer(help="List or show the registry's patients.", no_args_is_help=True)
 app.add_typer(patients_app, name="patients")
 
-out = Console()
-err = Console(stderr=True)
-T = TypeVar("T")
 
-Registry = Annotated[
-    str | None,
-    typer.Option(
-        "--registry",
-        "-r",
-        metavar="URL",
-        help="Database URL (default: $BASSINET_DATABASE_URL, else sqlite:///bassinet.db).",
-    ),
-]
-PROGRESS_THRESHOLD = 300
+def console_cell(value: object) -> Text:
+    """``value`` as a terminal table cell shown as text (:mod:`bassinet.registry.escaping`)."""
+    from bassinet.registry.escaping import console_cell as cell
+
+    return cell(value)
 
 
-def _run(action: Callable[[], T]) -> T:
-    """Run ``action``; print Bassinet's own errors as messages with a distinct exit code."""
-    try:
-        return action()
-    except DataError as exc:
-        err.print(f"[bold red]error:[/] {console_markup(exc)}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
-    except BassinetError as exc:
-        err.print(f"[bold red]error:[/] {console_markup(exc)}", highlight=False, soft_wrap=True)
-        raise typer.Exit(3) from None
+def show(value: object) -> str:
+    """A stored value as the registry shows it (dates as YYYY-MM-DD, empty as '')."""
+    from bassinet.registry.problems import show as shown
 
-
-@contextmanager
-def _open_registry(url: str | None) -> Iterator[Engine]:
-    """An engine on the registry at ``url``, disposed of when the command is done."""
-    engine = make_engine(url)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-
-
-def _option_date(option: str, text: str) -> dt.date:
-    """A YYYY-MM-DD command-line date; a ConfigurationError naming the option otherwise."""
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise ConfigurationError(f"{option} is {text!r}: give a date as YYYY-MM-DD") from None
-
-
-def _actor(user: str | None) -> str:
-    if user:
-        return user
-    if os.environ.get("BASSINET_USER"):
-        return os.environ["BASSINET_USER"]
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return f"uid-{os.getuid()}"
-
-
-@app.callback(invoke_without_command=True)
-def main(
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
-) -> None:
-    if version:
-        out.print(f"bassinet {__version__}")
-        raise typer.Exit()
+    return shown(value)
 
 
 @app.command()
 def init(registry: Registry = None) -> None:
     """Create the registry, or migrate it to this version's schema."""
+    from bassinet.registry import database_url, init_registry
+
     before, after = _run(lambda: init_registry(registry))
     where = database_url(registry)
     if before == after:
@@ -136,113 +69,6 @@ def init(registry: Registry = None) -> None:
         out.print(f"created the registry at {where} (schema {after})")
     else:
         out.print(f"migrated the registry at {where} from schema {before} to {after}")
-
-
-@contextmanager
-def _progress_bar(total_rows: int, *, dry_run: bool = False) -> Iterator[Callable[[str, int, int], None]]:
-    # A dry run writes nothing: it must not announce "writing 60 patient(s)".
-    writing = "rehearsing the write of" if dry_run else "writing"
-    if total_rows <= PROGRESS_THRESHOLD:
-
-        def quiet(phase: str, done: int, total: int) -> None:
-            if phase == "writing" and done == 0:
-                err.print(f"{writing} {total} patient(s)", highlight=False)
-
-        yield quiet
-        return
-    columns = (
-        TextColumn("{task.description:10}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=err, transient=False) as bar:
-        tasks: dict[str, TaskID] = {}
-
-        def update(phase: str, done: int, total: int) -> None:
-            if phase not in tasks:
-                if phase == "writing":
-                    err.print(f"{writing} {total} patient(s)", highlight=False)
-                tasks[phase] = bar.add_task(phase, total=total)
-            bar.update(tasks[phase], completed=done, total=total)
-
-        yield update
-
-
-def _count_rows(paths: list[Path]) -> int:
-    total = 0
-    for path in paths:
-        if path.suffix.lower() in (".csv", ".tsv", ".txt") and path.is_file():
-            with path.open("rb") as handle:
-                total += sum(1 for _ in handle)
-        elif path.is_file():
-            total += path.stat().st_size // 60
-    return total
-
-
-def _print_report(report: ImportReport) -> None:
-    if report.dry_run:
-        _print_dry_run(report)
-        return
-    table = Table(title=f"import run {report.import_run_id}")
-    for column in ("sheet", "read", "inserted", "updated", "unchanged", "deleted", "rejected"):
-        table.add_column(column, justify="left" if column == "sheet" else "right")
-    for name, count in report.counts.items():
-        table.add_row(
-            name,
-            *(
-                str(getattr(count, f))
-                for f in ("read", "inserted", "updated", "unchanged", "deleted", "rejected")
-            ),
-        )
-    out.print(table)
-    if report.quarantine is not None:
-        out.print(
-            f"[yellow]{len(report.rejected)} problem(s); the rejected rows and their reasons "
-            f"are in {console_markup(report.quarantine)}[/]"
-        )
-    elif not report.changed:
-        out.print("nothing changed: the registry already holds these records")
-
-
-def _print_dry_run(report: ImportReport) -> None:
-    added = [c for c in report.changes if c.action == "insert"]
-    changed = [c for c in report.changes if c.action == "update"]
-    deleted = [c for c in report.changes if c.action == "delete"]
-    out.print("dry run: nothing was written", highlight=False)
-    patients_added = sorted({str(c.study_id) for c in added if c.table == "patient"})
-    out.print(
-        f"would add {len(patients_added)} patient(s): {', '.join(patients_added) or '-'}", highlight=False
-    )
-    other = sorted({f"{c.study_id} {c.table}" for c in added if c.table != "patient"})
-    out.print(f"would add {len(other)} other record(s)", highlight=False)
-    out.print(f"would change {len(changed)} field(s):", highlight=False)
-    for change in changed:
-        out.print(
-            f"  {change.study_id} {change.table}.{change.field}: {change.old or 'empty'} -> "
-            f"{change.new or 'empty'}",
-            highlight=False,
-            markup=False,
-            soft_wrap=True,
-        )
-    if deleted:
-        records = sorted({f"{c.study_id} {c.table}" for c in deleted})
-        out.print(
-            f"would delete {len(records)} record(s): {', '.join(records)}", highlight=False, markup=False
-        )
-    out.print(f"would refuse {len(report.rejected)} problem(s):", highlight=False)
-    for problem in report.rejected:
-        out.print(f"  {problem}", highlight=False, markup=False, soft_wrap=True)
-    if report.rejected:
-        # A dry run answers "would this import go through?": with a problem it would not
-        # (without --quarantine the whole import is refused), so the exit status says so.
-        err.print(
-            f"[bold red]error:[/] {len(report.rejected)} problem(s): without --quarantine this import "
-            "would be refused as a whole; with --quarantine FILE the patients listed above as "
-            "added or changed would be committed and the refused rows written to FILE",
-            highlight=False,
-        )
-        raise typer.Exit(1)
 
 
 @app.command("import")
@@ -296,18 +122,18 @@ def import_(
     }
 
     def work() -> ImportReport:
-        loaded = load_mapping(mapping)
-        if encoding:
-            loaded = loaded.model_copy(update={"encoding": encoding})
+        from bassinet.application.records import import_records
+
         rows = _count_rows([patients, *long_sheets.values()])
         with _open_registry(registry) as engine, _progress_bar(rows, dry_run=dry_run) as progress:
-            return import_files(
+            return import_records(
+                _actor(user),
                 engine,
                 patients,
                 long_sheets=long_sheets,
-                mapping=loaded,
-                actor=_actor(user),
-                quarantine=None if dry_run else quarantine,
+                mapping=mapping,
+                encoding=encoding,
+                quarantine=quarantine,
                 progress=progress,
                 reason=reason,
                 dry_run=dry_run,
@@ -344,43 +170,13 @@ def export(
             f"[bold red]error:[/] --format {console_markup(repr(fmt))} is not one of {', '.join(formats)}"
         )
         raise typer.Exit(2)
-    if fmt not in ("csv", "parquet") or deidentify is not None:
-
-        def release() -> list[Path]:
-            from bassinet.exchange import FORMATS, export_registry
-
-            chosen = next(f for f in FORMATS if f == fmt)  # the literal type the exchange package takes
-            with _open_registry(registry) as engine:
-                return export_registry(engine, chosen, out_dir, actor=_actor(None), key_file=deidentify).files
-
-        for path in _run(release):
-            out.print(console_cell(path))
-        return
-    chosen: Literal["csv", "parquet"] = "csv" if fmt == "csv" else "parquet"
 
     def work() -> list[Path]:
+        from bassinet.application.exports import export as run_export
+
         with _open_registry(registry) as engine:
-            from bassinet.exchange import record_export  # every export is logged (`bassinet exports`)
-
-            frames = read_frames(engine)  # checks the schema
-            if chosen == "csv":
-                from bassinet.registry.import_format import load_for_export, registry_rows, write_rows
-
-                check_output_folder(out_dir, option="--out")
-                with registry_session(engine, actor="bassinet export") as session:
-                    written = list(write_rows(registry_rows(load_for_export(session)), out_dir).values())
-            else:
-                written = export_frames(frames, out_dir, fmt=chosen)
-            paths = [*written, write_audit_log(engine, out_dir / f"audit_log.{chosen}", fmt=chosen)]
-            record_export(
-                engine,
-                actor=_actor(None),
-                fmt=chosen,
-                files=paths,
-                patient_ids=frames.patients.id,
-                scope={"patients": "all", "audit_trail": True},
-            )
-            return paths
+            done = run_export(_actor(None), engine, fmt, out_dir, key_file=deidentify, with_audit_trail=True)
+        return list(done.files)
 
     for path in _run(work):
         out.print(console_cell(path))
@@ -395,26 +191,21 @@ def audit(
     """Show the history of one patient's records, oldest change first."""
 
     def work() -> Table:
+        from rich.table import Table
+
+        from bassinet.application.records import audit_trail
+
         with _open_registry(registry) as engine:
-            from bassinet.registry.store import require_current
-
-            require_current(engine)
-            with registry_session(engine, actor="bassinet audit") as session:
-                found = find_patient(session, patient, centre=centre)
-                entries = history(session, found.id)
-                from sqlalchemy import select
-
-                from bassinet.registry import models as m
-
-                centres = {str(i): n for i, n in session.execute(select(m.Centre.id, m.Centre.name))}
+            trail = audit_trail(_actor(None), engine, patient, centre=centre)
+        centres = trail.centre_names
 
         def value(field: str, stored: str | None) -> str:
             # A move is stored as centre row ids; show the centre's name with its id.
-            if field == "centre_id" and stored in centres:
+            if field == "centre_id" and stored is not None and stored in centres:
                 return f"{centres[stored]} ({stored})"
             return stored or ""
 
-        table = Table(title=console_markup(f"audit trail of {patient} ({found.centre.name})"))
+        table = Table(title=console_markup(f"audit trail of {patient} ({trail.centre})"))
         for column in (
             "when (UTC)",
             "who",
@@ -428,7 +219,7 @@ def audit(
             "reason",
         ):
             table.add_column(column)
-        for e in entries:
+        for e in trail.entries:
             table.add_row(
                 *map(
                     console_cell,
@@ -460,11 +251,16 @@ def patients_list(
     """List patients with their diagnosis and follow-up."""
 
     def work() -> Table:
+        from rich.table import Table
+
+        from bassinet.application.records import list_patients
+
         with _open_registry(registry) as engine:
-            rows, total = patient_page(engine, centre=centre, limit=limit)
+            page = list_patients(_actor(None), engine, centre=centre, limit=limit)
+        rows, total = page.rows, page.total
         table = Table(title=f"{total} patient(s)")
         widest = max((len(show(row[0])) for row in rows), default=0)
-        for column in PATIENT_LIST_COLUMNS:
+        for column in page.columns:
             if column == "study_id":
                 # The study ID is what every other command takes: never cut it to 'P2026-0…'.
                 table.add_column(column, no_wrap=True, min_width=max(widest, len(column)))
@@ -488,56 +284,31 @@ def patients_show(
     """Show every record of one patient."""
 
     def work() -> list[Table]:
-        with _open_registry(registry) as engine:
-            from bassinet.registry.store import require_current
+        from rich.table import Table
 
-            require_current(engine)
-            with registry_session(engine, actor="bassinet patients show") as session:
-                found = find_patient(session, patient, centre=centre)
-                tables = [_record_table(f"patient {patient}", [found], exclude={"id", "centre_id"})]
-                group = found.centre.study_group
-                tables[0].add_row("centre", console_cell(found.centre.name))
-                tables[0].add_row("study_group", console_cell(group.name if group else ""))
-                for title, rows in (
-                    ("remissions", found.remissions),
-                    ("MRD", found.mrd),
-                    ("courses", found.courses),
-                    ("transplants", found.transplants),
-                    ("events", found.events),
-                ):
-                    if rows:
-                        tables.append(_rows_table(title, rows))
-                return tables
+        from bassinet.application.records import patient_records
+
+        with _open_registry(registry) as engine:
+            found = patient_records(_actor(None), engine, patient, centre=centre)
+        first = Table(title=console_markup(f"patient {patient}"), show_header=False)
+        first.add_column("field")
+        first.add_column("value")
+        for name, value in found.fields:
+            first.add_row(name, console_cell(show(value)))
+        first.add_row("centre", console_cell(found.centre))
+        first.add_row("study_group", console_cell(found.study_group))
+        tables = [first]
+        for title, names, rows in found.tables:
+            table = Table(title=title)
+            for name in names:
+                table.add_column(name)
+            for row in rows:
+                table.add_row(*(console_cell(show(x)) for x in row))
+            tables.append(table)
+        return tables
 
     for table in _run(work):
         out.print(table)
-
-
-def _fields(obj: object, exclude: set[str]) -> list[str]:
-    from sqlalchemy import inspect
-
-    return [a.key for a in inspect(obj).mapper.column_attrs if a.key not in exclude]
-
-
-def _record_table(title: str, objs: list[object], exclude: set[str]) -> Table:
-    table = Table(title=console_markup(title), show_header=False)
-    table.add_column("field")
-    table.add_column("value")
-    for name in _fields(objs[0], exclude):
-        value = getattr(objs[0], name)
-        table.add_row(name, console_cell(show(getattr(value, "value", value))))
-    return table
-
-
-def _rows_table(title: str, rows: Sequence[object]) -> Table:
-    names = _fields(rows[0], {"patient_id"})
-    table = Table(title=title)
-    for name in names:
-        table.add_column(name)
-    for row in rows:
-        values = (getattr(row, n) for n in names)
-        table.add_row(*(console_cell(show(getattr(x, "value", x))) for x in values))
-    return table
 
 
 @app.command()
@@ -547,8 +318,10 @@ def demo(
     ),
 ) -> None:
     """Simulate both calibrated cohorts into a fresh SQLite registry, run both plans, write both reports."""
-    from bassinet.cli_report import make_report
+    from bassinet.application.records import import_records
+    from bassinet.application.reports import run_report
     from bassinet.plans import shipped_plan
+    from bassinet.registry import init_registry, read_frames
     from bassinet.simulate import simulate_hsct_infants, simulate_interfant06, write_csv
 
     def work() -> None:
@@ -574,8 +347,8 @@ def demo(
                 patients = paths.pop("patients")
                 out.print(f"\n[bold]{name}[/] (seed {DEMO_SEEDS[name]}): importing {patients.parent}")
                 with _progress_bar(_count_rows([patients, *paths.values()])) as progress:
-                    report = import_files(
-                        engine, patients, long_sheets=paths, actor="bassinet demo", progress=progress
+                    report = import_records(
+                        _actor("bassinet demo"), engine, patients, long_sheets=paths, progress=progress
                     )
                 _print_report(report)
             _print_summary(read_frames(engine))
@@ -588,7 +361,10 @@ def demo(
                 label = f"seed {DEMO_SEEDS[cohort]}" + (
                     f"; Interfant-99 seed {DEMO_SEEDS['interfant99']}" if name == "interfant06" else ""
                 )
-                written = make_report(plan, url, reports, simulation=label)
+                done = run_report(_actor("bassinet demo"), url, plan, reports, simulation=label)
+            if done.pdf_problem:
+                err.print(f"[yellow]{console_markup(done.pdf_problem)}[/]")
+            written = done.paths
             result = json.loads(written[1].read_text(encoding="utf-8"))
             out.print(f"\n[bold]{result['title']}[/] (simulated cohort, seed {DEMO_SEEDS[cohort]})")
             for analysis in result["analyses"]:
@@ -618,7 +394,10 @@ DEMO_SEEDS = {"interfant06": 33, "hsct-infants": 41, "interfant99": 10}
 
 
 def _print_summary(frames: object) -> None:
+    from rich.table import Table
+
     from bassinet.registry.frames import RegistryFrames
+    from bassinet.registry.summary import summarise
 
     assert isinstance(frames, RegistryFrames)
     summary = summarise(frames)
@@ -665,19 +444,18 @@ def stratify(
     registry: Registry = None,
 ) -> None:
     """Evaluate the protocol's risk rules and store each patient's group with its reasons."""
-    from bassinet.protocols.service import stratify as run_stratify
+    from bassinet.application.protocol import stratify as run_stratify
 
     if (patient is None) == (not all_patients):
         err.print("[bold red]error:[/] name one PATIENT or give --all")
         raise typer.Exit(2)
 
     def work() -> Table:
+        from rich.table import Table
+
         with _open_registry(registry) as engine:
             results = run_stratify(
-                engine,
-                actor=_actor(user),
-                protocol=protocol,
-                study_ids=None if all_patients else [str(patient)],
+                _actor(user), engine, protocol=protocol, study_ids=None if all_patients else [str(patient)]
             )
         table = Table(title=f"{protocol}: {len(results)} patient(s)")
         for column in ("study_id", "group", "change", "reasons or missing facts"):
@@ -731,17 +509,18 @@ def randomise(
     registry: Registry = None,
 ) -> None:
     """Randomise an eligible Interfant-06 patient between IB and ADE + MAE (concealed, stratified), once."""
-    from bassinet.protocols import randomise as rnd
-    from bassinet.protocols.keyfile import init_key as create_key
+    from bassinet.application import protocol as use
 
     if sum((patient is not None, show_balance, init_key is not None)) != 1:
         err.print("[bold red]error:[/] name one PATIENT, or give --balance, or --init-key PATH")
         raise typer.Exit(2)
 
     def work() -> None:
+        from rich.table import Table
+
         with _open_registry(registry) as engine:
             if init_key is not None:
-                printed = create_key(engine, init_key, protocol=rnd.PROTOCOL, actor=_actor(user))
+                printed = use.init_key(_actor(user), engine, init_key)
                 out.print(
                     f"wrote the randomisation key to {init_key} (mode 0600; keep it outside the registry "
                     f"and its backups); the registry keeps its fingerprint {printed[:12]}...",
@@ -750,23 +529,21 @@ def randomise(
                 )
                 return
             if show_balance:
-                if role is None:
-                    raise DataError(f"--balance needs --role (one of {', '.join(rnd.BALANCE_ROLES)})")
-                rows = rnd.balance(engine, actor=_actor(user), role=role)
-                table = Table(title=f"allocations ({rnd.BALANCE_ROLES[role]})")
-                for column in ("stratum", *rnd.ARMS, "total"):
+                seen = use.balance(_actor(user), engine, role=role)
+                table = Table(title=f"allocations ({seen.detail})")
+                for column in ("stratum", *seen.arms, "total"):
                     table.add_column(column, justify="left" if column == "stratum" else "right")
-                for row in rows:
+                for row in seen.rows:
                     table.add_row(
                         console_cell(row.stratum),
-                        *(str(row.counts[a]) for a in rnd.ARMS),
+                        *(str(row.counts[a]) for a in seen.arms),
                         str(sum(row.counts.values())),
                     )
                 out.print(table)
                 out.print(f"this view is recorded ({role})", highlight=False)
                 return
             when = _option_date("--on", on) if on else None
-            result = rnd.randomise(engine, str(patient), actor=_actor(user), key=key, centre=centre, on=when)
+            result = use.randomise(_actor(user), engine, str(patient), key=key, centre=centre, on=when)
         out.print(
             f"{console_markup(result.study_id)} allocated: [bold]{result.arm}[/] "
             f"(stratum {console_markup(result.stratum)}, randomisation date {result.allocated_on}, "
@@ -787,13 +564,11 @@ def unblind(
     registry: Registry = None,
 ) -> None:
     """Show a stratum's allocation sequence. Explicit, and recorded with who and why."""
-    from bassinet.protocols.randomise import unblind as run_unblind
+    from bassinet.application.protocol import unblind as run_unblind
 
     def work() -> list[str]:
         with _open_registry(registry) as engine:
-            return run_unblind(
-                engine, stratum, actor=_actor(user), reason=reason, positions=positions, key=key
-            )
+            return run_unblind(_actor(user), engine, stratum, reason=reason, positions=positions, key=key)
 
     arms = _run(work)
     out.print(f"sequence of {console_markup(stratum)} (this unblinding is recorded):")
@@ -810,11 +585,7 @@ def explain(
     registry: Registry = None,
 ) -> None:
     """Explain what applies to the patient: protocol and state first, then the decisions."""
-    from sqlalchemy import select
-
-    from bassinet.protocols.explain import explain_patient
-    from bassinet.protocols.service import facts_of, state_of
-    from bassinet.registry import models as m
+    from bassinet.application.protocol import explain as run_explain
 
     if audience not in ("clinician", "family"):
         err.print(f"[bold red]error:[/] --for {console_markup(repr(audience))} is not clinician or family")
@@ -822,33 +593,7 @@ def explain(
 
     def work() -> str:
         with _open_registry(registry) as engine:
-            from bassinet.registry.store import require_current
-
-            require_current(engine)
-            with registry_session(engine, actor="bassinet explain") as session:
-                found = find_patient(session, patient, centre=centre)
-                allocation = session.scalars(
-                    select(m.Allocation).where(m.Allocation.patient_id == found.id)
-                ).first()
-                facts = facts_of(found)
-                state = state_of(found, allocation)
-        document = explain_patient(facts, state, audience=audience)  # type: ignore[arg-type]
-        return document.html() if as_html else document.markdown()
+            found = run_explain(_actor(None), engine, patient, audience=audience, centre=centre)  # type: ignore[arg-type]
+        return found.html if as_html else found.markdown
 
     sys.stdout.write(_run(work))
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(app())
-
-
-# The simulate commands live in their own module, which reuses the helpers above.
-from bassinet.cli_simulate import simulate_app  # noqa: E402
-
-app.add_typer(simulate_app, name="simulate")
-import bassinet.cli_access  # noqa: E402  (registers `bassinet users` and `bassinet tokens`)
-import bassinet.cli_design  # noqa: E402  (registers `bassinet design`)
-import bassinet.cli_exchange  # noqa: E402  (registers export-as, exports, import-redcap, ...)
-import bassinet.cli_federate  # noqa: E402  (registers `bassinet federate`)
-import bassinet.cli_records  # noqa: E402  (registers `correct`, `delete`, `merge`, `move`)
-import bassinet.cli_report  # noqa: E402, F401  (registers `bassinet report` and `bassinet endpoints`)

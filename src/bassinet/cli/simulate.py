@@ -1,7 +1,7 @@
 """``bassinet simulate``: the calibrated synthetic cohorts, written as import files or into a registry.
 
-Kept apart from :mod:`bassinet.cli` to keep that module short; it reuses its console,
-error handling and import report.
+Imports from the library are made inside the commands, so that ``bassinet --help``
+does not load the simulators (NumPy, pandas, SciPy).
 """
 
 from __future__ import annotations
@@ -9,20 +9,31 @@ from __future__ import annotations
 import datetime as dt
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from bassinet.cli import Registry, _actor, _open_registry, _option_date, _print_report, _run, err, out
+from bassinet.cli._common import (
+    Registry,
+    _actor,
+    _open_registry,
+    _option_date,
+    _print_report,
+    _run,
+    app,
+    err,
+    out,
+)
 from bassinet.errors import ConfigurationError
-from bassinet.registry import import_files
-from bassinet.simulate import RegistryRows, calibrate, simulate_hsct_infants, simulate_interfant06, write_csv
+
+if TYPE_CHECKING:
+    from bassinet.simulate import RegistryRows
 
 simulate_app = typer.Typer(
     help="Synthetic cohorts calibrated to the published studies (Interfant-06; the HSCT infant cohort).",
     no_args_is_help=True,
 )
+app.add_typer(simulate_app, name="simulate")
 
 Seed = Annotated[int, typer.Option(help="Seed of the random generator: the same seed, the same cohort.")]
 Out = Annotated[
@@ -43,6 +54,9 @@ def _date(option: str, text: str | None) -> dt.date | None:
 
 def deliver(rows: RegistryRows, name: str, out_dir: Path | None, into: bool, registry: str | None) -> None:
     """Write ``rows`` as CSVs, or import them into the registry (through the same validation)."""
+    from bassinet.application.records import import_records
+    from bassinet.simulate import write_csv
+
     if into and out_dir is not None:
         raise ConfigurationError("give either --out DIR or --into-registry, not both")
     if not into:
@@ -59,7 +73,7 @@ def deliver(rows: RegistryRows, name: str, out_dir: Path | None, into: bool, reg
         paths = write_csv(rows, Path(tmp))
         long_sheets = {s: p for s, p in paths.items() if s != "patients"}
         with _open_registry(registry) as engine:
-            report = import_files(engine, paths["patients"], long_sheets=long_sheets, actor=_actor(None))
+            report = import_records(_actor(None), engine, paths["patients"], long_sheets=long_sheets)
     _print_report(report)
 
 
@@ -75,6 +89,8 @@ def interfant06(
     """An Interfant-06-like trial: 651 infants with ALL accrued 2006-2016, risk groups by the engine."""
 
     def work() -> None:
+        from bassinet.simulate import simulate_interfant06
+
         rows = simulate_interfant06(seed=seed, n=n, cutoff=_date("--cutoff", cutoff))
         deliver(rows, "interfant06", out_dir, into, registry)
 
@@ -92,6 +108,8 @@ def hsct_infants(
     """The 126-infant allo-HSCT cohort: transplanted 2013-03 to 2024-12, cut-off 2025-05-31."""
 
     def work() -> None:
+        from bassinet.simulate import simulate_hsct_infants
+
         rows = simulate_hsct_infants(seed=seed, cutoff=_date("--cutoff", cutoff))
         deliver(rows, "hsct-infants", out_dir, into, registry)
 
@@ -107,6 +125,10 @@ def calibrate_command(
     """Simulate many cohorts, analyse each, and show every published figure against the simulated range."""
 
     def work() -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        from bassinet.simulate import calibrate
+
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         with Progress(*columns, console=err, transient=True) as bar:
             task = bar.add_task(f"{cohort} replicates", total=replicates)

@@ -18,8 +18,10 @@
 """
 
 from bassinet.design._analytic import (
+    Method,
     Power,
     SampleSize,
+    check_design,
     dropout_hazard,
     events_needed,
     hazard_ratio_from_survival,
@@ -29,15 +31,22 @@ from bassinet.design._analytic import (
 )
 from bassinet.design._curves import CureFraction, Curve, Exponential, PiecewiseExponential
 from bassinet.design._interim import InterimAnalysis, interim_analysis
-from bassinet.design._sequential import SequentialDesign, group_sequential
+from bassinet.design._sequential import SequentialDesign, check_rates, group_sequential
 from bassinet.design._sequential_survival import SequentialSurvival, sequential_power, sequential_sample_size
-from bassinet.design._simulate import SimulatedPower, SimulatedSequential, simulate_power, simulate_sequential
+from bassinet.design._simulate import (
+    SimulatedPower,
+    SimulatedSequential,
+    Test,
+    simulate_power,
+    simulate_sequential,
+)
 
 __all__ = [
     "CureFraction",
     "Curve",
     "Exponential",
     "InterimAnalysis",
+    "Method",
     "PiecewiseExponential",
     "Power",
     "SampleSize",
@@ -45,6 +54,9 @@ __all__ = [
     "SequentialSurvival",
     "SimulatedPower",
     "SimulatedSequential",
+    "Test",
+    "check_design",
+    "check_rates",
     "dropout_hazard",
     "events_needed",
     "group_sequential",

@@ -20,10 +20,7 @@ from typing import Any
 import pandas as pd
 
 from bassinet import __version__
-from bassinet.endpoints import ENDPOINTS, ClinicalRecords, derive
-
-# The ADaM frames are built by the endpoints package; its ADaM module is not yet public.
-from bassinet.endpoints._adam import to_adsl, to_adtte, write_xpt
+from bassinet.endpoints import ENDPOINTS, ClinicalRecords, derive, to_adsl, to_adtte, write_xpt
 from bassinet.registry.frames import RegistryFrames
 
 VERSION = "1.1.0"

@@ -10,10 +10,11 @@ from importlib import resources
 from pathlib import Path
 
 from bassinet.errors import ConfigurationError
-from bassinet.plans._results import AnalysisResult, PlanResult
-from bassinet.plans._run import run_plan
-from bassinet.plans._schema import LoadedPlan, Plan, load_plan
-from bassinet.plans._variables import CATALOGUE
+from bassinet.plans._narrative import hr_text, p_text
+from bassinet.plans._results import AnalysisResult, InterimResult, ModelTerm, PlanResult
+from bassinet.plans._run import population_ids, run_plan, select_patients
+from bassinet.plans._schema import LoadedPlan, Plan, Scalar, load_plan
+from bassinet.plans._variables import CATALOGUE, analysis_frame
 
 
 def shipped_plan(name: str) -> Path:
@@ -30,10 +31,18 @@ def shipped_plan(name: str) -> Path:
 __all__ = [
     "CATALOGUE",
     "AnalysisResult",
+    "InterimResult",
     "LoadedPlan",
+    "ModelTerm",
     "Plan",
     "PlanResult",
+    "Scalar",
+    "analysis_frame",
+    "hr_text",
     "load_plan",
+    "p_text",
+    "population_ids",
     "run_plan",
+    "select_patients",
     "shipped_plan",
 ]

@@ -25,8 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bassinet.endpoints import ENDPOINTS
-from bassinet.endpoints._definitions import ORIGINS, Origin
+from bassinet.endpoints import ENDPOINTS, ORIGINS, Origin
 from bassinet.errors import ConfigurationError
 from bassinet.plans._variables import CATALOGUE
 

@@ -18,8 +18,7 @@ from pathlib import Path
 
 import jinja2
 
-from bassinet.plans._narrative import hr_text, p_text
-from bassinet.plans._results import AnalysisResult, PlanResult
+from bassinet.plans import AnalysisResult, PlanResult, hr_text, p_text
 from bassinet.report._figures import event_times, plot_curves, plot_forest, to_svg
 from bassinet.report._interim import interim_table
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from bassinet.plans._results import InterimResult
+from bassinet.plans import InterimResult
 
 
 def _fmt(x: float | None, digits: int) -> str:
