@@ -40,7 +40,8 @@ from bassinet.exchange.redcap_dictionary import Field as RedcapField
 from bassinet.registry.importer import ImportReport, import_files
 from bassinet.registry.problems import ImportRejected, Problem
 from bassinet.registry.reading import RawSheet, read_csv
-from bassinet.registry.sheets import SHEETS, YES, Column, _key
+from bassinet.registry.sheets import SHEETS, YES, Column
+from bassinet.registry.sheets import canonical_label as _key
 
 CHECKED = {"1", "checked"}
 PLACEHOLDER = "CHANGE ME"

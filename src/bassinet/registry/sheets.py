@@ -215,6 +215,12 @@ def _key(text: str) -> str:
     return " ".join(text.strip().casefold().replace("-", " ").replace("_", " ").split())
 
 
+def canonical_label(text: str) -> str:
+    """``text`` as the registry compares codes and labels: case-folded, ``-`` and ``_`` as
+    spaces, runs of white space as one ("Non-CR" and "non cr" are the same)."""
+    return _key(text)
+
+
 def parse_date(raw: Cell, date_format: str | None) -> dt.date:
     if isinstance(raw, dt.datetime):
         return raw.date()
