@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bassinet.access import POLICY, Action, Actor, Permission, permits
-from bassinet.application import admin, exports, local_operator, protocol, records
+from bassinet.application import admin, exports, local_operator, protocol, records, reports
 from bassinet.errors import AccessDenied, RegistryError
 from bassinet.registry import models as m
 from bassinet.registry.models import Role, ScopeKind
@@ -105,3 +105,29 @@ def test_a_whole_registry_export_needs_a_grant_over_the_whole_study(world: World
         local_operator("office"), world.engine, "csv", tmp_path / "out", with_audit_trail=True
     )
     assert {p.name for p in done.files} >= {"patients.csv", "audit_log.csv"}
+
+
+def test_a_report_reads_only_the_patients_in_the_actors_scope(world: World) -> None:
+    url = world.engine.url.render_as_string(hide_password=False)
+    group = Permission(
+        Role.TRIAL_STATISTICIAN,
+        ScopeKind.STUDY_GROUP,
+        "DCOG",
+        frozenset({world.centre_ids["Rotterdam"], world.centre_ids["Utrecht"]}),
+        POLICY[Role.TRIAL_STATISTICIAN],
+    )
+    statistician = Actor(user_id=8, username="stats@DCOG", permissions=(group,))
+    seen = reports.read_records(statistician, url, Action.RUN_REPORT)
+    assert sorted(seen.patients["study_id"]) == ["ROT-1", "ROT-2", "UTR-1", "UTR-2"]
+    everyone = reports.read_records(local_operator("office"), url, Action.RUN_REPORT)
+    assert len(everyone.patients) == 6
+
+
+def test_a_report_is_refused_to_a_role_without_it_before_anything_is_written(
+    world: World, tmp_path: Path
+) -> None:
+    url = world.engine.url.render_as_string(hide_password=False)
+    clinician = centre_actor(world, Role.CLINICIAN, "Rotterdam")
+    with pytest.raises(AccessDenied, match="may not run_report"):
+        reports.run_report(clinician, url, "interfant06", tmp_path / "report")
+    assert not (tmp_path / "report").exists()
