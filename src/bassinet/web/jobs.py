@@ -273,7 +273,8 @@ class JobRunner:
                 finished_at=_now(),
             )
         except Exception as exc:  # a failed report is recorded, never lost in the worker thread
-            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            text = str(exc).splitlines()[0] if str(exc) else ""
+            message = text if isinstance(exc, BassinetError) else f"{type(exc).__name__}: {text}"
             _set(self.engine, job_id, status=FAILED, step="failed", error=message[:2000], finished_at=_now())
 
     def wait(self, job_id: int, timeout: float | None = None) -> None:
