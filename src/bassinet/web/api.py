@@ -35,6 +35,7 @@ from bassinet.access import (
 from bassinet.access.security_log import SecurityEvent, log_security_event
 from bassinet.errors import BassinetError, DataError, RegistryError
 from bassinet.registry import models as m
+from bassinet.registry import vocabulary as v
 from bassinet.web import jobs
 
 router = APIRouter()
@@ -257,8 +258,8 @@ def list_patients(
     offset: Offset = 0,
     centre: Text = None,
     study_group: Text = None,
-    leukemia_type: Text = None,
-    vital_status: Text = None,
+    leukemia_type: v.LeukemiaType | None = None,
+    vital_status: v.VitalStatus | None = None,
     risk_group: Text = None,
     q: Annotated[
         str | None, Query(max_length=64, pattern=SAFE_TEXT, description="Part of a study ID.")
