@@ -32,7 +32,6 @@ from bassinet.access import (
     find_patient,
     scope_patients,
 )
-from bassinet.access.security_log import SecurityEvent, log_security_event
 from bassinet.errors import BassinetError, DataError, RegistryError
 from bassinet.registry import models as m
 from bassinet.registry import vocabulary as v
@@ -510,17 +509,8 @@ def report_file(
     name: Annotated[str, Path(max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")],
 ) -> FileResponse:
     """Download one file of a report (an export: written to the security log)."""
-    engine = engine_of(request)
     try:
-        path = jobs.job_file(engine, actor, report_id, name)
+        path = jobs.download(engine_of(request), actor, report_id, name)
     except DataError as exc:
         raise _not_found(exc) from None
-    with Session(engine) as session, session.begin():
-        via = "" if actor.token_id is None else f" with token {actor.token_id}"
-        log_security_event(
-            session, SecurityEvent.EXPORT, actor=actor.username, detail=f"report {report_id} file {name}{via}"
-        )
-    media = {".html": "text/html", ".json": "application/json", ".pdf": "application/pdf"}.get(
-        path.suffix, "application/octet-stream"
-    )
-    return FileResponse(path, media_type=media, filename=name)
+    return FileResponse(path, media_type=jobs.media_type(path), filename=name)

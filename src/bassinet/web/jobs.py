@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import shutil
+import tempfile
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -138,6 +139,27 @@ def job_file(engine: Engine, actor: Actor, job_id: int, name: str) -> Path:
     return path
 
 
+def download(engine: Engine, actor: Actor, job_id: int, name: str) -> Path:
+    """:func:`job_file`, written to the security log as an export by ``actor`` (and their token)."""
+    from bassinet.access.security_log import SecurityEvent, log_security_event
+
+    path = job_file(engine, actor, job_id, name)
+    via = "" if actor.token_id is None else f" with token {actor.token_id}"
+    with Session(engine) as session, session.begin():
+        log_security_event(
+            session, SecurityEvent.EXPORT, actor=actor.username, detail=f"report {job_id} file {name}{via}"
+        )
+    return path
+
+
+MEDIA_TYPES = {".html": "text/html", ".json": "application/json", ".pdf": "application/pdf"}
+
+
+def media_type(path: Path) -> str:
+    """The media type a report file is served with."""
+    return MEDIA_TYPES.get(path.suffix, "application/octet-stream")
+
+
 def _set(engine: Engine, job_id: int, **values: object) -> None:
     with Session(engine) as session, session.begin():
         job = session.get(ReportJob, job_id)
@@ -168,6 +190,10 @@ class JobRunner:
         self._lock = threading.Lock()
         self.futures: dict[int, Future[None]] = {}
         self.recover()
+
+    def _ensure_root(self) -> Path:
+        self.root.mkdir(parents=True, exist_ok=True)
+        return self.root
 
     def recover(self) -> int:
         """Mark jobs left queued or running by a stopped server as failed; returns how many."""
@@ -207,27 +233,11 @@ class JobRunner:
         centres = actor.centres_for(Action.RUN_REPORT)
         if centres == frozenset():
             raise DataError(f"{actor.username} may not run_report")
-        with Session(self.engine) as session, session.begin():
-            job = ReportJob(
-                plan=plan if plan is not None else f"{stem}.yaml",
-                actor=actor.username,
-                user_id=actor.user_id,
-                centre_ids=None if centres is None else sorted(centres),
-                created_at=_now(),
-                status=QUEUED,
-                progress=0,
-                step="queued",
-                output_dir="",
-            )
-            session.add(job)
-            session.flush()
-            folder = (self.root / f"job-{job.id}").resolve()
-            job.output_dir = str(folder)
-            job_id = job.id
-        folder.mkdir(parents=True, exist_ok=True)
-        plan_path = folder / "plan" / (f"{plan}.yaml" if plan is not None else f"{stem}.yaml")
-        plan_path.parent.mkdir(exist_ok=True)
+        name = f"{plan}.yaml" if plan is not None else f"{stem}.yaml"
+        # The plan is read in a folder of its own first: a wrong plan leaves no job and no folder.
+        incoming = Path(tempfile.mkdtemp(prefix="incoming-", dir=self._ensure_root()))
         try:
+            plan_path = incoming / name
             if plan is not None:
                 shutil.copyfile(shipped_plan(plan), plan_path)
             else:
@@ -235,9 +245,30 @@ class JobRunner:
                 plan_path.write_text(plan_text, encoding="utf-8")
             loaded = load_plan(plan_path)
         except BassinetError as exc:
-            _set(self.engine, job_id, status=FAILED, error=str(exc).splitlines()[0], finished_at=_now())
-            raise ConfigurationError(str(exc).replace(str(plan_path), plan_path.name)) from None
-        _set(self.engine, job_id, title=loaded.plan.title, plan_sha256=loaded.sha256)
+            shutil.rmtree(incoming, ignore_errors=True)
+            raise ConfigurationError(str(exc).replace(str(plan_path), name)) from None
+        with Session(self.engine) as session, session.begin():
+            job = ReportJob(
+                plan=name if plan is None else plan,
+                title=loaded.plan.title,
+                actor=actor.username,
+                user_id=actor.user_id,
+                centre_ids=None if centres is None else sorted(centres),
+                created_at=_now(),
+                status=QUEUED,
+                progress=0,
+                step="queued",
+                plan_sha256=loaded.sha256,
+                output_dir="",
+            )
+            session.add(job)
+            session.flush()
+            folder = (self.root / f"job-{job.id}").resolve()
+            job.output_dir = str(folder)
+            job_id = job.id
+        (folder / "plan").mkdir(parents=True, exist_ok=True)
+        plan_path = plan_path.rename(folder / "plan" / name)
+        shutil.rmtree(incoming, ignore_errors=True)
         with self._lock:
             self.futures[job_id] = self._pool.submit(self._run, job_id, plan_path, centres)
         return get_job(self.engine, actor, job_id)
