@@ -139,7 +139,7 @@ def test_a_wrong_plan_is_refused_with_a_reason_and_no_job_is_made(
     assert str(api_world.reports_dir) not in response.json()["detail"]
     with Session(api_world.world.engine) as session:
         assert session.query(ReportJob).count() == before
-    assert [p.name for p in api_world.reports_dir.iterdir() if p.name.startswith("incoming-")] == []
+    assert list(api_world.reports_dir.glob("incoming-*")) == []
 
 
 def test_a_job_left_running_by_a_stopped_server_is_marked_failed(api_world: ApiWorld) -> None:
