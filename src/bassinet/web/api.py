@@ -20,7 +20,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, sta
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine, Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from bassinet.access import (
     AccessDenied,
@@ -266,15 +266,16 @@ def list_patients(
     sort: Sort = Sort.STUDY_ID,
 ) -> PatientPage:
     """Patients within the caller's scope, filtered, sorted and paged."""
-    from sqlalchemy.orm import selectinload
-
-    query = select(m.Patient).join(m.Centre, m.Patient.centre_id == m.Centre.id)
+    # One query for the page: the centre and its study group come with each patient.
+    query = (
+        select(m.Patient)
+        .join(m.Centre, m.Patient.centre_id == m.Centre.id)
+        .outerjoin(m.StudyGroup, m.Centre.study_group_id == m.StudyGroup.id)
+    )
     if centre is not None:
         query = query.where(m.Centre.name == centre)
     if study_group is not None:
-        query = query.join(m.StudyGroup, m.Centre.study_group_id == m.StudyGroup.id).where(
-            m.StudyGroup.name == study_group
-        )
+        query = query.where(m.StudyGroup.name == study_group)
     if leukemia_type is not None:
         query = query.where(m.Patient.leukemia_type == leukemia_type)
     if vital_status is not None:
@@ -297,7 +298,7 @@ def list_patients(
     with Session(engine_of(request)) as session:
         total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
         rows = session.scalars(
-            query.options(selectinload(m.Patient.centre).selectinload(m.Centre.study_group))
+            query.options(contains_eager(m.Patient.centre).contains_eager(m.Centre.study_group))
             .order_by(order, m.Patient.id)
             .limit(limit)
             .offset(offset)
