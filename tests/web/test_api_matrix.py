@@ -235,3 +235,38 @@ def test_only_a_file_the_report_wrote_can_be_downloaded(
     )
     assert response.status_code in (404, 422)
     assert "job" not in response.text
+
+
+def test_the_openapi_schema_names_every_operation_its_bearer_token_and_its_refusals() -> None:
+    from fastapi import FastAPI
+
+    app = FastAPI()
+    app.include_router(router, prefix="/api/v1")
+    spec = app.openapi()
+    operations = {
+        (method.upper(), path)
+        for path, item in spec["paths"].items()
+        for method in item
+        if method != "parameters"
+    }
+    assert operations == {
+        ("GET", "/api/v1/patients"),
+        ("GET", "/api/v1/patients/{study_id}"),
+        ("GET", "/api/v1/patients/{study_id}/audit"),
+        ("GET", "/api/v1/centres"),
+        ("GET", "/api/v1/reports"),
+        ("POST", "/api/v1/reports"),
+        ("GET", "/api/v1/reports/{report_id}"),
+        ("GET", "/api/v1/reports/{report_id}/files/{name}"),
+    }
+    assert spec["components"]["securitySchemes"]["personal access token"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A token made by `bassinet tokens create`: `Authorization: Bearer bsn_...`.",
+    }
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            assert operation["security"] == [{"personal access token": []}], (method, path)
+            assert {"401", "403"} <= set(operation["responses"]), (method, path)
+            if "{" in path:
+                assert "404" in operation["responses"], (method, path)

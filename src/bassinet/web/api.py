@@ -18,6 +18,7 @@ from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 from fastapi.responses import FileResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine, Select, func, select
 from sqlalchemy.orm import Session, contains_eager
@@ -180,18 +181,25 @@ def engine_of(request: Request) -> Engine:
     return engine
 
 
-def bearer_actor(request: Request) -> Actor:
+BEARER = HTTPBearer(
+    auto_error=False,
+    scheme_name="personal access token",
+    description="A token made by `bassinet tokens create`: `Authorization: Bearer bsn_...`.",
+)
+
+
+def bearer_actor(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
+) -> Actor:
     """The actor of the request's bearer token, or 401."""
-    header = request.headers.get("authorization", "")
-    scheme, _, secret = header.partition(" ")
-    if scheme.lower() != "bearer" or not secret.strip():
+    if credentials is None or not credentials.credentials.strip():
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "a personal access token is needed: Authorization: Bearer bsn_...",
             headers={"WWW-Authenticate": "Bearer"},
         )
     try:
-        return authenticate_token(engine_of(request), secret.strip())
+        return authenticate_token(engine_of(request), credentials.credentials.strip())
     except AuthenticationFailed as exc:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, str(exc), headers={"WWW-Authenticate": "Bearer"}
