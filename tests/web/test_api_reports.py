@@ -8,7 +8,11 @@ registry's. An uploaded plan whose title holds markup is escaped in the report's
 from __future__ import annotations
 
 import json
+import os
 import re
+import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -98,6 +102,7 @@ def test_a_centre_statisticians_report_uses_only_that_centres_patients_and_other
         job = session.get(ReportJob, done["id"])
         assert job is not None and job.centre_ids == [api_world.world.centre_ids["Rotterdam"]]
         assert job.actor == "trial-statistician-centre"
+        assert job.runner == f"{socket.gethostname()}:{os.getpid()}"
 
 
 def test_an_uploaded_plan_runs_and_its_hostile_title_is_escaped_in_the_report(
@@ -142,22 +147,43 @@ def test_a_wrong_plan_is_refused_with_a_reason_and_no_job_is_made(
     assert list(api_world.reports_dir.glob("incoming-*")) == []
 
 
-def test_a_job_left_running_by_a_stopped_server_is_marked_failed(api_world: ApiWorld) -> None:
+def _dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_a_job_left_by_a_stopped_server_process_is_marked_failed_and_live_ones_are_not(
+    api_world: ApiWorld,
+) -> None:
+    host = socket.gethostname()
+    runners = {
+        "stopped": f"{host}:{_dead_pid()}",
+        "live worker": f"{host}:{os.getppid()}",
+        "other host": f"elsewhere.example.org:{_dead_pid()}",
+    }
+    ids = {}
     with Session(api_world.world.engine) as session, session.begin():
-        stale = ReportJob(
-            plan="interfant06",
-            actor="x",
-            created_at=jobs._now(),
-            status="running",
-            progress=30,
-            output_dir="/nowhere",
-        )
-        session.add(stale)
-        session.flush()
-        stale_id = stale.id
+        for what, runner in runners.items():
+            job = ReportJob(
+                plan="interfant06",
+                actor="x",
+                created_at=jobs._now(),
+                status="running",
+                progress=30,
+                output_dir="/nowhere",
+                runner=runner,
+            )
+            session.add(job)
+            session.flush()
+            ids[what] = job.id
     runner = jobs.JobRunner(api_world.world.engine, api_world.reports_dir)
     runner.shutdown()
     with Session(api_world.world.engine) as session:
-        job = session.get(ReportJob, stale_id)
-        assert job is not None
-        assert (job.status, job.error) == ("failed", "interrupted: the server stopped")
+        found = {what: session.get(ReportJob, job_id) for what, job_id in ids.items()}
+        states = {what: (job.status, job.error) for what, job in found.items() if job is not None}
+    assert states == {
+        "stopped": ("failed", "interrupted: the server stopped"),
+        "live worker": ("running", None),
+        "other host": ("running", None),
+    }

@@ -575,3 +575,6 @@ class ReportJob(Base):
     output_dir: Mapped[str] = mapped_column(Text, doc="The folder the report's files are written to.")
     files: Mapped[list[str] | None] = mapped_column(JSON, doc="The names of the files written.")
     error: Mapped[str | None] = mapped_column(Text, doc="Why a failed job failed (one line).")
+    runner: Mapped[str | None] = mapped_column(
+        String(200), doc="host:pid of the server process running it (to find jobs a stopped server left)."
+    )

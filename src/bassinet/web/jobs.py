@@ -4,15 +4,19 @@ A job runs an analysis plan (shipped, or uploaded and saved in the job's folder)
 patients of the centres where its starter may run reports, writes the report's files to
 its own folder, and records its status, progress, and the plan and data hashes of the
 result. Jobs run one at a time in a worker thread of the server, so a report never takes
-both cores of a small server from the pages. A job left ``queued`` or ``running`` by a
-server that stopped is marked failed when the next runner starts.
+both cores of a small server from the pages. Each job records the server process running
+it (host:pid); a job left ``queued`` or ``running`` by a process of this host that has
+stopped is marked failed when the next runner starts, while other live workers' jobs are
+left to them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import shutil
+import socket
 import tempfile
 import threading
 from collections.abc import Callable
@@ -34,6 +38,24 @@ QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 #: Largest uploaded plan accepted, in bytes (the shipped plans are under 10 kB).
 MAX_PLAN_BYTES = 256 * 1024
 _PLAN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+def runner_id() -> str:
+    """This server process (host:pid), as recorded in the jobs it runs."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this host."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _now() -> dt.datetime:
@@ -196,9 +218,16 @@ class JobRunner:
         return self.root
 
     def recover(self) -> int:
-        """Mark jobs left queued or running by a stopped server as failed; returns how many."""
+        """Mark as failed the jobs left queued or running by a server process of this host that
+        has stopped; returns how many. Jobs of live processes (other workers) are left alone, and
+        so are those of other hosts, whose processes cannot be checked from here."""
+        host = socket.gethostname()
         with Session(self.engine) as session, session.begin():
-            stale = list(session.scalars(select(ReportJob).where(ReportJob.status.in_([QUEUED, RUNNING]))))
+            stale = []
+            for job in session.scalars(select(ReportJob).where(ReportJob.status.in_([QUEUED, RUNNING]))):
+                where, _, pid = (job.runner or "").rpartition(":")
+                if where == host and pid.isdigit() and not _alive(int(pid)):
+                    stale.append(job)
             for job in stale:
                 job.status, job.error, job.finished_at = FAILED, "interrupted: the server stopped", _now()
         return len(stale)
@@ -260,6 +289,7 @@ class JobRunner:
                 step="queued",
                 plan_sha256=loaded.sha256,
                 output_dir="",
+                runner=runner_id(),
             )
             session.add(job)
             session.flush()
@@ -324,8 +354,6 @@ def runner_for(state: Any) -> JobRunner:
     Its folder is ``app.state.reports_dir``, else the settings' ``reports_dir``, else
     ``$BASSINET_REPORTS_DIR``, else ``reports`` in the working directory.
     """
-    import os
-
     runner = getattr(state, "report_jobs", None)
     if isinstance(runner, JobRunner):
         return runner

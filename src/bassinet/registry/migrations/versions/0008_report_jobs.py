@@ -39,6 +39,7 @@ def upgrade() -> None:
         sa.Column("output_dir", sa.Text(), nullable=False),
         sa.Column("files", sa.JSON(), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("runner", sa.String(length=200), nullable=True),
         sa.CheckConstraint(
             "status IN ('queued', 'running', 'done', 'failed')", name=op.f("ck_report_job_status")
         ),
