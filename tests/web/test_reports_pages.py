@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI, Request
@@ -164,3 +165,31 @@ def test_a_wrong_uploaded_plan_is_refused_with_its_line(api_world: ApiWorld, cli
     )
     assert response.status_code == 400
     assert response.json()["detail"].startswith("bad.yaml:")
+
+
+def test_the_pages_use_the_applications_templates_when_they_hold_them(
+    api_world: ApiWorld, tmp_path: Path
+) -> None:
+    from fastapi.templating import Jinja2Templates
+    from jinja2 import ChoiceLoader, Environment, FileSystemLoader
+
+    from bassinet.web.reports_pages import TEMPLATES
+
+    (tmp_path / "base.html").write_text(
+        "<html><body><nav>APPLICATION NAV</nav>{% block content %}{% endblock %}</body></html>"
+    )
+    app = FastAPI()
+    app.state.engine = api_world.world.engine
+    app.include_router(pages)
+    with Session(api_world.world.engine) as session:
+        actor = load_actor(session, STATISTICIAN)
+    app.dependency_overrides[page_actor] = lambda: actor
+    own = TestClient(app).get("/reports").text
+    assert "APPLICATION NAV" not in own and "<h1>Reports</h1>" in own
+    loader = ChoiceLoader([FileSystemLoader(tmp_path), FileSystemLoader(TEMPLATES)])
+    app.state.templates = Jinja2Templates(env=Environment(loader=loader, autoescape=True))
+    shared = TestClient(app).get("/reports").text
+    assert "APPLICATION NAV" in shared and "<h1>Reports</h1>" in shared
+    app.state.templates = Jinja2Templates(env=Environment(loader=FileSystemLoader(tmp_path), autoescape=True))
+    fallback = TestClient(app).get("/reports").text
+    assert "APPLICATION NAV" not in fallback and "<h1>Reports</h1>" in fallback

@@ -19,7 +19,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile, status
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
-from jinja2 import Environment, FileSystemLoader
+from jinja2 import Environment, FileSystemLoader, TemplateNotFound
 
 from bassinet.access import AccessDenied, Action, Actor, authorise
 from bassinet.errors import BassinetError, DataError
@@ -58,8 +58,16 @@ Reporter = Annotated[Actor, Depends(reporter)]
 
 
 def _templates(request: Request) -> Jinja2Templates:
+    """The application's templates (``app.state.templates``, with its base.html and globals) if
+    they hold the report pages, else this module's own (same folder, autoescaped)."""
     shared = getattr(request.app.state, "templates", None)
-    return shared if isinstance(shared, Jinja2Templates) else _own_templates
+    if isinstance(shared, Jinja2Templates):
+        try:
+            shared.get_template("reports/job.html")
+        except TemplateNotFound:
+            return _own_templates
+        return shared
+    return _own_templates
 
 
 def _render(request: Request, name: str, context: dict[str, Any], code: int = 200) -> HTMLResponse:
