@@ -538,3 +538,43 @@ class SecurityEntry(Base):
     actor: Mapped[str] = mapped_column(String(100), doc="Who did it (a username or an OS login).")
     subject: Mapped[str | None] = mapped_column(String(100), doc="The account it concerns.")
     detail: Mapped[str | None] = mapped_column(Text)
+
+
+# --- Report jobs run from the web application (migration 0008) ---
+
+
+class ReportJob(Base):
+    """One run of an analysis plan started from the web or the API: who, when, status, hashes, files.
+
+    Not registry data (not audited field by field): the row is the record of the run. The plan
+    and data hashes are the plan runner's (:attr:`bassinet.plans.PlanResult.plan_sha256`,
+    ``data_sha256``), so a past report can be matched to the plan text and the data it used.
+    """
+
+    __tablename__ = "report_job"
+    __table_args__ = (
+        CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="status"),
+        CheckConstraint("progress >= 0 AND progress <= 100", name="progress_percent"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan: Mapped[str] = mapped_column(String(200), doc="The shipped plan's name or the uploaded file's name.")
+    title: Mapped[str | None] = mapped_column(Text, doc="The plan's title, once read.")
+    actor: Mapped[str] = mapped_column(String(100), doc="Who started it (a username).")
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"), index=True)
+    centre_ids: Mapped[list[int] | None] = mapped_column(
+        JSON, doc="The centres whose patients the report may use (None: every centre)."
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(7))
+    progress: Mapped[int] = mapped_column(Integer, default=0, doc="Percent done, 0 to 100.")
+    step: Mapped[str | None] = mapped_column(String(200), doc="What the job is doing now.")
+    plan_sha256: Mapped[str | None] = mapped_column(String(64))
+    data_sha256: Mapped[str | None] = mapped_column(String(64))
+    output_dir: Mapped[str] = mapped_column(Text, doc="The folder the report's files are written to.")
+    files: Mapped[list[str] | None] = mapped_column(JSON, doc="The names of the files written.")
+    error: Mapped[str | None] = mapped_column(Text, doc="Why a failed job failed (one line).")
+    runner: Mapped[str | None] = mapped_column(
+        String(200), doc="host:pid of the server process running it (to find jobs a stopped server left)."
+    )
