@@ -194,9 +194,8 @@ ReportFunction = Callable[..., object]
 
 
 def _default_report() -> ReportFunction:
-    # The report use case. Today it is ``cli_report.write_study_report``; the application
-    # layer (bassinet.application.reports) takes it over when it exists.
-    from bassinet.cli_report import write_study_report
+    # The report use case of the application layer, shared with `bassinet report`.
+    from bassinet.application.reports import write_study_report
 
     return write_study_report
 
