@@ -33,6 +33,26 @@ from bassinet.survival._partial_likelihood import PartialLikelihood, RiskSets
 pytestmark = pytest.mark.skipif(not _cox_kernels.available(), reason="Numba is not installed")
 
 RTOL = 1e-9
+_MIN_ROWS = _partial_likelihood.COMPILED_MIN_ROWS
+
+
+def setup_module() -> None:
+    """Use the loops whatever the size (they start at 20,000 rows otherwise)."""
+    _partial_likelihood.COMPILED_MIN_ROWS = 0
+
+
+def teardown_module() -> None:
+    _partial_likelihood.COMPILED_MIN_ROWS = _MIN_ROWS
+
+
+def test_small_data_stay_on_the_numpy_engine() -> None:
+    assert _partial_likelihood.compiled_available(_MIN_ROWS)
+    _partial_likelihood.COMPILED_MIN_ROWS = _MIN_ROWS
+    try:
+        assert not _partial_likelihood.compiled_available(_MIN_ROWS - 1)
+        assert _partial_likelihood.compiled_available(_MIN_ROWS)
+    finally:
+        _partial_likelihood.COMPILED_MIN_ROWS = 0
 
 
 @dataclass(frozen=True)
@@ -130,7 +150,7 @@ def test_one_pass_risk_sets_match_the_searches(raw: Data, efron: bool) -> None:
     fast = RiskSets.build(None, d.stop, d.event, d.stratum, efron=efron)
     switch = _partial_likelihood.compiled_available
     try:
-        _partial_likelihood.compiled_available = lambda: False  # type: ignore[assignment]
+        _partial_likelihood.compiled_available = lambda n_rows=None: False  # type: ignore[assignment]
         plain = RiskSets.build(None, d.stop, d.event, d.stratum, efron=efron)
     finally:
         _partial_likelihood.compiled_available = switch  # type: ignore[assignment]

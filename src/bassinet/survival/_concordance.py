@@ -85,14 +85,17 @@ def concordance_counts(
 ) -> Concordance:
     """Pair counts of ``score`` against the risk sets of a Cox model's data.
 
-    With ``fast`` (the default when Numba is installed) the pairs are counted by the
+    With ``fast`` (by default: Numba installed and enough rows, see
+    ``_partial_likelihood.compiled_available``) the pairs are counted by the
     Fenwick-tree loop of ``_cox_kernels.py`` in O(n log n); otherwise by the merge-sort
     tree here in O(n log^2 n). Tests check they agree.
     """
-    from bassinet.survival import _cox_kernels
+    from bassinet.survival._partial_likelihood import compiled_available
 
     rank = np.unique(score, return_inverse=True)[1].astype(np.int64).ravel()
-    if _cox_kernels.available() if fast is None else fast:
+    if compiled_available(len(rank)) if fast is None else fast:
+        from bassinet.survival import _cox_kernels
+
         counted = _cox_kernels.concordance(
             rank,
             int(rank.max(initial=0)) + 1,

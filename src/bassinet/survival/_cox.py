@@ -50,7 +50,12 @@ from bassinet.errors import ConvergenceError, DataError, StatisticalWarning
 from bassinet.survival._concordance import Concordance, concordance_counts
 from bassinet.survival._cox_exact import ExactLikelihood
 from bassinet.survival._newton import infinite, maximise
-from bassinet.survival._partial_likelihood import Evaluation, PartialLikelihood, RiskSets
+from bassinet.survival._partial_likelihood import (
+    Evaluation,
+    PartialLikelihood,
+    RiskSets,
+    compiled_available,
+)
 from bassinet.survival._results import TableResult
 from bassinet.survival._validate import (
     FloatArray,
@@ -484,11 +489,11 @@ def prepare(
     timefix: bool = True,
 ) -> CoxData:
     """The validation gate of :func:`coxph`: every bad input is a DataError naming it."""
-    from bassinet.survival import _cox_kernels
-
-    fast = _cox_kernels.available()
     data = survival_data(time, event, entry=entry, fix_times=timefix)
     n = len(data.time)
+    fast = compiled_available(n)
+    if fast:
+        from bassinet.survival import _cox_kernels
     matrix = _matrix(x, None, contiguous=not fast)
     if matrix.shape[0] != n:
         raise DataError(f"x has {matrix.shape[0]} rows but time has {n}: each row needs one of each")

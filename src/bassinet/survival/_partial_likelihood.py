@@ -72,6 +72,7 @@ Rump SM, Ogita T, Oishi S (2008). Accurate floating-point summation part I: fait
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import pairwise
@@ -281,7 +282,7 @@ class RiskSets:
         *,
         efron: bool,
     ) -> RiskSets:
-        if start is None and compiled_available():
+        if start is None and compiled_available(len(stop)):
             from bassinet.survival import _cox_kernels
 
             stratum = np.ascontiguousarray(stratum, dtype=np.int64)
@@ -372,8 +373,20 @@ class Evaluation:
     shift: float  # risks are w exp(eta - shift)
 
 
-def compiled_available() -> bool:
-    """Whether the compiled loops of ``_cox_kernels.py`` can be used (Numba installed)."""
+#: Below this many rows the NumPy engine is used: it takes milliseconds there, while the
+#: first compiled call of a process loads Numba and its cached loops (about a second).
+#: BASSINET_JIT_MIN_ROWS overrides it (0: the loops for every size, as in a test run).
+COMPILED_MIN_ROWS = int(os.environ.get("BASSINET_JIT_MIN_ROWS", "20000"))
+
+
+def compiled_available(n_rows: int | None = None) -> bool:
+    """Whether the compiled loops of ``_cox_kernels.py`` are used for ``n_rows`` rows.
+
+    Only from :data:`COMPILED_MIN_ROWS` rows, and only when Numba is installed (and
+    BASSINET_NO_JIT is not set); Numba is not imported for smaller data.
+    """
+    if n_rows is not None and n_rows < COMPILED_MIN_ROWS:
+        return False
     from bassinet.survival import _cox_kernels
 
     return _cox_kernels.available()
@@ -382,7 +395,8 @@ def compiled_available() -> bool:
 class PartialLikelihood:
     """The Cox partial likelihood of given data, evaluated at any beta.
 
-    With ``fast`` (the default when Numba is installed) :meth:`evaluate` runs the fused
+    With ``fast`` (by default: Numba installed and :data:`COMPILED_MIN_ROWS` rows or
+    more) :meth:`evaluate` runs the fused
     loops of ``_cox_kernels.py``; otherwise the NumPy engine here (the plain path). Both
     compute the same sums with the same exactness; tests check they agree.
     """
@@ -400,7 +414,7 @@ class PartialLikelihood:
         self.x = x
         self.weights = weights
         self.offset = offset
-        self.fast = compiled_available() if fast is None else fast
+        self.fast = compiled_available(len(weights)) if fast is None else fast
         rows = sets.death_rows
         self.death_weight = weights[rows]
         dead_weight = _bincount(sets.death_time, self.death_weight, sets.n_times)
