@@ -83,7 +83,7 @@ def fit_fine_gray(d: pd.DataFrame) -> object:
 def _fresh_concordance(fit: CoxFit) -> object:
     """The fit's concordance computed anew (its risk sets too), as ``concordancefit`` does."""
     again = copy.copy(fit)
-    for cached in ("_engine", "concordance"):
+    for cached in ("_sets", "_engine", "concordance"):
         again.__dict__.pop(cached, None)
     return again.concordance
 
@@ -103,6 +103,7 @@ def peak_memory(action: Callable[[], object]) -> tuple[int, int | None]:
     reset through ``/proc/self/clear_refs``, less the resident size before) also sees
     what Numba's loops allocate, but only where the allocator had to take new pages.
     """
+    action()  # warm-up: Numba's first call loads its compiled loops, which is not the fit's memory
     tracemalloc.start()
     try:
         action()

@@ -215,18 +215,21 @@ class CoxFit(Coefficients, TableResult):
         return pd.DataFrame(table, index=list(self.names))
 
     @cached_property
+    def _sets(self) -> RiskSets:
+        d = self.data
+        return RiskSets.build(d.entry, d.time, d.event, d.stratum, efron=self.ties == "efron")
+
+    @cached_property
     def _engine(self) -> tuple[PartialLikelihood, Evaluation]:
         d = self.data
-        sets = RiskSets.build(d.entry, d.time, d.event, d.stratum, efron=self.ties == "efron")
-        engine = PartialLikelihood(sets, d.x, d.weights, d.offset)
+        engine = PartialLikelihood(self._sets, d.x, d.weights, d.offset)
         return engine, engine.evaluate(self.coef)
 
     @cached_property
     def concordance(self) -> Concordance:
         """Harrell's C as ``coxph`` reports it: a higher risk score should fail sooner."""
-        engine, _ = self._engine
         lp = self.data.x @ self.coef + self.data.offset
-        return concordance_counts(engine.sets, lp, self.data.weights)
+        return concordance_counts(self._sets, lp, self.data.weights)
 
     def _refuse_exact(self, what: str) -> None:
         if self.ties == "exact":

@@ -476,13 +476,17 @@ def centred_gram(
 
 @_jit
 def take_centred(x: FloatArray, order: IntArray, center: FloatArray) -> FloatArray:
-    """(x - center)[order] as one new C-ordered array, with no temporary."""
+    """(x - center)[order] as one new C-ordered array, with no temporary.
+
+    A column at a time: the gather then reads one column (contiguous when x is
+    Fortran-ordered, as a DataFrame's values are) rather than p of them at once.
+    """
     n, p = x.shape
     out = np.empty((n, p))
-    for i in range(n):
-        source = order[i]
-        for j in range(p):
-            out[i, j] = x[source, j] - center[j]
+    for j in range(p):
+        shift = center[j]
+        for i in range(n):
+            out[i, j] = x[order[i], j] - shift
     return out
 
 
