@@ -226,28 +226,37 @@ def evaluate(
     fixed = 0.0
     logs = 0.0
     for r in range(n_dead):
-        i = death_rows[r]
+        fixed += death_weight[r] * (eta[death_rows[r]] - shift)
+    r = 0
+    while r < n_dead:
         k = death_time[r]
         f = fraction[r]
+        # tied deaths with no risk removed (all of Breslow's, Efron's first) share den and
+        # num: their terms are taken once, times their number
+        run = 1
+        if f == 0.0:
+            while r + run < n_dead and death_time[r + run] == k and fraction[r + run] == 0.0:
+                run += 1
         m = mean_weight[k]
         value = s0[k] - f * d0[k]
-        fixed += death_weight[r] * (eta[i] - shift)
-        logs += m * math.log(value)
+        logs += run * (m * math.log(value))
         h = m / value
         for j in range(p):
             row[j] = s1[k, j] - f * d1[k, j]
-            score[j] -= h * row[j]
+            score[j] -= run * (h * row[j])
         if arrays:
-            den[r] = value
-            for j in range(p):
-                num[r, j] = row[j]
+            for t in range(r, r + run):
+                den[t] = value
+                for j in range(p):
+                    num[t, j] = row[j]
         if information:
-            c[k] += h
+            c[k] += run * h
             e[k] += h * f
-            h2 = h / value
+            h2 = run * (h / value)
             for a in range(p):
                 for b in range(a + 1):
                     info[a, b] -= h2 * row[a] * row[b]
+        r += run
     loglik = fixed - logs
     if information:
         # sum_k c_k S2_k = X' diag(g) X, g = risk times the sum of c over the row's times
