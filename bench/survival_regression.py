@@ -83,22 +83,46 @@ def fit_fine_gray(d: pd.DataFrame) -> object:
 def _fresh_concordance(fit: CoxFit) -> object:
     """The fit's concordance computed anew (its risk sets too), as ``concordancefit`` does."""
     again = copy.copy(fit)
-    for cached in ("_engine", "concordance"):
+    for cached in ("_sets", "_engine", "concordance"):
         again.__dict__.pop(cached, None)
     return again.concordance
 
 
-def peak_memory(action: Callable[[], object]) -> int:
-    """Peak bytes NumPy and Python allocate while ``action`` runs (tracemalloc)."""
+def _status_kib(field: str) -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise OSError(field)
+
+
+def peak_memory(action: Callable[[], object]) -> tuple[int, int | None]:
+    """Peak bytes allocated while ``action`` runs: tracemalloc's, and the resident set's.
+
+    tracemalloc sees NumPy's and Python's allocations; the resident peak (Linux: VmHWM
+    reset through ``/proc/self/clear_refs``, less the resident size before) also sees
+    what Numba's loops allocate, but only where the allocator had to take new pages.
+    """
+    action()  # warm-up: Numba's first call loads its compiled loops, which is not the fit's memory
     tracemalloc.start()
     try:
         action()
-        return tracemalloc.get_traced_memory()[1]
+        traced = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
+    try:
+        with open("/proc/self/clear_refs", "w") as refs:
+            refs.write("5")
+        before = _status_kib("VmRSS")
+        action()
+        return traced, (_status_kib("VmHWM") - before) * 1024
+    except OSError:
+        return traced, None
 
 
-def cox_race(d: pd.DataFrame, variant: str, r: RSession, rounds: int) -> tuple[Race, set[tuple[str, str]]]:
+def cox_race(
+    d: pd.DataFrame, variant: str, r: RSession, rounds: int, peers: bool = True
+) -> tuple[Race, set[tuple[str, str]]]:
     n = len(d)
     x = d[COVARIATES].to_numpy()
     t, e, s = d.time.to_numpy(), d.event.to_numpy(), d.strata.to_numpy()
@@ -135,6 +159,8 @@ def cox_race(d: pd.DataFrame, variant: str, r: RSession, rounds: int) -> tuple[R
         race.add_timed(
             full_row, "R coxph()", r.timer(f"coxph(Surv(time, event) ~ {terms}, data = d, ties = '{ties}')")
         )
+    if not peers:
+        return race, slow
     try:
         from statsmodels.duration.hazard_regression import PHReg
 
@@ -174,7 +200,9 @@ def cox_race(d: pd.DataFrame, variant: str, r: RSession, rounds: int) -> tuple[R
     return race, slow
 
 
-def counting_race(d: pd.DataFrame, r: RSession, rounds: int) -> tuple[Race, set[tuple[str, str]]]:
+def counting_race(
+    d: pd.DataFrame, r: RSession, rounds: int, peers: bool = True
+) -> tuple[Race, set[tuple[str, str]]]:
     x = d[[*COVARIATES, "exposed"]].to_numpy(dtype=float)
     t, e, start = d.time.to_numpy(), d.event.to_numpy(), d.start.to_numpy()
     row = "(start, stop]: fit"
@@ -190,6 +218,8 @@ def counting_race(d: pd.DataFrame, r: RSession, rounds: int) -> tuple[Race, set[
         race.add_timed(
             row, "R agreg.fit", r.timer("agreg.fit(X, Y, NULL, NULL, NULL, ctrl, NULL, 'efron', NULL)")
         )
+    if not peers:
+        return race, slow
     try:
         from statsmodels.duration.hazard_regression import PHReg
 
@@ -224,6 +254,9 @@ def main() -> None:
     parser.add_argument("--crr-max", type=int, default=20_000, help="largest n at which crr is run")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--json", help="write every timing of every round to this file")
+    parser.add_argument(
+        "--no-python-peers", action="store_true", help="time Bassinet against R only (a shorter run)"
+    )
     args = parser.parse_args()
     print(machine())
     records = []
@@ -234,18 +267,20 @@ def main() -> None:
             raw = t.nbytes + e.nbytes + x.nbytes
             peak = peak_memory(lambda t=t, e=e, x=x: coxph(t, e, x))
             for variant in ("Efron", "Breslow", "stratified"):
-                race, slow = cox_race(d, variant, r, args.rounds)
+                race, slow = cox_race(d, variant, r, args.rounds, not args.no_python_peers)
                 race.run(once=slow)
                 print()
                 print(race.table(f"Cox {variant}, 5 covariates, n = {n:,} ({args.rounds} rounds)"))
                 records.append(race.record(n=n, model=f"Cox {variant}"))
+            traced, resident = peak
             print(
-                f"Bassinet Efron fit: peak memory {peak / 1e6:,.0f} MB, {peak / raw:.1f}x "
+                f"Bassinet Efron fit: peak memory {traced / 1e6:,.0f} MB (tracemalloc), {traced / raw:.1f}x "
                 f"the raw input ({raw / 1e6:,.0f} MB)"
+                + ("" if resident is None else f"; resident {resident / 1e6:,.0f} MB, {resident / raw:.1f}x")
             )
         for n in args.cp_sizes:
             d = make_counting(n)
-            race, slow = counting_race(d, r, args.rounds)
+            race, slow = counting_race(d, r, args.rounds, not args.no_python_peers)
             race.run(once=slow)
             print()
             print(race.table(f"Cox (start, stop], 6 covariates, {n:,} subjects in {len(d):,} rows"))

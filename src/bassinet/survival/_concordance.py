@@ -1,4 +1,4 @@
-"""Harrell's concordance of a risk score with survival, counted in O(n log^2 n) without a loop.
+"""Harrell's concordance of a risk score with survival, counted in O(n log n) (or O(n log^2 n) in NumPy).
 
 A pair is comparable when one member fails at a time t while the other is still at risk
 and does not fail at t (in the same stratum; for (start, stop] rows, at risk at t). It
@@ -80,9 +80,35 @@ def _dominance(
     return below, upto
 
 
-def concordance_counts(sets: RiskSets, score: FloatArray, weights: FloatArray) -> Concordance:
-    """Pair counts of ``score`` against the risk sets of a Cox model's data."""
-    rank = np.unique(score, return_inverse=True)[1].astype(np.int64)
+def concordance_counts(
+    sets: RiskSets, score: FloatArray, weights: FloatArray, *, fast: bool | None = None
+) -> Concordance:
+    """Pair counts of ``score`` against the risk sets of a Cox model's data.
+
+    With ``fast`` (by default: Numba installed and enough rows, see
+    ``_partial_likelihood.compiled_available``) the pairs are counted by the
+    Fenwick-tree loop of ``_cox_kernels.py`` in O(n log n); otherwise by the merge-sort
+    tree here in O(n log^2 n). Tests check they agree.
+    """
+    from bassinet.survival._partial_likelihood import compiled_available
+
+    rank = np.unique(score, return_inverse=True)[1].astype(np.int64).ravel()
+    if compiled_available(len(rank)) if fast is None else fast:
+        from bassinet.survival import _cox_kernels
+
+        counted = _cox_kernels.concordance(
+            rank,
+            int(rank.max(initial=0)) + 1,
+            np.ascontiguousarray(weights, dtype=np.float64),
+            sets.lo,
+            sets.hi,
+            sets.n_times,
+            sets.entering,
+            sets.leaving,
+            sets.death_rows,
+            sets.death_time,
+        )
+        return _cleared(np.array(counted, dtype=np.float64))
     rows, k = sets.death_rows, sets.death_time
     q_rank = rank[rows]
     # at risk: entered (lo <= k) less left (hi <= k)
@@ -108,7 +134,10 @@ def concordance_counts(sets: RiskSets, score: FloatArray, weights: FloatArray) -
     # pairs of deaths at one time: each unordered pair once
     tied_xy = float(w_dead @ (same_equal - w_dead)) / 2
     tied_y = float(w_dead @ (same_total[k] - w_dead)) / 2 - tied_xy
-    counts = np.array([concordant, discordant, tied_x, tied_y, tied_xy])
-    # Weighted counts are differences of sums: clear the rounding dust of a true zero.
+    return _cleared(np.array([concordant, discordant, tied_x, tied_y, tied_xy]))
+
+
+def _cleared(counts: FloatArray) -> Concordance:
+    """Weighted counts are differences of sums: clear the rounding dust of a true zero."""
     counts[np.abs(counts) < 1e-9 * max(1.0, float(np.abs(counts).max()))] = 0.0
     return Concordance(*map(float, counts))

@@ -39,7 +39,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -50,7 +50,12 @@ from bassinet.errors import ConvergenceError, DataError, StatisticalWarning
 from bassinet.survival._concordance import Concordance, concordance_counts
 from bassinet.survival._cox_exact import ExactLikelihood
 from bassinet.survival._newton import infinite, maximise
-from bassinet.survival._partial_likelihood import Evaluation, PartialLikelihood, RiskSets
+from bassinet.survival._partial_likelihood import (
+    Evaluation,
+    PartialLikelihood,
+    RiskSets,
+    compiled_available,
+)
 from bassinet.survival._results import TableResult
 from bassinet.survival._validate import (
     FloatArray,
@@ -210,18 +215,21 @@ class CoxFit(Coefficients, TableResult):
         return pd.DataFrame(table, index=list(self.names))
 
     @cached_property
+    def _sets(self) -> RiskSets:
+        d = self.data
+        return RiskSets.build(d.entry, d.time, d.event, d.stratum, efron=self.ties == "efron")
+
+    @cached_property
     def _engine(self) -> tuple[PartialLikelihood, Evaluation]:
         d = self.data
-        sets = RiskSets.build(d.entry, d.time, d.event, d.stratum, efron=self.ties == "efron")
-        engine = PartialLikelihood(sets, d.x, d.weights, d.offset)
+        engine = PartialLikelihood(self._sets, d.x, d.weights, d.offset)
         return engine, engine.evaluate(self.coef)
 
     @cached_property
     def concordance(self) -> Concordance:
         """Harrell's C as ``coxph`` reports it: a higher risk score should fail sooner."""
-        engine, _ = self._engine
         lp = self.data.x @ self.coef + self.data.offset
-        return concordance_counts(engine.sets, lp, self.data.weights)
+        return concordance_counts(self._sets, lp, self.data.weights)
 
     def _refuse_exact(self, what: str) -> None:
         if self.ties == "exact":
@@ -360,14 +368,20 @@ def _zph_time(transform: str, d: CoxData) -> FloatArray:
     return 1.0 - curve.before(d.time)
 
 
-def _matrix(x: ArrayLike, p: int | None, names: Sequence[str] | None = None) -> FloatArray:
+def _matrix(
+    x: ArrayLike, p: int | None, names: Sequence[str] | None = None, *, contiguous: bool = True
+) -> FloatArray:
+    """x as a float matrix (C-ordered, unless ``contiguous`` is False: then not copied if float)."""
     array = np.asarray(x)
     if array.ndim == 1:
         array = array[:, None] if p in (None, 1) else array[None, :]
     if array.ndim != 2:
         raise DataError(f"x must be a matrix (rows by covariates), not of shape {array.shape}")
     try:
-        out = np.ascontiguousarray(array, dtype=np.float64)
+        if contiguous:
+            out = np.ascontiguousarray(array, dtype=np.float64)
+        else:
+            out = array.astype(np.float64, copy=False)
     except (TypeError, ValueError) as exc:
         raise DataError(f"x must hold numbers (code factors as indicator columns): {exc}") from exc
     if p is not None and out.shape[1] != p:
@@ -394,9 +408,15 @@ def _check_collinear(xc: FloatArray, weights: FloatArray, names: tuple[str, ...]
     is checked by regressing each column on those before it.
     """
     raw = (xc * weights[:, None]).T @ xc
+    _check_gram(raw, np.abs(xc).max(axis=0, initial=0.0), float(weights.sum()), names)
+
+
+def _check_gram(raw: FloatArray, top: FloatArray, weight: float, names: tuple[str, ...]) -> None:
+    """:func:`_check_collinear` from the centred Gram matrix, each column's largest |value|
+    and the total weight."""
     scale = np.sqrt(np.diag(raw))
     for j, s in enumerate(scale):
-        size = float(np.abs(xc[:, j]).max(initial=0.0)) * np.sqrt(weights.sum())
+        size = float(top[j]) * np.sqrt(weight)
         if s <= 1e-10 * max(1.0, size):
             raise DataError(
                 f"covariate {names[j]!r} is constant (within strata, if any): a Cox model has no "
@@ -431,6 +451,32 @@ def _center(x: FloatArray, weights: FloatArray, stratum: IntArray, n_strata: int
     return out
 
 
+def _sort_order(time: FloatArray, codes: IntArray, n_strata: int, fast: bool) -> IntArray:
+    """The stable order of rows by (stratum, time): ``np.lexsort``, or the same order faster.
+
+    Whole-day times in a range not much wider than the data are ranked by a counting
+    sort (O(n)); other times by one stable argsort, then a stable counting sort by
+    stratum. Both give exactly the permutation of ``np.lexsort((time, codes))``.
+    """
+    if not fast or len(time) == 0:
+        return np.lexsort((time, codes)).astype(np.int64)
+    from bassinet.survival import _cox_kernels
+    from bassinet.survival._risk_sets import _whole_number_span
+
+    dense = _whole_number_span(time)
+    if dense is not None and dense[1] * n_strata <= 8 * len(time) + (1 << 16):
+        low, span = dense
+        keys = codes * span + (time.astype(np.int64) - low)
+        order: IntArray = _cox_kernels.bucket_order(keys, span * n_strata)
+        return order
+    by_time = np.argsort(time, kind="stable").astype(np.int64)
+    if n_strata == 1:
+        return by_time
+    within: IntArray = _cox_kernels.bucket_order(codes[by_time], n_strata)
+    result: IntArray = by_time[within]
+    return result
+
+
 def prepare(
     time: ArrayLike,
     event: ArrayLike,
@@ -448,14 +494,17 @@ def prepare(
     """The validation gate of :func:`coxph`: every bad input is a DataError naming it."""
     data = survival_data(time, event, entry=entry, fix_times=timefix)
     n = len(data.time)
-    matrix = _matrix(x, None)
+    fast = compiled_available(n)
+    if fast:
+        from bassinet.survival import _cox_kernels
+    matrix = _matrix(x, None, contiguous=not fast)
     if matrix.shape[0] != n:
         raise DataError(f"x has {matrix.shape[0]} rows but time has {n}: each row needs one of each")
     p = matrix.shape[1]
     if p == 0:
         raise DataError("x has no columns: a Cox model needs at least one covariate")
     label = _names(x, p, names)
-    if np.isnan(matrix).any() or np.isinf(matrix).any():
+    if not np.isfinite(matrix).all():
         row, col = np.argwhere(~np.isfinite(matrix))[0]
         raise DataError(
             f"x[row {row}, column {label[col]!r}] is {matrix[row, col]}: covariates must be finite "
@@ -463,6 +512,7 @@ def prepare(
         )
     w = np.ones(n) if weights is None else as_weights(weights)
     off = np.zeros(n) if offset is None else as_float("offset", offset)
+    plain = (weights is None, offset is None, strata is None)
     same_length(time=data.time, weights=w, offset=off)
     if not np.isfinite(off).all():
         index = int(np.flatnonzero(~np.isfinite(off))[0])
@@ -484,27 +534,34 @@ def prepare(
         same_length(time=data.time, cluster=cluster_codes)
     if not data.event.any():
         raise DataError("event has no events: a Cox model needs at least one")
-    _check_collinear(_center(matrix, w, codes, int(codes.max()) + 1), w, label)
+    n_strata = int(codes.max()) + 1
+    if fast:
+        gram, top, binary = _cox_kernels.centred_gram(matrix, w, codes, n_strata)
+        _check_gram(gram, top, float(w.sum()), label)
+    else:
+        _check_collinear(_center(matrix, w, codes, n_strata), w, label)
+        binary = ((matrix == 0) | (matrix == 1)).all(axis=0)
     center = (w @ matrix) / w.sum()
-    r_center = np.where(((matrix == 0) | (matrix == 1)).all(axis=0), 0.0, center)
+    r_center = np.where(binary, 0.0, center)
     term_list = (
         tuple((name, (j,)) for j, name in enumerate(label))
         if terms is None
         else tuple((t, tuple(c)) for t, c in terms)
     )
     # Sorted by (stratum, time), the binary searches and sums of the fit walk memory in order.
-    order = np.lexsort((data.time, codes)).astype(np.int64)
+    order = _sort_order(data.time, codes, n_strata, fast)
+    no_weights, no_offset, no_strata = plain
     return CoxData(
         label,
-        (matrix - center)[order],
+        _cox_kernels.take_centred(matrix, order, center) if fast else (matrix - center)[order],
         center,
         data.time[order],
         None if data.entry is None else data.entry[order],
         data.event[order],
-        codes[order],
+        codes if no_strata else codes[order],
         stratum_labels,
-        w[order],
-        off[order],
+        w if no_weights else w[order],
+        off if no_offset else off[order],
         None if cluster_codes is None else cluster_codes[order],
         term_list,
         order,
@@ -601,7 +658,7 @@ def fit_prepared(
     init_beta = np.zeros(p) if init is None else as_float("init", init)
     if init_beta.shape != (p,):
         raise DataError(f"init has {init_beta.size} values but the model has {p} coefficients")
-    evaluate = engine.evaluate if exact is None else exact.evaluate
+    evaluate = partial(engine.evaluate, arrays=False) if exact is None else exact.evaluate
     beta, current, start, iterations = maximise(
         evaluate, init_beta, what="the Cox model", names=data.names, max_iter=max_iter, tol=tol
     )
@@ -613,7 +670,7 @@ def fit_prepared(
     is_robust = (data.cluster is not None or fractional) if robust is None else robust
     if is_robust:
         assert isinstance(current, Evaluation)  # the exact likelihood refused robust above
-        resid = engine.score_residuals(current) * data.weights[:, None]
+        resid = engine.score_residuals(engine.evaluate(beta)) * data.weights[:, None]
         dfbeta = resid @ naive_var
         if data.cluster is not None:
             summed = np.zeros((int(data.cluster.max()) + 1, p))

@@ -72,7 +72,9 @@ Rump SM, Ogita T, Oishi S (2008). Accurate floating-point summation part I: fait
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import pairwise
 
 import numpy as np
@@ -246,6 +248,22 @@ class RiskSets:
     # first death time of each stratum when every row's range starts there (no late entry)
     segments: IntArray | None = None
 
+    @cached_property
+    def entering(self) -> IntArray:
+        """Rows ordered by ``lo`` (a counting sort), for the compiled loops."""
+        from bassinet.survival import _cox_kernels
+
+        order: IntArray = _cox_kernels.bucket_order(self.lo, self.n_times)
+        return order
+
+    @cached_property
+    def leaving(self) -> IntArray:
+        """Rows ordered by ``hi`` (a counting sort), for the compiled loops."""
+        from bassinet.survival import _cox_kernels
+
+        order: IntArray = _cox_kernels.bucket_order(self.hi, self.n_times)
+        return order
+
     def sums(self, values: FloatArray) -> FloatArray:
         """Per death time, the sum of per-row ``values`` over its risk set (:func:`range_sum`)."""
         return range_sum(self.lo, self.hi, values, self.n_times, self.segments)
@@ -264,6 +282,16 @@ class RiskSets:
         *,
         efron: bool,
     ) -> RiskSets:
+        if start is None and compiled_available(len(stop)):
+            from bassinet.survival import _cox_kernels
+
+            stratum = np.ascontiguousarray(stratum, dtype=np.int64)
+            if _cox_kernels.is_sorted(stratum, stop):
+                # one pass, no sort: the same arrays as below (tests check they agree)
+                rows, k, times, strata, counts, lo, hi = _cox_kernels.sorted_risk_sets(
+                    stop, np.ascontiguousarray(event, dtype=np.bool_), stratum
+                )
+                return cls._assemble(times, strata, lo, hi, rows, k, counts, efron=efron)
         deaths = np.flatnonzero(event)
         order = np.lexsort((stop[deaths], stratum[deaths]))
         death_rows = deaths[order]
@@ -301,6 +329,32 @@ class RiskSets:
             segments = np.flatnonzero(first).astype(np.int64)
         return cls(n_times, times, strata, lo, hi, death_rows, death_time, fraction, counts, segments)
 
+    @classmethod
+    def _assemble(
+        cls,
+        times: FloatArray,
+        strata: IntArray,
+        lo: IntArray,
+        hi: IntArray,
+        death_rows: IntArray,
+        death_time: IntArray,
+        counts: FloatArray,
+        *,
+        efron: bool,
+    ) -> RiskSets:
+        """Right-censored risk sets from the one-pass arrays of ``_cox_kernels``."""
+        n_times = len(times)
+        if efron:
+            firsts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+            ordinal = np.arange(len(death_rows)) - firsts[death_time]
+            fraction = ordinal / counts[death_time]
+        else:
+            fraction = np.zeros(len(death_rows))
+        first = np.ones(n_times, dtype=bool)
+        first[1:] = strata[1:] != strata[:-1]
+        segments = np.flatnonzero(first).astype(np.int64)
+        return cls(n_times, times, strata, lo, hi, death_rows, death_time, fraction, counts, segments)
+
 
 @dataclass(frozen=True)
 class Evaluation:
@@ -309,6 +363,7 @@ class Evaluation:
     loglik: float
     score: FloatArray
     information: FloatArray
+    # empty when evaluated with arrays=False by the compiled loops
     risk: FloatArray  # w exp(eta) per row
     s0: FloatArray  # per death time
     s1: FloatArray
@@ -318,8 +373,33 @@ class Evaluation:
     shift: float  # risks are w exp(eta - shift)
 
 
+#: Below this many rows the NumPy engine is used: it takes milliseconds there, while the
+#: first compiled call of a process loads Numba and its cached loops (about a second).
+#: BASSINET_JIT_MIN_ROWS overrides it (0: the loops for every size, as in a test run).
+COMPILED_MIN_ROWS = int(os.environ.get("BASSINET_JIT_MIN_ROWS", "20000"))
+
+
+def compiled_available(n_rows: int | None = None) -> bool:
+    """Whether the compiled loops of ``_cox_kernels.py`` are used for ``n_rows`` rows.
+
+    Only from :data:`COMPILED_MIN_ROWS` rows, and only when Numba is installed (and
+    BASSINET_NO_JIT is not set); Numba is not imported for smaller data.
+    """
+    if n_rows is not None and n_rows < COMPILED_MIN_ROWS:
+        return False
+    from bassinet.survival import _cox_kernels
+
+    return _cox_kernels.available()
+
+
 class PartialLikelihood:
-    """The Cox partial likelihood of given data, evaluated at any beta."""
+    """The Cox partial likelihood of given data, evaluated at any beta.
+
+    With ``fast`` (by default: Numba installed and :data:`COMPILED_MIN_ROWS` rows or
+    more) :meth:`evaluate` runs the fused
+    loops of ``_cox_kernels.py``; otherwise the NumPy engine here (the plain path). Both
+    compute the same sums with the same exactness; tests check they agree.
+    """
 
     def __init__(
         self,
@@ -327,18 +407,33 @@ class PartialLikelihood:
         x: FloatArray,
         weights: FloatArray,
         offset: FloatArray,
+        *,
+        fast: bool | None = None,
     ) -> None:
         self.sets = sets
         self.x = x
         self.weights = weights
         self.offset = offset
+        self.fast = compiled_available(len(weights)) if fast is None else fast
         rows = sets.death_rows
         self.death_weight = weights[rows]
         dead_weight = _bincount(sets.death_time, self.death_weight, sets.n_times)
         self.mean_weight = dead_weight / sets.n_deaths
-        self.score_fixed = self.death_weight @ x[rows]
+        if self.fast:
+            from bassinet.survival import _cox_kernels
 
-    def evaluate(self, beta: FloatArray, *, information: bool = True) -> Evaluation:
+            self.score_fixed = _cox_kernels.rows_sum(x, rows, self.death_weight)
+        else:
+            self.score_fixed = self.death_weight @ x[rows]
+
+    def evaluate(self, beta: FloatArray, *, information: bool = True, arrays: bool = True) -> Evaluation:
+        """The log-likelihood, score and information (if asked) at ``beta``.
+
+        With ``arrays=False`` the compiled loops may leave ``risk``, ``den`` and ``num``
+        empty (a Newton step needs only the derivatives); the NumPy engine fills them.
+        """
+        if self.fast:
+            return self._evaluate_compiled(beta, information=information, arrays=arrays)
         sets, x = self.sets, self.x
         eta = x @ beta + self.offset
         shift = safe_shift(eta)
@@ -364,6 +459,34 @@ class PartialLikelihood:
             g[rows] -= risk[rows] * e[k]
             info = (x * g[:, None]).T @ x - (num * (m / den**2)[:, None]).T @ num
         return Evaluation(loglik, score, info, risk, s0, s1, den, num, self.mean_weight, shift)
+
+    def _evaluate_compiled(self, beta: FloatArray, *, information: bool, arrays: bool) -> Evaluation:
+        from bassinet.survival import _cox_kernels
+
+        sets = self.sets
+        nested = sets.segments is not None
+        empty = np.zeros(0, dtype=np.int64)
+        loglik, score, info, risk, s0, s1, den, num, shift = _cox_kernels.evaluate(
+            np.ascontiguousarray(self.x, dtype=np.float64),
+            np.ascontiguousarray(beta, dtype=np.float64),
+            np.ascontiguousarray(self.offset, dtype=np.float64),
+            np.ascontiguousarray(self.weights, dtype=np.float64),
+            sets.lo,
+            sets.hi,
+            sets.stratum,
+            nested,
+            empty if nested else sets.entering,
+            empty if nested else sets.leaving,
+            sets.death_rows,
+            sets.death_time,
+            sets.fraction,
+            self.mean_weight,
+            self.death_weight,
+            self.score_fixed,
+            information,
+            arrays,
+        )
+        return Evaluation(float(loglik), score, info, risk, s0, s1, den, num, self.mean_weight, float(shift))
 
     def hazard_increments(self, ev: Evaluation) -> FloatArray:
         """Per death time: the baseline hazard jump sum_l m / den_l, at eta = 0."""
