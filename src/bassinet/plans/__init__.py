@@ -10,7 +10,7 @@ from importlib import resources
 from pathlib import Path
 
 from bassinet.errors import ConfigurationError
-from bassinet.plans._results import AnalysisResult, PlanResult
+from bassinet.plans._results import AnalysisResult, CurveData, GroupResult, PlanResult
 from bassinet.plans._run import run_plan
 from bassinet.plans._schema import LoadedPlan, Plan, load_plan
 from bassinet.plans._variables import CATALOGUE
@@ -30,6 +30,8 @@ def shipped_plan(name: str) -> Path:
 __all__ = [
     "CATALOGUE",
     "AnalysisResult",
+    "CurveData",
+    "GroupResult",
     "LoadedPlan",
     "Plan",
     "PlanResult",

@@ -1,0 +1,1 @@
+"""The application layer: use cases shared by the command line and the web application."""

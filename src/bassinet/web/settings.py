@@ -1,0 +1,34 @@
+"""The web application's settings (one frozen value, read once at start-up)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """How the web application behaves.
+
+    Attributes
+    ----------
+    secure_cookies
+        ``True``: the session cookie is always ``Secure``; ``False``: never (plain HTTP on
+        loopback only); ``None`` (the default): ``Secure`` whenever the request came over
+        HTTPS, as a TLS proxy reports it (``X-Forwarded-Proto``, with uvicorn's
+        ``--proxy-headers``).
+    idle_timeout
+        A session unused for this long is signed out.
+    sign_in_timeout
+        Time allowed between the password and the TOTP code.
+    cookie_name
+        The session cookie's name.
+    page_size
+        Patients per page in the patient list.
+    """
+
+    secure_cookies: bool | None = None
+    idle_timeout: dt.timedelta = dt.timedelta(minutes=30)
+    sign_in_timeout: dt.timedelta = dt.timedelta(minutes=5)
+    cookie_name: str = "bassinet_session"
+    page_size: int = 50
