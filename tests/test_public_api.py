@@ -95,6 +95,8 @@ def test_plan_and_report_names() -> None:
     assert sorted(bassinet.plans.__all__) == [
         "AnalysisResult",
         "CATALOGUE",
+        "CurveData",
+        "GroupResult",
         "LoadedPlan",
         "Plan",
         "PlanResult",
@@ -102,7 +104,13 @@ def test_plan_and_report_names() -> None:
         "run_plan",
         "shipped_plan",
     ]
-    assert sorted(bassinet.report.__all__) == ["ReportFiles", "render_html", "write_report"]
+    assert sorted(bassinet.report.__all__) == [
+        "ReportFiles",
+        "plot_curves",
+        "render_html",
+        "to_svg",
+        "write_report",
+    ]
 
 
 def test_endpoint_names() -> None:

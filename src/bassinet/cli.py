@@ -600,6 +600,7 @@ def demo(
                 out.print(f"  {text}", highlight=False)
             for path in written:
                 out.print(f"  wrote {path}", highlight=False, soft_wrap=True)
+        bassinet.cli_web.demo_accounts(url)  # accounts for `bassinet serve` (cli_web, imported below)
         out.print(
             f"\nregistry: {database} (try: bassinet patients list --registry {url})\n"
             f"reports: {reports.resolve()}/ (open the .html files in a browser)\n"
@@ -851,4 +852,5 @@ import bassinet.cli_design  # noqa: E402  (registers `bassinet design`)
 import bassinet.cli_exchange  # noqa: E402  (registers export-as, exports, import-redcap, ...)
 import bassinet.cli_federate  # noqa: E402  (registers `bassinet federate`)
 import bassinet.cli_records  # noqa: E402  (registers `correct`, `delete`, `merge`, `move`)
-import bassinet.cli_report  # noqa: E402, F401  (registers `bassinet report` and `bassinet endpoints`)
+import bassinet.cli_report  # noqa: E402  (registers `bassinet report` and `bassinet endpoints`)
+import bassinet.cli_web  # noqa: E402  (registers `bassinet serve`)

@@ -1,0 +1,70 @@
+"""``bassinet serve``: the web application on a registry, with uvicorn; the demo's accounts."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from bassinet.cli import Registry, _run, app, out
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on (127.0.0.1: this machine only).")
+    ] = ("127.0.0.1"),
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.", min=1, max=65535)] = 8000,
+    registry: Registry = None,
+    proxy: Annotated[
+        bool,
+        typer.Option(
+            "--behind-proxy",
+            help="Trust X-Forwarded-Proto/For from a TLS proxy on this machine (cookies then Secure).",
+        ),
+    ] = False,
+) -> None:
+    """Serve the web pages (and the API) of the registry; sign in with a `bassinet users` account."""
+    import uvicorn
+
+    from bassinet.web import create_app
+
+    def work() -> None:
+        application = create_app(registry)
+        out.print(f"Bassinet on http://{host}:{port}/ (Ctrl-C stops it)", highlight=False)
+        uvicorn.run(
+            application,
+            host=host,
+            port=port,
+            proxy_headers=proxy,
+            forwarded_allow_ips="127.0.0.1" if proxy else None,
+            server_header=False,
+            log_level="info",
+        )
+
+    _run(work)
+
+
+def demo_accounts(url: str) -> None:
+    """Create the demo accounts on the demo registry at ``url`` and print how to serve and sign in."""
+    from bassinet.registry import make_engine
+    from bassinet.web.demo import create_demo_accounts
+
+    engine = make_engine(url)
+    try:
+        made = create_demo_accounts(engine)
+    finally:
+        engine.dispose()
+    out.print("\n[bold]Web application[/]: serve this registry with", highlight=False)
+    out.print(f"  bassinet serve --registry {url}", highlight=False, markup=False, soft_wrap=True)
+    out.print(
+        f"then open http://127.0.0.1:8000/ and sign in with one of these accounts, password {made.password}",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
+    for account in made.accounts:
+        line = f"  {account.username:<13} {account.grant}"
+        if account.totp_secret:
+            line += f"; TOTP secret {account.totp_secret} (add it to an authenticator app)"
+        out.print(line, highlight=False, markup=False, soft_wrap=True)
