@@ -136,6 +136,8 @@ def test_administration_is_for_administrators_only(site: Site) -> None:
     assert "granted clinician" in granted.text and "clinician over centre &#39;Utrecht&#39;" in granted.text
     weak = admin.post("/admin/users", data={"username": "weak", "password": "short", "csrf_token": token})
     assert weak.status_code == 400 and "password" in weak.text
+    itself = admin.post("/admin/users/disable", data={"username": "admin", "csrf_token": token})
+    assert itself.status_code == 400 and "your own account" in itself.text
     centre = admin.post("/admin/centres", data={"name": "Leiden", "study_group": "DCOG", "csrf_token": token})
     assert "added centre" in centre.text
     with Session(site.world.engine) as session:

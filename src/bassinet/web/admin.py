@@ -73,6 +73,8 @@ def new_user(request: Request, visit: Posted, username: Text = "", password: Tex
 @router.post("/users/disable")
 def disable(request: Request, visit: Posted, username: Text = "") -> Response:
     def work() -> str | None:
+        if username == visit.actor.username:
+            raise DataError("you cannot disable your own account: ask another administrator")
         with Session(engine_of(request)) as session, session.begin():
             disable_user(session, username, actor=visit.actor.username)
         return None

@@ -20,8 +20,9 @@ def survival_svg(times: Sequence[float], events: Sequence[int], title: str) -> s
     """
     fit = kaplan_meier(np.asarray(times, dtype=float), np.asarray(events, dtype=int))
     assert isinstance(fit, KaplanMeier)
-    span = max(1.0, math.ceil(max(times)))
-    ticks = tuple(float(t) for t in range(int(span) + 1))
+    longest = max(1.0, math.ceil(max(times)))
+    step = 1 if longest <= 6 else 2 if longest <= 12 else 5
+    ticks = tuple(float(t) for t in range(0, math.ceil(longest / step) * step + 1, step))
     surv = [float(s) for s in fit.surv]
     censored = [float(t) for t, c in zip(fit.time, fit.n_censor, strict=True) if c > 0]
     censored_value = [s for s, c in zip(surv, fit.n_censor, strict=True) if c > 0]

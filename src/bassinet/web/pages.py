@@ -39,18 +39,29 @@ def home(request: Request, visit: SignedIn) -> Response:
         return redirect("/admin" if permits(visit.actor, Action.MANAGE_USERS) else "/account")
     with Session(engine_of(request)) as session:
         board = queries.dashboard(session, visit.actor)
-    months = sorted({a.month for a in board.accrual})
-    centres = sorted({a.centre for a in board.accrual})
-    cells = {(a.month, a.centre): a.count for a in board.accrual}
+    by_month: dict[tuple[str, str], int] = {}
+    by_centre: dict[tuple[str, str], int] = {}
+    for a in board.accrual:
+        year, month = a.month.split("-")
+        by_month[year, month] = by_month.get((year, month), 0) + a.count
+        by_centre[a.centre, year] = by_centre.get((a.centre, year), 0) + a.count
+    years = sorted({year for year, _ in by_month})
+    centre_totals: dict[str, int] = {}
+    for (centre, _year), n in by_centre.items():
+        centre_totals[centre] = centre_totals.get(centre, 0) + n
+    centres = sorted(centre_totals, key=lambda c: (-centre_totals[c], c))
     s = board.survival
     return render(
         request,
         "dashboard.html",
         visit=visit,
         board=board,
-        months=months,
+        years=years,
+        months=[f"{k:02d}" for k in range(1, 13)],
+        by_month=by_month,
         centres=centres,
-        cells=cells,
+        centre_totals=centre_totals,
+        by_centre=by_centre,
         efs_svg=survival_svg(s.efs_time, s.efs_event, "event-free survival") if s.efs_time else None,
         os_svg=survival_svg(s.os_time, s.os_event, "overall survival") if s.os_time else None,
     )
