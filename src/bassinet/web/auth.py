@@ -65,6 +65,7 @@ def login_form(request: Request, next: str = "/") -> Response:
     if state is not None and state.stage == "signed_in":
         return redirect(target)
     if state is None or state.stage != "anonymous":
+        sessions.purge(engine_of(request), request.app.state.settings)
         state = _fresh(request, state)
     return _with_cookie(render(request, "login.html", state=state, next=target, error=None), request, state)
 
