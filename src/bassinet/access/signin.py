@@ -168,3 +168,39 @@ def confirm_enrolment(
         name = user.username if user is not None else f"user {user_id}"
         _count_failure(session, user, name, reason, moment)
     raise AuthenticationFailed(REFUSED)
+
+
+def check_external(
+    engine: Engine, username: str, *, provider: str, now: dt.datetime | None = None
+) -> PasswordStep:
+    """The first step, done by a single sign-on provider that vouched for ``username``.
+
+    The account must exist locally (single sign-on creates no account and gives no role),
+    be enabled and not locked. What follows is as after a password: a TOTP code where one
+    is enrolled, its enrolment where the grants require one, else signed in. A refusal is
+    logged (and counted towards the lockout, as a password's is).
+    """
+    moment = _now(now)
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        user = _locked_user(session, username)
+        reason = _still_allowed(user, moment)
+        if reason is None:
+            assert user is not None
+            if user.totp_secret is not None:
+                return PasswordStep(user.id, user.username, Next.CODE, None)
+            if Actor(user.id, user.username, _permissions(session, user)).needs_second_factor:
+                return PasswordStep(user.id, user.username, Next.ENROL, None)
+            user.failed_logins = 0
+            user.locked_until = None
+            log_security_event(
+                session,
+                SecurityEvent.LOGIN,
+                actor=username,
+                subject=username,
+                detail=f"single sign-on by {provider}",
+                at=moment,
+            )
+            actor = Actor(user.id, user.username, _permissions(session, user))
+            return PasswordStep(user.id, user.username, Next.DONE, actor)
+        _count_failure(session, user, username, f"{reason} (single sign-on by {provider})", moment)
+    raise AuthenticationFailed(REFUSED)

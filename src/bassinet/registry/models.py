@@ -561,5 +561,9 @@ class WebSession(Base):
     stage: Mapped[str] = mapped_column(String(16))
     csrf_token: Mapped[str] = mapped_column(String(64))
     pending_totp_secret: Mapped[str | None] = mapped_column(String(64))
+    oidc_state: Mapped[str | None] = mapped_column(
+        String(64), doc="OpenID Connect: the state of a sign-in sent to the provider, awaited back."
+    )
+    oidc_nonce: Mapped[str | None] = mapped_column(String(64), doc="OpenID Connect: the ID token's nonce.")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     last_seen: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from bassinet.errors import AccessDenied, DataError, RegistryError
 from bassinet.registry import make_engine
 from bassinet.registry.store import require_current
-from bassinet.web import admin, auth, pages
+from bassinet.web import admin, auth, oidc, pages
 from bassinet.web.context import CSRFRefused, SignInRequired, current_state, render, sign_in_redirect
 from bassinet.web.security import HEADERS
 from bassinet.web.settings import WebSettings
@@ -116,6 +116,7 @@ def create_app(registry_url: str | None = None, *, settings: WebSettings | None 
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(auth.router)
+    app.include_router(oidc.router)
     app.include_router(pages.router)
     app.include_router(admin.router)
     _include_api(app)

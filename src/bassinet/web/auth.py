@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from bassinet.access import totp
 from bassinet.access.security_log import SecurityEvent, log_security_event
-from bassinet.access.signin import Next, check_code, check_password, confirm_enrolment
+from bassinet.access.signin import Next, PasswordStep, check_code, check_password, confirm_enrolment
 from bassinet.errors import AuthenticationFailed
 from bassinet.registry.models import User
 from bassinet.web import sessions
@@ -23,6 +23,7 @@ from bassinet.web.context import (
     redirect,
     render,
     set_session_cookie,
+    settings_of,
 )
 from bassinet.web.security import csrf_matches, local_path
 from bassinet.web.sessions import WebState
@@ -54,6 +55,11 @@ def _with_cookie(response: Response, request: Request, state: WebState) -> Respo
     return response
 
 
+def _sso_label(request: Request) -> str | None:
+    oidc = settings_of(request).oidc
+    return oidc.label if oidc is not None else None
+
+
 def _next_query(target: str) -> str:
     return "?next=" + quote(target, safe="/") if target != "/" else ""
 
@@ -67,7 +73,8 @@ def login_form(request: Request, next: str = "/") -> Response:
     if state is None or state.stage != "anonymous":
         sessions.purge(engine_of(request), request.app.state.settings)
         state = _fresh(request, state)
-    return _with_cookie(render(request, "login.html", state=state, next=target, error=None), request, state)
+    page = render(request, "login.html", state=state, next=target, error=None, sso=_sso_label(request))
+    return _with_cookie(page, request, state)
 
 
 @router.post("/login")
@@ -84,8 +91,21 @@ def login(
         step = check_password(engine_of(request), username.strip(), password)
     except AuthenticationFailed as exc:
         fresh = _fresh(request, state)
-        page = render(request, "login.html", state=fresh, next=target, error=str(exc), status_code=401)
+        page = render(
+            request,
+            "login.html",
+            state=fresh,
+            next=target,
+            error=str(exc),
+            status_code=401,
+            sso=_sso_label(request),
+        )
         return _with_cookie(page, request, fresh)
+    return after_first_factor(request, state, step, target)
+
+
+def after_first_factor(request: Request, state: WebState | None, step: PasswordStep, target: str) -> Response:
+    """Where an accepted first factor (a password, or a single sign-on) leads, in a new session."""
     if step.next is Next.DONE:
         fresh = _fresh(request, state, stage="signed_in", user_id=step.user_id)
         return _with_cookie(redirect(target), request, fresh)

@@ -37,6 +37,8 @@ class WebState:
     csrf_token: str
     user_id: int | None
     pending_totp_secret: str | None
+    oidc_state: str | None = None
+    oidc_nonce: str | None = None
 
 
 def create(
@@ -90,7 +92,15 @@ def load(
             session.delete(row)
             return None
         row.last_seen = moment
-        return WebState(session_id, row.stage, row.csrf_token, row.user_id, row.pending_totp_secret)
+        return WebState(
+            session_id,
+            row.stage,
+            row.csrf_token,
+            row.user_id,
+            row.pending_totp_secret,
+            row.oidc_state,
+            row.oidc_nonce,
+        )
 
 
 def destroy(engine: Engine, session_id: str | None) -> None:
@@ -115,3 +125,12 @@ def signed_in(engine: Engine, state: WebState, actor: Actor) -> WebState:
     """Replace ``state`` by a new signed-in session of ``actor`` (the id rotates at sign-in)."""
     destroy(engine, state.session_id)
     return create(engine, stage="signed_in", user_id=actor.user_id)
+
+
+def remember_oidc(engine: Engine, state: WebState, oidc_state: str, nonce: str) -> None:
+    """Keep an OpenID Connect sign-in's state and nonce in the (anonymous) session until it returns."""
+    with Session(engine) as session, session.begin():
+        row = session.scalars(
+            select(WebSession).where(WebSession.session_hash == _hash(state.session_id))
+        ).one()
+        row.oidc_state, row.oidc_nonce = oidc_state, nonce

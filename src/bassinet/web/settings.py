@@ -7,6 +7,31 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
+class OIDCSettings:
+    """Single sign-on with an OpenID Connect provider (the hospital's), authorization-code flow.
+
+    Attributes
+    ----------
+    issuer
+        The provider's issuer URL; its metadata is read from
+        ``{issuer}/.well-known/openid-configuration``.
+    client_id, client_secret
+        Bassinet's registration at the provider (redirect URI ``https://<site>/login/oidc/callback``).
+    username_claim
+        The ID token's claim that names the local account (``preferred_username``); the
+        account must exist: single sign-on creates no account and gives no role.
+    label
+        The sign-in page's link text.
+    """
+
+    issuer: str
+    client_id: str
+    client_secret: str
+    username_claim: str = "preferred_username"
+    label: str = "Sign in with the hospital account"
+
+
+@dataclass(frozen=True)
 class WebSettings:
     """How the web application behaves.
 
@@ -25,6 +50,8 @@ class WebSettings:
         The session cookie's name.
     page_size
         Patients per page in the patient list.
+    oidc
+        Single sign-on, if offered.
     """
 
     secure_cookies: bool | None = None
@@ -32,3 +59,4 @@ class WebSettings:
     sign_in_timeout: dt.timedelta = dt.timedelta(minutes=5)
     cookie_name: str = "bassinet_session"
     page_size: int = 50
+    oidc: OIDCSettings | None = None

@@ -2,7 +2,8 @@
 
 Server-side sessions of the web application: the SHA-256 of the session id (never the id
 itself), the user once the password is accepted, the sign-in stage, the CSRF token, a
-second factor's pending secret during enrolment, and the times of creation and last use
+second factor's pending secret during enrolment, an OpenID Connect sign-in's state and
+nonce, and the times of creation and last use
 (for the idle timeout).
 
 Revision ID: 0007
@@ -30,6 +31,8 @@ def upgrade() -> None:
         sa.Column("stage", sa.String(length=16), nullable=False),
         sa.Column("csrf_token", sa.String(length=64), nullable=False),
         sa.Column("pending_totp_secret", sa.String(length=64), nullable=True),
+        sa.Column("oidc_state", sa.String(length=64), nullable=True),
+        sa.Column("oidc_nonce", sa.String(length=64), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_seen", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
