@@ -15,10 +15,12 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, cast
 
+import pandas as pd
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from bassinet.access import Action, Actor, authorise, get_patient, permits, scope_patients
+from bassinet.endpoints import ClinicalRecords, derive
 from bassinet.registry import models as m
 
 #: The columns a patient list can be sorted by.
@@ -451,17 +453,18 @@ class Dashboard:
 
 
 def dashboard(session: Session, actor: Actor) -> Dashboard:
-    """Accrual by month and centre, risk groups, events, and the follow-up for EFS and OS.
-
-    EFS counts the first of resistant disease, relapse, second malignancy or death; OS
-    counts death. Time runs from diagnosis to the event or the last contact.
-    """
+    """Accrual by month and centre, risk groups, events, and EFS and OS (as the reports define them)."""
     authorise(actor, Action.READ_PATIENTS)
     everyone = cast(
         Select[Any],
-        select(m.Patient.id, m.Patient.diagnosis_date, m.Patient.last_contact_date, m.Centre.name).join(
-            m.Centre, m.Patient.centre_id == m.Centre.id
-        ),
+        select(
+            m.Patient.id,
+            m.Patient.diagnosis_date,
+            m.Patient.last_contact_date,
+            m.Centre.name,
+            m.Patient.study_id,
+            m.Patient.randomisation_date,
+        ).join(m.Centre, m.Patient.centre_id == m.Centre.id),
     )
     base = scope_patients(everyone, actor)
     patients = list(session.execute(base))
@@ -471,35 +474,73 @@ def dashboard(session: Session, actor: Actor) -> Dashboard:
         g or "no risk group"
         for g in session.scalars(scope_patients(select(_risk_group()).select_from(m.Patient), actor))
     )
-    first_event: dict[int, dt.date] = {}
-    death: dict[int, dt.date] = {}
     kinds: Counter[str] = Counter()
     all_events = cast(
         Select[Any],
-        select(m.Event.patient_id, m.Event.event_type, m.Event.event_date).join(
+        select(m.Patient.study_id, m.Event.event_type, m.Event.event_date).join(
             m.Patient, m.Patient.id == m.Event.patient_id
         ),
     )
-    events = session.execute(scope_patients(all_events, actor))
-    for pid, kind, when in events:
-        kinds[str(kind)] += 1
-        if pid not in first_event or when < first_event[pid]:
-            first_event[pid] = when
-        if str(kind) == "death":
-            death[pid] = when
-    efs_t, efs_e, os_t, os_e = [], [], [], []
-    for pid, diagnosed, last, _centre in patients:
-        end = first_event.get(pid, last)
-        efs_t.append(max(0.0, (end - diagnosed).days / 365.25))
-        efs_e.append(1 if pid in first_event else 0)
-        end = death.get(pid, last)
-        os_t.append(max(0.0, (end - diagnosed).days / 365.25))
-        os_e.append(1 if pid in death else 0)
+    events = [
+        (study_id, str(kind), when)
+        for study_id, kind, when in session.execute(scope_patients(all_events, actor))
+    ]
+    kinds.update(kind for _, kind, _ in events)
+    survival = _survival(session, actor, patients, events)
     return Dashboard(
         len(ids),
         len({p[3] for p in patients}),
         tuple(Accrual(month, centre, n) for (month, centre), n in sorted(accrual.items())),
         tuple(Count(k, n) for k, n in sorted(risk.items())),
         tuple(Count(k, n) for k, n in sorted(kinds.items())),
-        Survival(tuple(efs_t), tuple(efs_e), tuple(os_t), tuple(os_e)),
+        survival,
+    )
+
+
+def _survival(
+    session: Session, actor: Actor, patients: list[Any], events: list[tuple[str, str, dt.date]]
+) -> Survival:
+    """EFS and OS of the patients in scope, by the endpoint definitions the reports use
+    (:data:`bassinet.endpoints.ENDPOINTS`: resistant disease at day 0, censored at the last
+    contact), cut off at the last contact recorded in scope."""
+    if not patients:
+        return Survival((), (), (), ())
+    frame = pd.DataFrame(
+        [(p[4], p[1], p[2], p[5]) for p in patients],
+        columns=["study_id", "diagnosis_date", "last_contact_date", "randomisation_date"],
+    )
+    remissions_query = cast(
+        Select[Any],
+        select(m.Patient.study_id, m.RemissionAssessment.assessment_date, m.RemissionAssessment.status).join(
+            m.Patient, m.Patient.id == m.RemissionAssessment.patient_id
+        ),
+    )
+    remissions = pd.DataFrame(
+        [(a, b, str(c)) for a, b, c in session.execute(scope_patients(remissions_query, actor))],
+        columns=["study_id", "assessment_date", "status"],
+    )
+    transplant_query = cast(
+        Select[Any],
+        select(m.Patient.study_id, m.Transplant.transplant_date).join(
+            m.Patient, m.Patient.id == m.Transplant.patient_id
+        ),
+    )
+    transplants = pd.DataFrame(
+        [(study_id, when) for study_id, when in session.execute(scope_patients(transplant_query, actor))],
+        columns=["study_id", "transplant_date"],
+    )
+    records = ClinicalRecords.from_tables(
+        frame,
+        remissions,
+        pd.DataFrame(events, columns=["study_id", "event_type", "event_date"]),
+        transplants,
+    )
+    derived = derive(records, ["EFS", "OS"], cutoff=max(p[2] for p in patients))
+    efs = derived[derived["endpoint"] == "EFS"]
+    os_ = derived[derived["endpoint"] == "OS"]
+    return Survival(
+        tuple(float(t) / 365.25 for t in efs["time_days"]),
+        tuple(int(e) for e in efs["status"]),
+        tuple(float(t) / 365.25 for t in os_["time_days"]),
+        tuple(int(e) for e in os_["status"]),
     )
