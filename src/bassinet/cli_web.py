@@ -24,13 +24,19 @@ def serve(
         ),
     ] = False,
 ) -> None:
-    """Serve the web pages (and the API) of the registry; sign in with a `bassinet users` account."""
+    """Serve the web pages (and the API) of the registry; sign in with a `bassinet users` account.
+
+    Single sign-on and cookie settings come from environment variables (docs/web.md).
+    """
+    import os
+
     import uvicorn
 
     from bassinet.web import create_app
+    from bassinet.web.settings import settings_from_environment
 
     def work() -> None:
-        application = create_app(registry)
+        application = create_app(registry, settings=settings_from_environment(os.environ))
         out.print(f"Bassinet on http://{host}:{port}/ (Ctrl-C stops it)", highlight=False)
         uvicorn.run(
             application,

@@ -14,10 +14,12 @@ from sqlalchemy.orm import Session
 
 from bassinet.access import add_user, grant_role, read_security_log
 from bassinet.access.security_log import SecurityEvent
+from bassinet.errors import ConfigurationError
 from bassinet.registry import init_registry, make_engine
 from bassinet.registry import models as m
 from bassinet.web import WebSettings, admin, auth, create_app, pages, sessions
 from bassinet.web.security import local_path
+from bassinet.web.settings import settings_from_environment
 from tests.access.conftest import PASSWORD
 from tests.web.conftest import Site, csrf_of, sign_in
 
@@ -268,3 +270,40 @@ def test_the_sign_in_log_names_no_secret(site: Site) -> None:
         details = " ".join(str(e.detail) for e in session.scalars(select(m.SecurityEntry)))
     assert PASSWORD not in details
     assert SecurityEvent.LOGIN.value == "login"
+
+
+def test_serve_reads_its_settings_from_the_environment() -> None:
+    settings = settings_from_environment(
+        {
+            "BASSINET_SECURE_COOKIES": "1",
+            "BASSINET_IDLE_MINUTES": "15",
+            "BASSINET_OIDC_ISSUER": "https://idp.example",
+            "BASSINET_OIDC_CLIENT_ID": "bassinet",
+            "BASSINET_OIDC_CLIENT_SECRET": "s",
+        }
+    )
+    assert settings.secure_cookies is True and settings.idle_timeout == dt.timedelta(minutes=15)
+    assert settings.oidc is not None and settings.oidc.issuer == "https://idp.example"
+    assert settings_from_environment({}) == WebSettings()
+    with pytest.raises(ConfigurationError, match="BASSINET_OIDC_CLIENT_SECRET not set"):
+        settings_from_environment({"BASSINET_OIDC_ISSUER": "x", "BASSINET_OIDC_CLIENT_ID": "y"})
+    with pytest.raises(ConfigurationError, match="BASSINET_IDLE_MINUTES is '0'"):
+        settings_from_environment({"BASSINET_IDLE_MINUTES": "0"})
+
+
+def test_a_half_finished_sign_in_expires_sooner_than_a_session(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'pending.db'}"
+    init_registry(url)
+    engine = make_engine(url)
+    settings = WebSettings()
+    t0 = dt.datetime(2026, 1, 1, 12, tzinfo=dt.UTC)
+    with Session(engine) as session, session.begin():
+        add_user(session, "pending", PASSWORD, actor="test")
+        user_id = session.scalars(select(m.User.id).where(m.User.username == "pending")).one()
+    waiting = sessions.create(engine, stage="password", user_id=user_id, now=t0)
+    assert sessions.load(engine, waiting.session_id, settings, now=t0 + dt.timedelta(minutes=4)) is not None
+    assert (
+        sessions.load(engine, waiting.session_id, settings, now=t0 + dt.timedelta(minutes=9, seconds=1))
+        is None
+    )
+    engine.dispose()

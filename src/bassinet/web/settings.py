@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
+
+from bassinet.errors import ConfigurationError
 
 
 @dataclass(frozen=True)
@@ -60,3 +63,35 @@ class WebSettings:
     cookie_name: str = "bassinet_session"
     page_size: int = 50
     oidc: OIDCSettings | None = None
+
+
+def settings_from_environment(environ: Mapping[str, str]) -> WebSettings:
+    """Settings from environment variables (for ``bassinet serve``; secrets stay off the command line).
+
+    ``BASSINET_SECURE_COOKIES`` (``1``: always Secure), ``BASSINET_IDLE_MINUTES``, and for single
+    sign-on ``BASSINET_OIDC_ISSUER``, ``BASSINET_OIDC_CLIENT_ID``, ``BASSINET_OIDC_CLIENT_SECRET``
+    (all three, or none), with ``BASSINET_OIDC_USERNAME_CLAIM`` and ``BASSINET_OIDC_LABEL`` optional.
+    """
+    oidc_names = ("BASSINET_OIDC_ISSUER", "BASSINET_OIDC_CLIENT_ID", "BASSINET_OIDC_CLIENT_SECRET")
+    given = [name for name in oidc_names if environ.get(name)]
+    oidc = None
+    if given and len(given) < len(oidc_names):
+        missing = ", ".join(n for n in oidc_names if n not in given)
+        raise ConfigurationError(f"single sign-on needs {', '.join(oidc_names)}: {missing} not set")
+    if given:
+        oidc = OIDCSettings(
+            environ["BASSINET_OIDC_ISSUER"],
+            environ["BASSINET_OIDC_CLIENT_ID"],
+            environ["BASSINET_OIDC_CLIENT_SECRET"],
+            username_claim=environ.get("BASSINET_OIDC_USERNAME_CLAIM") or "preferred_username",
+            label=environ.get("BASSINET_OIDC_LABEL") or "Sign in with the hospital account",
+        )
+    minutes = environ.get("BASSINET_IDLE_MINUTES", "30")
+    if not minutes.isdigit() or not 1 <= int(minutes) <= 24 * 60:
+        raise ConfigurationError(f"BASSINET_IDLE_MINUTES is {minutes!r}: give whole minutes from 1 to 1440")
+    secure = environ.get("BASSINET_SECURE_COOKIES")
+    return WebSettings(
+        secure_cookies=True if secure == "1" else None,
+        idle_timeout=dt.timedelta(minutes=int(minutes)),
+        oidc=oidc,
+    )
