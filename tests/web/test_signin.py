@@ -307,3 +307,15 @@ def test_a_half_finished_sign_in_expires_sooner_than_a_session(tmp_path: Path) -
         is None
     )
     engine.dispose()
+
+
+def test_a_refused_sign_in_keeps_the_username_escaped_and_never_the_password(site: Site) -> None:
+    client = site.client()
+    page = client.get("/login")
+    refused = client.post(
+        "/login",
+        data={"username": '"><b>x', "password": "not the password at all", "csrf_token": csrf_of(page.text)},
+    )
+    assert refused.status_code == 401
+    assert 'value="&#34;&gt;&lt;b&gt;x"' in refused.text and "<b>x" not in refused.text
+    assert "not the password at all" not in refused.text

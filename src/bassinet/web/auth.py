@@ -99,6 +99,7 @@ def login(
             error=str(exc),
             status_code=401,
             sso=_sso_label(request),
+            username=username.strip()[:100],
         )
         return _with_cookie(page, request, fresh)
     return after_first_factor(request, state, step, target)
