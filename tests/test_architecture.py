@@ -97,6 +97,8 @@ def test_the_cli_modules_import_only_their_common_helpers_and_the_layers_below()
         if path.name in ("__init__.py", "__main__.py"):
             continue
         for line, module in imports(path):
+            if path.name == "web.py" and module.split(".")[:2] == ["bassinet", "web"]:
+                continue  # `bassinet serve` starts the web front end: its one reason to exist
             if module in ("bassinet.cli", "bassinet.web") or (
                 module.startswith(("bassinet.cli.", "bassinet.web."))
                 and not module.startswith("bassinet.cli._common")

@@ -100,6 +100,8 @@ def test_plan_and_report_names() -> None:
     assert sorted(bassinet.plans.__all__) == [
         "AnalysisResult",
         "CATALOGUE",
+        "CurveData",
+        "GroupResult",
         "InterimResult",
         "LoadedPlan",
         "ModelTerm",
@@ -115,7 +117,13 @@ def test_plan_and_report_names() -> None:
         "select_patients",
         "shipped_plan",
     ]
-    assert sorted(bassinet.report.__all__) == ["ReportFiles", "render_html", "write_report"]
+    assert sorted(bassinet.report.__all__) == [
+        "ReportFiles",
+        "plot_curves",
+        "render_html",
+        "to_svg",
+        "write_report",
+    ]
 
 
 def test_endpoint_names() -> None:

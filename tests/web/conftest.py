@@ -1,161 +1,142 @@
-"""An API over the access tests' small registry, with a user and a token for every role x scope.
+"""A small multi-centre registry served by the web application, on each store.
 
-The registry is the one of :mod:`tests.access.conftest` (DCOG: Rotterdam and Utrecht;
-AIEOP: Monza; two patients each). Each cell of the access matrix gets a user with one
-grant and a token acting as that user; a few narrowed tokens cut a user down to some
-actions or centres. Two finished report jobs are stored, one over the whole study and
-one over Rotterdam only, each with one file, so that reading and downloading reports is
-part of the matrix without running a report per cell.
+The access tests' world (DCOG: Rotterdam, Utrecht; AIEOP: Monza; two patients each) plus
+a patient and a centre whose names are markup, and accounts of each role. Users whose
+grants need a second factor have one enrolled; :func:`code_for` gives a code the server
+has not yet accepted (each code is accepted once).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import itertools
-import socket
-import threading
-import time
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
+import pyotp
 import pytest
-import uvicorn
-from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
-from bassinet.access import Role, ScopeKind, add_user, create_token, grant_role
-from bassinet.registry import init_registry, make_engine
+from bassinet.access import add_user, grant_role
+from bassinet.registry import init_registry, make_engine, registry_session
 from bassinet.registry import models as m
-from bassinet.web.api import router
-from tests.access.conftest import PASSWORD, World, _url, build_world
+from bassinet.web import WebSettings, create_app
+from tests.access.conftest import PASSWORD, World, _patient, _url, build_world
 
-SCOPES = {
-    ScopeKind.CENTRE: ("Rotterdam", None),
-    ScopeKind.STUDY_GROUP: (None, "DCOG"),
-    ScopeKind.STUDY: (None, None),
-}
-CELLS = [
-    (role, kind)
-    for role, kind in itertools.product(Role, ScopeKind)
-    if role is not Role.ADMINISTRATOR or kind is ScopeKind.STUDY
-]
-
-
-def username(role: Role, kind: ScopeKind) -> str:
-    return f"{role.value}-{kind.value}".replace("_", "-")
+SCRIPT = "<script>alert(1)</script>"
+IMG = '"><img src=x onerror=alert(1)>'
 
 
 @dataclass
-class ApiWorld:
+class Site:
     world: World
-    reports_dir: Path
-    tokens: dict[str, str] = field(default_factory=dict)  # user or narrowed token name -> secret
-    jobs: dict[str, int] = field(default_factory=dict)  # "study" / "Rotterdam" -> job id
-    study_ids: dict[str, str] = field(default_factory=dict)  # study ID -> centre name
+    url: str
+    secrets: dict[str, str]
+    patient_ids: dict[str, int]  # study ID -> database id
+    used: dict[str, int] = field(default_factory=dict)
+
+    def client(self, **settings: object) -> TestClient:
+        return TestClient(create_app(self.url, settings=WebSettings(**settings)))  # type: ignore[arg-type]
+
+    def code_for(self, username: str) -> str:
+        """A TOTP code of a step the server has not accepted yet for ``username``."""
+        totp = pyotp.TOTP(self.secrets[username])
+        now = totp.timecode(dt.datetime.now(dt.UTC))
+        step = max(now - 1, self.used.get(username, now - 2) + 1)
+        if step > now + 1:
+            # Every code of this 30-s window was used: forget the last accepted one, as the
+            # passing of time would (that a code is accepted once is tested in tests/access).
+            with Session(self.world.engine) as session, session.begin():
+                session.execute(
+                    update(m.User).where(m.User.username == username).values(totp_last_counter=None)
+                )
+            step = now - 1
+        self.used[username] = step
+        return totp.generate_otp(step)
 
 
-def _job(session: Session, folder: Path, centre_ids: list[int] | None, who: str) -> int:
-    job = m.ReportJob(
-        plan="interfant06",
-        title="Prepared <b>report</b>",
-        actor=who,
-        centre_ids=centre_ids,
-        created_at=dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
-        finished_at=dt.datetime(2026, 11, 1, 0, 1, tzinfo=dt.UTC),
-        status="done",
-        progress=100,
-        step="done",
-        plan_sha256="a" * 64,
-        data_sha256="b" * 64,
-        output_dir="",
-        files=["results.json"],
-    )
-    session.add(job)
-    session.flush()
-    out = folder / f"prepared-{job.id}"
-    out.mkdir(parents=True)
-    (out / "results.json").write_text(f'{{"job": {job.id}}}')
-    job.output_dir = str(out)
-    return job.id
+USERS = {
+    # username: grants (role, centre, study group)
+    "dm_rot": [("data_manager", "Rotterdam", None)],
+    "cli_rot": [("clinician", "Rotterdam", None)],
+    "mon_rot": [("monitor", "Rotterdam", None)],
+    "stat": [("trial_statistician", None, None)],
+    "admin": [("administrator", None, None)],
+    "mon_dcog": [("monitor", None, "DCOG")],
+}
 
 
-def build_api_world(world: World, folder: Path) -> ApiWorld:
-    api = ApiWorld(world, folder / "reports")
-    with Session(world.engine) as session, session.begin():
-        for role, kind in CELLS:
-            name = username(role, kind)
-            centre, group = SCOPES[kind]
-            add_user(session, name, PASSWORD, actor="matrix")
-            grant_role(session, name, role, actor="matrix", centre=centre, study_group=group)
-            api.tokens[name] = create_token(session, name, name="matrix", actor="matrix").secret
-        # Narrowed tokens: a study-wide statistician cut to Monza, a DCOG data manager cut to
-        # reading, a study-wide monitor cut to Utrecht.
-        narrowed = {
-            "statistician-monza": ("trial-statistician-study", None, ["Monza"]),
-            "data-manager-read-only": ("data-manager-study-group", ["read_patients"], None),
-            "monitor-utrecht": ("monitor-study", None, ["Utrecht"]),
-        }
-        for token_name, (owner, actions, centres) in narrowed.items():
-            api.tokens[token_name] = create_token(
-                session, owner, name=token_name, actor="matrix", actions=actions, centres=centres
-            ).secret
-        api.jobs["study"] = _job(session, folder, None, "trial-statistician-study")
-        api.jobs["Rotterdam"] = _job(
-            session, folder, [world.centre_ids["Rotterdam"]], "trial-statistician-centre"
+def build_site(engine: Engine, url: str) -> Site:
+    world = build_world(engine)
+    with registry_session(engine, actor="test setup") as session:
+        rotterdam = session.scalars(select(m.Centre).where(m.Centre.name == "Rotterdam")).one()
+        group = session.scalars(select(m.StudyGroup).where(m.StudyGroup.name == "DCOG")).one()
+        odd = m.Centre(name=IMG + " centre", study_group=group)
+        session.add_all(
+            [_patient(rotterdam, SCRIPT), _patient(odd, IMG), _patient(rotterdam, "=HYPERLINK(1)")]
         )
-        for patient in session.query(m.Patient):
-            api.study_ids[patient.study_id] = patient.centre.name
-    return api
-
-
-def make_app(api: ApiWorld) -> FastAPI:
-    app = FastAPI(title="Bassinet API (test)")
-    app.state.engine = api.world.engine
-    app.state.reports_dir = api.reports_dir
-    app.include_router(router, prefix="/api/v1")
-    return app
+    secrets: dict[str, str] = {}
+    with Session(engine) as session, session.begin():
+        for username, grants in USERS.items():
+            enrolment = add_user(session, username, PASSWORD, actor="test")
+            uri = enrolment.totp_uri
+            for role, centre, group_name in grants:
+                uri = (
+                    grant_role(
+                        session, username, role, actor="test", centre=centre, study_group=group_name
+                    ).totp_uri
+                    or uri
+                )
+            if uri:
+                match = re.search(r"secret=([A-Z2-7]+)", uri)
+                assert match is not None
+                secrets[username] = match.group(1)
+    with Session(engine) as session:
+        ids = {p.study_id: p.id for p in session.scalars(select(m.Patient))}
+    return Site(world, url, secrets, ids)
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def api_world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiWorld]:
-    folder = tmp_path_factory.mktemp("api")
-    url = _url(request.param, folder)
+def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """One registry per module and store; tests that change accounts use their own usernames."""
+    url = _url(request.param, tmp_path_factory.mktemp("web"))
     init_registry(url)
     engine = make_engine(url)
-    yield build_api_world(build_world(engine), folder)
+    yield build_site(engine, url)
     engine.dispose()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+def csrf_of(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match is not None, "the page has no CSRF token"
+    return match.group(1)
 
 
-class LiveServer:
-    """A uvicorn server for ``app`` on a free loopback port, in a thread."""
+def sign_in(site: Site, client: TestClient, username: str, *, next_path: str = "/") -> None:
+    """Sign ``username`` in through the pages (password, then a code where enrolled)."""
+    page = client.get("/login", params={"next": next_path})
+    response = client.post(
+        "/login",
+        data={
+            "username": username,
+            "password": PASSWORD,
+            "next": next_path,
+            "csrf_token": csrf_of(page.text),
+        },
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    if response.headers["location"].startswith("/login/code"):
+        page = client.get(response.headers["location"])
+        response = client.post(
+            "/login/code",
+            data={"code": site.code_for(username), "next": next_path, "csrf_token": csrf_of(page.text)},
+            follow_redirects=False,
+        )
+        assert response.status_code == 303, response.text
+    assert response.headers["location"] == next_path
 
-    def __init__(self, app: FastAPI) -> None:
-        self.port = free_port()
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False)
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.05)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=20)
+# The API tests' world (a user and token per role x scope) is a fixture here too.
+from tests.web._api_world import api_world  # noqa: E402, F401

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from bassinet.access import add_user, create_token, grant_role
 from bassinet.web.api import router
 from tests.access.conftest import PASSWORD
-from tests.web.conftest import ApiWorld
+from tests.web._api_world import ApiWorld
 
 FUZZER = "fuzzer"
 

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from bassinet.access import POLICY, Action, Role, ScopeKind, revoke_token
 from bassinet.access.security_log import SecurityEvent, read_security_log
 from bassinet.web.api import router
-from tests.web.conftest import CELLS, SCOPES, ApiWorld, LiveServer, make_app, username
+from tests.web._api_world import CELLS, SCOPES, ApiWorld, LiveServer, make_app, username
 
 R, A = Role, Action
 

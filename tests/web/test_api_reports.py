@@ -26,7 +26,7 @@ from bassinet.plans._run import data_fingerprint
 from bassinet.registry import read_frames
 from bassinet.registry.models import Patient, ReportJob
 from bassinet.web import jobs
-from tests.web.conftest import ApiWorld, make_app
+from tests.web._api_world import ApiWorld, make_app
 
 HEX64 = re.compile(r"[0-9a-f]{64}")
 HOSTILE = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'

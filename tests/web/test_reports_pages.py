@@ -23,7 +23,7 @@ from bassinet.access import Actor, load_actor
 from bassinet.plans import shipped_plan
 from bassinet.registry.models import ReportJob
 from bassinet.web.reports_pages import page_actor, pages
-from tests.web.conftest import ApiWorld
+from tests.web._api_world import ApiWorld
 
 HOSTILE = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
 STATISTICIAN = "trial-statistician-study"

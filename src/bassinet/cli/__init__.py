@@ -18,6 +18,7 @@ from bassinet.cli import exchange  # export-as, exports, deidentify-key, import-
 from bassinet.cli import federate  # `bassinet federate`
 from bassinet.cli import records  # correct, delete, merge, move
 from bassinet.cli import report  # `bassinet report` and `bassinet endpoints`
+from bassinet.cli import web  # `bassinet serve`
 
 # isort: on
 
@@ -32,4 +33,5 @@ __all__ = [
     "registry",
     "report",
     "simulate",
+    "web",
 ]

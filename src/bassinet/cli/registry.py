@@ -376,6 +376,7 @@ def demo(
                 out.print(f"  {text}", highlight=False)
             for path in written:
                 out.print(f"  wrote {path}", highlight=False, soft_wrap=True)
+        _demo_accounts(url)  # accounts for `bassinet serve`
         out.print(
             f"\nregistry: {database} (try: bassinet patients list --registry {url})\n"
             f"reports: {reports.resolve()}/ (open the .html files in a browser)\n"
@@ -597,3 +598,28 @@ def explain(
         return found.html if as_html else found.markdown
 
     sys.stdout.write(_run(work))
+
+
+def _demo_accounts(url: str) -> None:
+    """Create the demo accounts on the demo registry at ``url`` and print how to serve and sign in."""
+    from bassinet.application.demo import create_demo_accounts
+    from bassinet.registry import make_engine
+
+    engine = make_engine(url)
+    try:
+        made = create_demo_accounts(engine)
+    finally:
+        engine.dispose()
+    out.print("\n[bold]Web application[/]: serve this registry with", highlight=False)
+    out.print(f"  bassinet serve --registry {url}", highlight=False, markup=False, soft_wrap=True)
+    out.print(
+        f"then open http://127.0.0.1:8000/ and sign in with one of these accounts, password {made.password}",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
+    for account in made.accounts:
+        line = f"  {account.username:<13} {account.grant}"
+        if account.totp_secret:
+            line += f"; TOTP secret {account.totp_secret} (add it to an authenticator app)"
+        out.print(line, highlight=False, markup=False, soft_wrap=True)

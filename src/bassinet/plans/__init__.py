@@ -11,7 +11,14 @@ from pathlib import Path
 
 from bassinet.errors import ConfigurationError
 from bassinet.plans._narrative import hr_text, p_text
-from bassinet.plans._results import AnalysisResult, InterimResult, ModelTerm, PlanResult
+from bassinet.plans._results import (
+    AnalysisResult,
+    CurveData,
+    GroupResult,
+    InterimResult,
+    ModelTerm,
+    PlanResult,
+)
 from bassinet.plans._run import population_ids, run_plan, select_patients
 from bassinet.plans._schema import LoadedPlan, Plan, Scalar, load_plan
 from bassinet.plans._variables import CATALOGUE, analysis_frame
@@ -31,6 +38,8 @@ def shipped_plan(name: str) -> Path:
 __all__ = [
     "CATALOGUE",
     "AnalysisResult",
+    "CurveData",
+    "GroupResult",
     "InterimResult",
     "LoadedPlan",
     "ModelTerm",

@@ -578,3 +578,30 @@ class ReportJob(Base):
     runner: Mapped[str | None] = mapped_column(
         String(200), doc="host:pid of the server process running it (to find jobs a stopped server left)."
     )
+class WebSession(Base):
+    """A signed-in (or signing-in) browser session of the web application (migration 0007).
+
+    Only the SHA-256 of the session id is stored, so a copy of the table signs no one in.
+    ``stage`` is ``anonymous`` (before sign-in: holds the sign-in form's CSRF token),
+    ``password`` (password accepted, TOTP code awaited), ``enrol`` (password accepted, a
+    second factor to enrol first, its pending secret held here until a code confirms it) or
+    ``signed_in``.
+    """
+
+    __tablename__ = "web_session"
+    __table_args__ = (
+        CheckConstraint("stage IN ('anonymous', 'password', 'enrol', 'signed_in')", name="stage"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    stage: Mapped[str] = mapped_column(String(16))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    pending_totp_secret: Mapped[str | None] = mapped_column(String(64))
+    oidc_state: Mapped[str | None] = mapped_column(
+        String(64), doc="OpenID Connect: the state of a sign-in sent to the provider, awaited back."
+    )
+    oidc_nonce: Mapped[str | None] = mapped_column(String(64), doc="OpenID Connect: the ID token's nonce.")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    last_seen: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

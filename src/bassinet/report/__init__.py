@@ -7,6 +7,7 @@
 The report computes no statistic: every number comes from :func:`bassinet.plans.run_plan`.
 """
 
+from bassinet.report._figures import plot_curves, to_svg
 from bassinet.report._html import ReportFiles, render_html, write_report
 
-__all__ = ["ReportFiles", "render_html", "write_report"]
+__all__ = ["ReportFiles", "plot_curves", "render_html", "to_svg", "write_report"]

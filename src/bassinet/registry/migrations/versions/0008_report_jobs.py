@@ -5,7 +5,7 @@ who started it and over which centres, when, status and progress, the plan and d
 hashes of the result, the output folder and the files written. Not an audited table.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-11-29 20:10:00
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

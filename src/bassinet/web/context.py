@@ -1,0 +1,165 @@
+"""Per-request plumbing shared by the pages: the session, the signed-in actor, CSRF, rendering."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+import jinja2
+from fastapi import Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from bassinet.access import Action, Actor, load_actor, permits
+from bassinet.registry.models import User
+from bassinet.web import sessions
+from bassinet.web.security import csrf_matches
+from bassinet.web.sessions import WebState
+from bassinet.web.settings import WebSettings
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+#: Autoescape everywhere: every value from the data is HTML-escaped unless a template says
+#: otherwise, which only the inline SVG of a figure (drawn by matplotlib, its text escaped) does.
+environment = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(TEMPLATES),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+class SignInRequired(Exception):
+    """Raised by a page that needs a signed-in user; answered with a redirect to the sign-in page."""
+
+    def __init__(self, next_path: str) -> None:
+        super().__init__(next_path)
+        self.next_path = next_path
+
+
+class CSRFRefused(Exception):
+    """A form came without the session's CSRF token: answered 403, nothing done."""
+
+
+def engine_of(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def settings_of(request: Request) -> WebSettings:
+    settings: WebSettings = request.app.state.settings
+    return settings
+
+
+def current_state(request: Request) -> WebState | None:
+    """The request's live session, if any (cached on the request)."""
+    if "bassinet_state" not in request.scope:
+        settings = settings_of(request)
+        request.scope["bassinet_state"] = sessions.load(
+            engine_of(request), request.cookies.get(settings.cookie_name), settings
+        )
+    state: WebState | None = request.scope["bassinet_state"]
+    return state
+
+
+@dataclass(frozen=True)
+class Visit:
+    """A signed-in request: its session and its actor."""
+
+    state: WebState
+    actor: Actor
+
+
+def _here(request: Request) -> str:
+    path = request.url.path
+    return path + ("?" + request.url.query if request.url.query else "")
+
+
+def visit(request: Request) -> Visit:
+    """The signed-in visit, or a redirect to the sign-in page (for a page that needs one)."""
+    state = current_state(request)
+    if state is None or state.stage != "signed_in" or state.user_id is None:
+        raise SignInRequired(_here(request) if request.method == "GET" else "/")
+    with Session(engine_of(request)) as session:
+        user = session.get(User, state.user_id)
+        if user is None or user.disabled:
+            raise SignInRequired(_here(request))
+        actor = load_actor(session, user.username)
+    return Visit(state, actor)
+
+
+def posted_visit(request: Request, csrf_token: Annotated[str, Form()] = "") -> Visit:
+    """A signed-in visit posting a form, whose CSRF token must match the session's."""
+    state = current_state(request)
+    if state is None or not csrf_matches(state.csrf_token, csrf_token):
+        raise CSRFRefused()
+    return visit(request)
+
+
+SignedIn = Annotated[Visit, Depends(visit)]
+Posted = Annotated[Visit, Depends(posted_visit)]
+
+
+def secure(request: Request) -> bool:
+    choice = settings_of(request).secure_cookies
+    return request.url.scheme == "https" if choice is None else choice
+
+
+def set_session_cookie(response: Response, request: Request, state: WebState) -> None:
+    """The session cookie: HttpOnly, SameSite=Lax, Secure under HTTPS; no expiry (the browser
+    forgets it when closed, the server after the idle timeout)."""
+    response.set_cookie(
+        settings_of(request).cookie_name,
+        state.session_id,
+        httponly=True,
+        samesite="lax",
+        secure=secure(request),
+        path="/",
+    )
+
+
+def redirect(target: str) -> RedirectResponse:
+    return RedirectResponse(target, status_code=303)
+
+
+def sign_in_redirect(next_path: str) -> RedirectResponse:
+    return redirect("/login?next=" + quote(next_path, safe="/"))
+
+
+def nav(actor: Actor | None) -> dict[str, bool]:
+    """Which parts of the site the navigation offers the actor."""
+    if actor is None:
+        return {}
+    return {
+        "patients": permits(actor, Action.READ_PATIENTS),
+        "audit": permits(actor, Action.VIEW_AUDIT),
+        "admin": permits(actor, Action.MANAGE_USERS),
+    }
+
+
+def render(
+    request: Request,
+    template: str,
+    *,
+    visit: Visit | None = None,
+    state: WebState | None = None,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    """A page: the template with the user, the navigation and the session's CSRF token."""
+    session_state = visit.state if visit is not None else state
+    actor = visit.actor if visit is not None else None
+    html = environment.get_template(template).render(
+        request_path=request.url.path,
+        user=actor.username if actor else None,
+        nav=nav(actor),
+        csrf_token=session_state.csrf_token if session_state else "",
+        year=dt.date.today().year,
+        **context,
+    )
+    return HTMLResponse(html, status_code=status_code)

@@ -1,0 +1,223 @@
+"""The pages: dashboard, patient list (and its CSV), patient page, audit browser."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from bassinet.access import Action, permits
+from bassinet.access.security_log import SecurityEvent, log_security_event
+from bassinet.application import queries
+from bassinet.errors import DataError
+from bassinet.registry.escaping import spreadsheet_cell
+from bassinet.web.context import SignedIn, engine_of, redirect, render, settings_of
+from bassinet.web.figures import survival_svg
+
+router = APIRouter()
+
+CSV_COLUMNS = (
+    "study_id",
+    "centre",
+    "sex",
+    "diagnosis_date",
+    "leukemia_type",
+    "risk_group",
+    "vital_status",
+    "last_contact_date",
+)
+
+
+@router.get("/")
+def home(request: Request, visit: SignedIn) -> Response:
+    if not permits(visit.actor, Action.READ_PATIENTS):
+        return redirect("/admin" if permits(visit.actor, Action.MANAGE_USERS) else "/account")
+    with Session(engine_of(request)) as session:
+        board = queries.dashboard(session, visit.actor)
+    by_month: dict[tuple[str, str], int] = {}
+    by_centre: dict[tuple[str, str], int] = {}
+    for a in board.accrual:
+        year, month = a.month.split("-")
+        by_month[year, month] = by_month.get((year, month), 0) + a.count
+        by_centre[a.centre, year] = by_centre.get((a.centre, year), 0) + a.count
+    years = sorted({year for year, _ in by_month})
+    centre_totals: dict[str, int] = {}
+    for (centre, _year), n in by_centre.items():
+        centre_totals[centre] = centre_totals.get(centre, 0) + n
+    centres = sorted(centre_totals, key=lambda c: (-centre_totals[c], c))
+    s = board.survival
+    return render(
+        request,
+        "dashboard.html",
+        visit=visit,
+        board=board,
+        years=years,
+        months=[f"{k:02d}" for k in range(1, 13)],
+        by_month=by_month,
+        centres=centres,
+        centre_totals=centre_totals,
+        by_centre=by_centre,
+        efs_svg=survival_svg(s.efs_time, s.efs_event, "event-free survival") if s.efs_time else None,
+        os_svg=survival_svg(s.os_time, s.os_event, "overall survival") if s.os_time else None,
+    )
+
+
+@router.get("/account")
+def account(request: Request, visit: SignedIn) -> Response:
+    grants = [p.describe() for p in visit.actor.permissions]
+    return render(request, "account.html", visit=visit, grants=grants)
+
+
+def _filter(request: Request, page_size: int, *, paged: bool = True) -> queries.PatientFilter:
+    q = request.query_params
+    sort = q.get("sort", "study_id")
+    page_text = q.get("page", "1")
+    return queries.PatientFilter(
+        search=q.get("q") or None,
+        centre=q.get("centre") or None,
+        risk_group=q.get("risk_group") or None,
+        status=q.get("status") or None,
+        sort=sort if sort in queries.SORTS else "study_id",
+        descending=q.get("order") == "desc",
+        page=int(page_text) if page_text.isdigit() and paged else 1,
+        page_size=page_size,
+    )
+
+
+def _query(chosen: queries.PatientFilter, **changes: object) -> str:
+    values: dict[str, object] = {
+        "q": chosen.search or "",
+        "centre": chosen.centre or "",
+        "risk_group": chosen.risk_group or "",
+        "status": chosen.status or "",
+        "sort": chosen.sort,
+        "order": "desc" if chosen.descending else "asc",
+        "page": chosen.page,
+    }
+    values.update(changes)
+    return urlencode({k: v for k, v in values.items() if v not in ("", None)})
+
+
+@router.get("/patients")
+def patients(request: Request, visit: SignedIn) -> Response:
+    chosen = _filter(request, settings_of(request).page_size)
+    with Session(engine_of(request)) as session:
+        listing = queries.list_patients(session, visit.actor, chosen)
+    links = {
+        column: _query(
+            chosen,
+            sort=column,
+            order="desc" if chosen.sort == column and not chosen.descending else "asc",
+            page=1,
+        )
+        for column in queries.SORTS
+    }
+    can_export = permits(visit.actor, Action.EXPORT_IDENTIFIED) or permits(
+        visit.actor, Action.EXPORT_DEIDENTIFIED
+    )
+    return render(
+        request,
+        "patients.html",
+        visit=visit,
+        listing=listing,
+        chosen=chosen,
+        sort_links=links,
+        previous=_query(chosen, page=listing.page - 1) if listing.page > 1 else None,
+        following=_query(chosen, page=listing.page + 1) if listing.page < listing.pages else None,
+        csv_query=_query(chosen, page=""),
+        can_export=can_export,
+    )
+
+
+@router.get("/patients.csv")
+def patients_csv(request: Request, visit: SignedIn) -> Response:
+    chosen = _filter(request, settings_of(request).page_size, paged=False)
+    engine = engine_of(request)
+    with Session(engine) as session, session.begin():
+        rows = queries.export_patients(session, visit.actor, chosen)
+        log_security_event(
+            session,
+            SecurityEvent.EXPORT,
+            actor=visit.actor.username,
+            subject=visit.actor.username,
+            detail=f"patient list CSV from the web: {len(rows)} patients; "
+            f"filter {_query(chosen, page='') or 'none'}",
+        )
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in rows:
+        writer.writerow([spreadsheet_cell(_cell(getattr(row, c))) for c in CSV_COLUMNS])
+    stamp = dt.date.today().isoformat()
+    return Response(
+        buffer.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="patients-{stamp}.csv"'},
+    )
+
+
+def _cell(value: object) -> object:
+    return "" if value is None else str(value)
+
+
+@router.get("/patients/{patient_id}")
+def patient(request: Request, patient_id: int, visit: SignedIn) -> Response:
+    with Session(engine_of(request)) as session:
+        detail = queries.patient_detail(session, visit.actor, patient_id)
+    return render(request, "patient.html", visit=visit, p=detail)
+
+
+def _date(text: str | None, name: str) -> dt.date | None:
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise DataError(f"{name} {text!r} is not a date (YYYY-MM-DD)") from None
+
+
+@router.get("/audit")
+def audit(request: Request, visit: SignedIn) -> Response:
+    q = request.query_params
+    run = q.get("import_run", "")
+    page = q.get("page", "1")
+    try:
+        chosen = queries.AuditFilter(
+            study_id=q.get("patient") or None,
+            import_run=int(run) if run.isdigit() else None,
+            user=q.get("user") or None,
+            since=_date(q.get("since"), "since"),
+            until=_date(q.get("until"), "until"),
+            page=int(page) if page.isdigit() else 1,
+        )
+        error = None
+    except DataError as exc:
+        chosen, error = queries.AuditFilter(), str(exc)
+    with Session(engine_of(request)) as session:
+        entries = queries.audit_entries(session, visit.actor, chosen)
+    base = {
+        "patient": chosen.study_id or "",
+        "import_run": chosen.import_run or "",
+        "user": chosen.user or "",
+        "since": chosen.since.isoformat() if chosen.since else "",
+        "until": chosen.until.isoformat() if chosen.until else "",
+    }
+
+    def link(page_number: int) -> str:
+        return urlencode({k: v for k, v in {**base, "page": page_number}.items() if v not in ("", None)})
+
+    return render(
+        request,
+        "audit.html",
+        visit=visit,
+        entries=entries,
+        chosen=chosen,
+        error=error,
+        previous=link(entries.page - 1) if entries.page > 1 else None,
+        following=link(entries.page + 1) if entries.page < entries.pages else None,
+    )
