@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import numpy as np
@@ -195,10 +196,13 @@ def derive(
     """
     stamp = check_cutoff(records, cutoff)
     origins = records.memo(("origin dates",), records.origin_dates)
-    frames = [
-        _derive_one(records, origins, e if isinstance(e, Endpoint) else get_endpoint(e), stamp)
-        for e in endpoints
-    ]
+    frames = []
+    for e in endpoints:
+        endpoint = e if isinstance(e, Endpoint) else get_endpoint(e)
+        # Kept per records object: a plan derives one endpoint for several analyses.
+        build = partial(_derive_one, records, origins, endpoint, stamp)
+        one = records.memo(("derived", endpoint, stamp), build)
+        frames.append(one.copy())
     kept = [f for f in frames if len(f)]  # pandas warns on concatenating empty frames (their dtypes)
     if not kept:
         return frames[0] if frames else pd.DataFrame(columns=COLUMNS)

@@ -164,7 +164,8 @@ def patient_fact_table(p: pd.DataFrame) -> pd.DataFrame:
     )  # fmt: skip
     for name in ("leukemia_type", "kmt2a_status", "kmt2a_partner"):  # pd.NA: from_record's own error
         if name in p:
-            doubtful |= np.asarray(p[name].map(lambda x: x is pd.NA).to_numpy(), dtype=bool)
+            gaps = np.flatnonzero(p[name].isna().to_numpy(bool))
+            doubtful[gaps] |= np.array([x is pd.NA for x in p[name].to_numpy(dtype=object)[gaps]], dtype=bool)
     under = diagnosed < six
     # The facts the rule reads, as small codes: leukemia (AML, unknown, other), KMT2A
     # (unknown, germline, other), under 6 months, WBC and day-8 blasts (unknown, below, at or above).
