@@ -187,7 +187,7 @@ def patient_fact_table(p: pd.DataFrame) -> pd.DataFrame:
     for kind, outcome in outcome_of.items():
         groups[pattern == kind] = outcome
     table = pd.DataFrame(
-        {"under_six_months": pd.Series(under.tolist(), index=p.index, dtype=object), "risk_group": groups},
+        {"under_six_months": pd.Series(under, index=p.index), "risk_group": groups},
         index=p.index,
     )
     return _fact_table_by_rows(p, np.flatnonzero(doubtful), table)
@@ -212,11 +212,11 @@ def _fact_table_by_rows(p: pd.DataFrame, rows: np.ndarray, table: pd.DataFrame) 
 
 
 def _risk_group(records: ClinicalRecords, p: pd.DataFrame) -> pd.Series:
-    return patient_fact_table(p)["risk_group"]
+    return patient_fact_table(p)["risk_group"].rename_axis(None)  # as the row-by-row Series was
 
 
 def _young(records: ClinicalRecords, p: pd.DataFrame) -> pd.Series:
-    return patient_fact_table(p)["under_six_months"]
+    return patient_fact_table(p)["under_six_months"].rename_axis(None)  # as the row-by-row Series was
 
 
 def _first_transplant(records: ClinicalRecords, column: str) -> pd.Series:
