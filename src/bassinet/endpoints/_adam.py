@@ -130,7 +130,8 @@ def to_adtte(derived: pd.DataFrame, *, study: str) -> pd.DataFrame:
     titles = {name: e.title for name, e in ENDPOINTS.items()}
     param = derived["endpoint"].map(titles).fillna(derived["endpoint"])
     origin = " from " + derived["origin"].astype(str)
-    codes = [paramcd(str(e), str(o)) for e, o in zip(derived["endpoint"], derived["origin"], strict=True)]
+    pairs = pd.MultiIndex.from_arrays([derived["endpoint"].astype(str), derived["origin"].astype(str)])
+    codes = pairs.map(lambda pair: paramcd(*pair)).to_numpy(dtype=object)  # once per distinct pair
     return pd.DataFrame(
         {
             "STUDYID": study,
@@ -149,13 +150,28 @@ def to_adtte(derived: pd.DataFrame, *, study: str) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
+def _may_not_fit(frame: pd.DataFrame) -> bool:
+    """Whether a text cell of ``frame`` may be non-ASCII or longer than SAS transport v5 holds."""
+    from bassinet.registry.escaping import XPORT_TEXT
+
+    for column in frame.columns:
+        if frame[column].dtype != object:
+            continue
+        text = [v for v in frame[column].to_numpy(dtype=object).tolist() if isinstance(v, str)]
+        if not "".join(text).isascii() or max(map(len, text), default=0) > XPORT_TEXT:
+            return True
+    return False
+
+
 def write_xpt(frame: pd.DataFrame, path: Path, *, name: str, label: str) -> Path:
     """Write ``frame`` as a SAS transport (XPORT v5) file; dates become SAS dates."""
     import pyreadstat
 
     from bassinet.registry.escaping import check_sas_transport
 
-    check_sas_transport(frame, dataset=name, label=label)
+    # The check reads every text cell in Python; where the whole column's text is ASCII
+    # and no value is longer than the limit it cannot object, and only the names are checked.
+    check_sas_transport(frame if _may_not_fit(frame) else frame.iloc[:0], dataset=name, label=label)
     out = frame.copy()
     formats = {}
     for column in out.columns:
