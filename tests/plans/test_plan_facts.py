@@ -291,3 +291,15 @@ def test_the_fingerprints_csv_is_to_csv_byte_for_byte(cells: list[list[str]], wi
     if not len(cells):
         table = pd.DataFrame({c: pd.Series(dtype=object) for c in ["a", "b", "c"][:width]})
     assert _csv_bytes(table) == table.to_csv(index=False).encode()
+
+
+def test_a_missing_value_of_a_nullable_column_fails_as_it_did_row_by_row() -> None:
+    p = patients([row(dt.date(2020, 1, 1), dt.date(2020, 2, 1)) for _ in range(3)]).set_index("study_id")
+    p["wbc"] = pd.array([1, None, 2], dtype="Int64")
+    with pytest.raises(TypeError) as old:
+        reference_facts(p)
+    with pytest.raises(TypeError) as new:
+        patient_fact_table(p)
+    assert str(new.value) == str(old.value)
+    p["wbc"] = pd.array([1, 400, 2], dtype="Int64")  # no gap: the counts are read as numbers
+    assert patient_fact_table(p)["risk_group"].tolist() == ["MR", "HR", "MR"]

@@ -120,7 +120,9 @@ def _count(p: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray]:
     series = p[column]
     if pd.api.types.is_float_dtype(series.dtype) or pd.api.types.is_integer_dtype(series.dtype):
         values = series.to_numpy(dtype=float, na_value=np.nan)
-        doubtful = np.zeros(len(p), dtype=bool)
+        # pd.NA of a nullable column: from_record's own error (its truth is ambiguous)
+        nullable = isinstance(series.dtype, pd.api.extensions.ExtensionDtype)
+        doubtful = series.isna().to_numpy(bool) if nullable else np.zeros(len(p), dtype=bool)
     else:  # text or mixed cells: each as from_record converts it, else the row is doubtful
         values = np.full(len(p), np.nan)
         doubtful = np.zeros(len(p), dtype=bool)
