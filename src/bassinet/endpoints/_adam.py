@@ -21,8 +21,10 @@ as tiny numbers in some files (pandas issue 50670).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from bassinet.endpoints._definitions import ENDPOINTS
@@ -128,25 +130,56 @@ def to_adtte(derived: pd.DataFrame, *, study: str) -> pd.DataFrame:
     censored = derived["status"] == 0
     competing = derived["status"] == 2
     titles = {name: e.title for name, e in ENDPOINTS.items()}
-    param = derived["endpoint"].map(titles).fillna(derived["endpoint"])
-    origin = " from " + derived["origin"].astype(str)
-    codes = [paramcd(str(e), str(o)) for e, o in zip(derived["endpoint"], derived["origin"], strict=True)]
+    # Parameter code and name depend on the endpoint and origin only: made once per pair.
+    endpoints, endpoint_names = pd.factorize(derived["endpoint"].astype(str))
+    origins, origin_names = pd.factorize(derived["origin"].astype(str))
+    pairs = [(e, o) for e in endpoint_names for o in origin_names]
+    code_of = np.array([paramcd(e, o) for e, o in pairs] + [""], dtype=object)
+    param_of = np.array([f"{titles.get(e, e)} from {o}".capitalize() for e, o in pairs] + [""], dtype=object)
+    pair = endpoints * len(origin_names) + origins
     return pd.DataFrame(
         {
             "STUDYID": study,
             "USUBJID": study + "-" + derived["study_id"].astype(str),
-            "PARAMCD": codes,
-            "PARAM": (param + origin).str.capitalize(),
+            "PARAMCD": code_of[pair] if len(pair) else [],  # no rows: the empty column of before
+            "PARAM": param_of[pair],
             "AVAL": derived["time_days"].astype(float),
             "AVALU": "DAYS",
             "STARTDT": derived["origin_date"],
             "ADT": derived["end_date"],
             "CNSR": derived["status"].map({1: 0, 0: 1, 2: 2}).astype(int),
-            "EVNTDESC": derived["event"].where(~censored, "").str.upper(),
-            "CNSDTDSC": derived["event"].where(censored, "").str.replace("censored: ", "").str.upper()
+            "EVNTDESC": _per_distinct(derived["event"].where(~censored, ""), str.upper),
+            "CNSDTDSC": _per_distinct(
+                derived["event"].where(censored, ""), lambda x: x.replace("censored: ", "").upper()
+            )
             + competing.map({True: "COMPETING EVENT", False: ""}),
         }
     ).reset_index(drop=True)
+
+
+def _per_distinct(values: pd.Series, change: Callable[[str], str]) -> pd.Series:
+    """``change`` applied to each text value, computed once per distinct value (NaN where not text)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    done = [change(u) if isinstance(u, str) else np.nan for u in uniques] + [np.nan]
+    return pd.Series(np.array(done, dtype=object)[codes], index=values.index)
+
+
+def _may_not_fit(frame: pd.DataFrame) -> bool:
+    """Whether a text cell of ``frame`` may be non-ASCII or longer than SAS transport v5 holds."""
+    from bassinet.registry.escaping import XPORT_TEXT
+
+    for column in frame.columns:
+        if frame[column].dtype != object:
+            continue
+        text = frame[column].to_numpy(dtype=object).tolist()
+        try:
+            joined = "".join(text)
+        except TypeError:  # gaps or numbers among the text: the text cells only
+            text = [v for v in text if isinstance(v, str)]
+            joined = "".join(text)
+        if not joined.isascii() or max(map(len, text), default=0) > XPORT_TEXT:
+            return True
+    return False
 
 
 def write_xpt(frame: pd.DataFrame, path: Path, *, name: str, label: str) -> Path:
@@ -155,7 +188,9 @@ def write_xpt(frame: pd.DataFrame, path: Path, *, name: str, label: str) -> Path
 
     from bassinet.registry.escaping import check_sas_transport
 
-    check_sas_transport(frame, dataset=name, label=label)
+    # The check reads every text cell in Python; where the whole column's text is ASCII
+    # and no value is longer than the limit it cannot object, and only the names are checked.
+    check_sas_transport(frame if _may_not_fit(frame) else frame.iloc[:0], dataset=name, label=label)
     out = frame.copy()
     formats = {}
     for column in out.columns:

@@ -23,9 +23,10 @@ Rules, in the trials' terms:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import numpy as np
 import pandas as pd
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 SEQUENCE = {
     kind: rank for rank, kind in enumerate(("resistant_disease", "relapse", "second_malignancy", "death"))
 }
+T = TypeVar("T")
 COLUMNS = ["study_id", "endpoint", "origin", "origin_date", "end_date", "time_days", "status", "event"]
 
 
@@ -109,6 +111,19 @@ class ClinicalRecords:
             keyed(frames.events),
             keyed(frames.transplants),
         )
+
+    def memo(self, key: Hashable, build: Callable[[], T]) -> T:
+        """``build()``, computed once per records object and ``key`` and kept on the object.
+
+        The records are read, never changed, once built: what is kept here (the origin
+        dates, a plan's derived variables) stays right as long as their tables are not
+        changed in place. A new records object (:meth:`subset`, :meth:`from_tables`)
+        starts with nothing kept.
+        """
+        store: dict[Hashable, Any] = self.__dict__.setdefault("_memo", {})
+        if key not in store:
+            store[key] = build()
+        return cast(T, store[key])
 
     def subset(self, study_ids: Iterable[str]) -> ClinicalRecords:
         """The records of these patients only."""
@@ -180,11 +195,14 @@ def derive(
         event``.
     """
     stamp = check_cutoff(records, cutoff)
-    origins = records.origin_dates()
-    frames = [
-        _derive_one(records, origins, e if isinstance(e, Endpoint) else get_endpoint(e), stamp)
-        for e in endpoints
-    ]
+    origins = records.memo(("origin dates",), records.origin_dates)
+    frames = []
+    for e in endpoints:
+        endpoint = e if isinstance(e, Endpoint) else get_endpoint(e)
+        # Kept per records object: a plan derives one endpoint for several analyses.
+        build = partial(_derive_one, records, origins, endpoint, stamp)
+        one = records.memo(("derived", endpoint, stamp), build)
+        frames.append(one.copy())
     kept = [f for f in frames if len(f)]  # pandas warns on concatenating empty frames (their dtypes)
     if not kept:
         return frames[0] if frames else pd.DataFrame(columns=COLUMNS)

@@ -60,7 +60,8 @@ def logrank_at(
         endpoint = endpoint.from_origin(a.origin)
     derived = derive(records, [endpoint], cutoff=cutoff).set_index("study_id")
     keep = (base if a.plan_population else True) & _select(variables, a.population)
-    ids = [sid for sid in variables.index[keep] if sid in derived.index]
+    chosen = variables.index[keep]
+    ids = chosen[chosen.isin(derived.index)]
     variable = CATALOGUE[a.groups]
     raw = variables.loc[ids, a.groups]
     labels = np.array(["" if pd.isna(v) else variable.show(v) for v in raw], dtype=object)

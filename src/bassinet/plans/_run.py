@@ -50,8 +50,26 @@ def data_fingerprint(records: ClinicalRecords) -> str:
         table = frame[columns].astype(str)
         table = table.sort_values(columns) if columns else table
         digest.update(name.encode())
-        digest.update(table.to_csv(index=False).encode())
+        digest.update(_csv_bytes(table))
     return digest.hexdigest()
+
+
+def _csv_bytes(table: pd.DataFrame) -> bytes:
+    """``table.to_csv(index=False).encode()``, joined directly where every cell is plain text.
+
+    A cell that is not text, or has a comma, a quote or a line break, or a frame of
+    fewer than two columns (where an empty cell is written quoted), goes through
+    ``to_csv`` itself.
+    """
+    columns = [str(c) for c in table.columns]
+    cells = [table[c].to_numpy(dtype=object).tolist() for c in table.columns]
+    try:
+        text = "".join(columns) + "".join("".join(column) for column in cells)
+    except TypeError:  # a cell that is not a str
+        text = '"'
+    if len(columns) < 2 or any(mark in text for mark in ',"\r\n'):
+        return table.to_csv(index=False).encode()
+    return ("\n".join([",".join(columns), *map(",".join, zip(*cells, strict=True))]) + "\n").encode()
 
 
 def select_patients(frame: pd.DataFrame, population: dict[str, Scalar | list[Scalar]]) -> pd.Series:
@@ -116,7 +134,8 @@ def _run_analysis(
     derived = derive(records, [endpoint], cutoff=plan.cutoff).set_index("study_id")
     # plan_population: false lets a comparison reach past the plan's population (another protocol)
     keep = (base if a.plan_population else True) & select_patients(variables, a.population)
-    ids = [sid for sid in variables.index[keep] if sid in derived.index]
+    chosen = variables.index[keep]
+    ids = chosen[chosen.isin(derived.index)]
     d = derived.loc[ids]
     if not len(d):
         raise DataError(f"no patient in its population has a {endpoint.origin} date before the cut-off")

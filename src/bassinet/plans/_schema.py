@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import functools
 import hashlib
 import itertools
 from pathlib import Path
@@ -158,9 +159,13 @@ class LoadedPlan:
         self.plan, self.path, self.text = plan, path, text
         self.sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
 
+    @functools.cached_property
+    def _node(self) -> yaml.Node | None:
+        return yaml.compose(self.text, Loader=_LineLoader)  # once: a plan's text does not change
+
     def line_of(self, path: tuple[Any, ...]) -> int:
         """The plan line (1-based) of the entry at ``path``, e.g. ``("analyses", 3)``."""
-        node = yaml.compose(self.text, Loader=_LineLoader)
+        node = self._node
         return _node_line(node, path) if node is not None else 0
 
 

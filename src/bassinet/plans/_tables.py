@@ -120,15 +120,16 @@ def characteristics_table(
     word = "IQR" if spec.summary == "iqr" else "range"
     header = (word, CATALOGUE[spec.by].label if spec.by else "", *heads)
     rows: list[tuple[str, ...]] = []
+    masks = [mask.to_numpy(bool) for mask in columns]  # arrays: no index alignment per cell
     for name in spec.variables:
         variable = CATALOGUE[name]
         raw = frame[name]
-        missing = raw.isna() | raw.map(lambda v: v is None)
+        missing = raw.isna().to_numpy(bool)  # None, NaN and NaT
         if variable.continuous:
             values = pd.to_numeric(raw, errors="coerce").to_numpy(float)
             cells = []
-            for mask in columns:
-                found = continuous_summary(values[mask.to_numpy()], spec.summary)
+            for mask in masks:
+                found = continuous_summary(values[mask], spec.summary)
                 cells.append(
                     "\u2013"
                     if found is None
@@ -137,22 +138,25 @@ def characteristics_table(
             rows.append((f"{variable.label}, median ({word})", "", *cells))
         else:
             rows.append((variable.label, "", *("" for _ in columns)))
-            shown = raw[~missing].map(variable.show)
-            for value in [variable.show(v) for v in variable.order(list(raw[~missing].unique()))]:
+            known_values = raw[~missing]
+            codes, uniques = pd.factorize(known_values)  # each distinct value shown once
+            shown = np.array([variable.show(v) for v in uniques], dtype=object)[codes]
+            for value in [variable.show(v) for v in variable.order(list(known_values.unique()))]:
                 cells = []
-                for mask in columns:
+                for mask in masks:
                     known = shown[mask[~missing]]
                     count = int((known == value).sum())
                     cells.append(f"{count} ({100 * count / len(known):.0f}%)" if len(known) else "0")
                 rows.append(("", value, *cells))
         if missing.any():
-            rows.append(("", "missing", *(str(int((missing & mask).sum())) for mask in columns)))
+            rows.append(("", "missing", *(str(int((missing & mask).sum())) for mask in masks)))
     return header, tuple(rows)
 
 
 def follow_up(plan: Plan, records: ClinicalRecords, base: pd.Series, origin: str) -> dict[str, float]:
     d = derive(records, [get_endpoint("OS").from_origin(origin)], cutoff=plan.cutoff).set_index("study_id")  # type: ignore[arg-type]
-    d = d.loc[[sid for sid in base.index[base] if sid in d.index]]
+    chosen = base.index[base.to_numpy(bool)]
+    d = d.loc[chosen[chosen.isin(d.index)]]
     t = d["time_days"].to_numpy(float) / plan.days_per_unit
     if not len(t):
         return {}

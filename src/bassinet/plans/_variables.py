@@ -7,19 +7,37 @@ A variable has a label for tables and, for yes/no variables, the words for each 
 
 ``transplanted`` is a time-dependent exposure: a plan may use it only as the exposure
 of a Mantel-Byar or landmark analysis, never as a baseline group (immortal time bias).
+
+Speed (issue 17): the patient facts are built from the columns, not row by row. Dates
+are converted once per distinct value (a registry has a few thousand distinct birth
+dates), with the same calendar arithmetic as :class:`~bassinet.protocols.facts.PatientFacts`;
+the comparisons run on whole arrays. The Interfant-06 rule is still the protocol
+engine's own :func:`~bassinet.protocols.interfant06.risk_group`, called once for each
+distinct pattern of the facts it reads (leukemia type; KMT2A germline, rearranged or
+unknown; younger than 6 months; WBC at or above its threshold, below it or unknown;
+day-8 blasts likewise), on the first patient with that pattern. A row the columns
+cannot vouch for (a missing or unreadable date, a diagnosis outside the first year, a
+count below 0 or infinite, a partner without a rearrangement) goes through
+``PatientFacts.from_record`` itself, so it is refused with the same message, in the
+same row order, as before. :func:`analysis_frame` keeps each variable's column on the
+records object (:meth:`~bassinet.endpoints.ClinicalRecords.memo`), so every analysis
+frame of one records object is built from one computation.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from bassinet.endpoints import ClinicalRecords
 from bassinet.protocols import interfant06
-from bassinet.protocols.facts import PatientFacts
+from bassinet.protocols.facts import PatientFacts, first_birthday, six_months_after
 
 
 @dataclass(frozen=True)
@@ -48,18 +66,159 @@ def _patient(column: str) -> Callable[[ClinicalRecords, pd.DataFrame], pd.Series
     return lambda records, p: p[column].where(p[column].notna(), None)
 
 
-def _facts(records: ClinicalRecords, p: pd.DataFrame) -> pd.Series:
-    return pd.Series(
-        {sid: PatientFacts.from_record({**row, "study_id": sid}) for sid, row in p.iterrows()}, dtype=object
+def _as_day(x: object) -> dt.date | None:
+    """A cell as a date, read as ``PatientFacts.from_record`` reads it; None if it is no date."""
+    if isinstance(x, str):
+        x = dt.date.fromisoformat(x[:10])
+    elif isinstance(x, dt.datetime):  # a pandas Timestamp is a datetime (NaT too: its date() is NaT)
+        x = x.date()
+    return x if isinstance(x, dt.date) and not isinstance(x, dt.datetime) else None
+
+
+def _day_numbers(column: pd.Series) -> tuple[np.ndarray, np.ndarray, list[dt.date | None]]:
+    """Proleptic day numbers of a date column, which rows hold no readable date, and the distinct dates.
+
+    Each distinct cell is converted once; returns ``(codes, numbers, dates)`` with
+    ``numbers[codes]`` the day number per row (``codes`` -1 where the cell is no date).
+    """
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    dates: list[dt.date | None] = []
+    for value in uniques:
+        try:
+            dates.append(_as_day(value))
+        except (TypeError, ValueError):
+            dates.append(None)
+    bad = np.array([d is None for d in dates] + [True], dtype=bool)  # the sentinel -1 takes the last
+    codes = np.where(bad[codes], -1, codes)
+    numbers = np.array([d.toordinal() if d is not None else 0 for d in dates] + [0], dtype=np.int64)
+    return codes, numbers, dates
+
+
+def _calendar(dates: list[dt.date | None], shift: Callable[[dt.date], dt.date]) -> np.ndarray:
+    out = np.zeros(len(dates) + 1, dtype=np.int64)  # the last for the rows without a date
+    for k, d in enumerate(dates):
+        if d is not None:
+            try:
+                out[k] = shift(d).toordinal()
+            except (OverflowError, ValueError):  # past year 9999: the row is left to from_record
+                out[k] = np.iinfo(np.int64).min
+    return out
+
+
+def _text(p: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray]:
+    """A text column's values and which are None (as ``from_record`` reads None, NaN and NaT)."""
+    if column not in p:
+        return np.full(len(p), None, dtype=object), np.ones(len(p), dtype=bool)
+    values = p[column].to_numpy(dtype=object)
+    return values, np.asarray(p[column].isna().to_numpy(), dtype=bool)
+
+
+def _count(p: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray]:
+    """A count column as floats (NaN for None) and the rows whose value ``from_record`` might refuse."""
+    if column not in p:
+        return np.full(len(p), np.nan), np.zeros(len(p), dtype=bool)
+    series = p[column]
+    if pd.api.types.is_float_dtype(series.dtype) or pd.api.types.is_integer_dtype(series.dtype):
+        values = series.to_numpy(dtype=float, na_value=np.nan)
+        # pd.NA of a nullable column: from_record's own error (its truth is ambiguous)
+        nullable = isinstance(series.dtype, pd.api.extensions.ExtensionDtype)
+        doubtful = series.isna().to_numpy(bool) if nullable else np.zeros(len(p), dtype=bool)
+    else:  # text or mixed cells: each as from_record converts it, else the row is doubtful
+        values = np.full(len(p), np.nan)
+        doubtful = np.zeros(len(p), dtype=bool)
+        for i, x in enumerate(series.to_numpy(dtype=object)):
+            if x is None or (isinstance(x, float) and x != x):
+                continue
+            try:
+                values[i] = float(x)
+            except (TypeError, ValueError):
+                doubtful[i] = True
+    with np.errstate(invalid="ignore"):
+        refused = np.isinf(values) | (values < 0)
+    return values, doubtful | refused
+
+
+def patient_fact_table(p: pd.DataFrame) -> pd.DataFrame:
+    """Per patient of ``p`` (index ``study_id``): ``under_six_months`` and the Interfant-06 ``risk_group``.
+
+    The same values as building ``PatientFacts.from_record`` for every row and asking
+    :func:`~bassinet.protocols.interfant06.risk_group`, and the same
+    :class:`~bassinet.errors.DataError` for the first row it refuses, built from the
+    columns (see the module's notes). Rows ``from_record`` might refuse are built by it.
+    """
+    n = len(p)
+    if n == 0 or "date_of_birth" not in p or "diagnosis_date" not in p:
+        return _fact_table_by_rows(p, np.arange(n), pd.DataFrame(index=p.index))
+    born_code, born_days, born_dates = _day_numbers(p["date_of_birth"])
+    diag_code, diag_days, _ = _day_numbers(p["diagnosis_date"])
+    six = _calendar(born_dates, six_months_after)[born_code]
+    birthday = _calendar(born_dates, first_birthday)[born_code]
+    born, diagnosed = born_days[born_code], diag_days[diag_code]
+    leukemia, leukemia_none = _text(p, "leukemia_type")
+    status, status_none = _text(p, "kmt2a_status")
+    _, partner_none = _text(p, "kmt2a_partner")
+    wbc, wbc_doubtful = _count(p, "wbc")
+    blasts, blasts_doubtful = _count(p, "day8_blasts")
+    rearranged = ~status_none & (status == "rearranged")
+    doubtful = (
+        (born_code < 0) | (diag_code < 0) | (diagnosed < born) | (diagnosed >= birthday)
+        | wbc_doubtful | blasts_doubtful | (~partner_none & ~rearranged)
+    )  # fmt: skip
+    for name in ("leukemia_type", "kmt2a_status", "kmt2a_partner"):  # pd.NA: from_record's own error
+        if name in p:
+            gaps = np.flatnonzero(p[name].isna().to_numpy(bool))
+            doubtful[gaps] |= np.array([x is pd.NA for x in p[name].to_numpy(dtype=object)[gaps]], dtype=bool)
+    under = diagnosed < six
+    # The facts the rule reads, as small codes: leukemia (AML, unknown, other), KMT2A
+    # (unknown, germline, other), under 6 months, WBC and day-8 blasts (unknown, below, at or above).
+    leukemia_code = np.where(leukemia_none, 1, np.where(leukemia == "AML", 0, 2))
+    kmt2a_code = np.where(status_none | (status == "unknown"), 0, np.where(status == "germline", 1, 2))
+    with np.errstate(invalid="ignore"):
+        wbc_code = np.where(np.isnan(wbc), 0, np.where(wbc >= interfant06.WBC_THRESHOLD, 2, 1))
+        blasts_code = np.where(
+            np.isnan(blasts), 0, np.where(blasts >= interfant06.POOR_PREDNISONE_BLASTS, 2, 1)
+        )
+    pattern = (((leukemia_code * 3 + kmt2a_code) * 2 + under) * 3 + wbc_code) * 3 + blasts_code
+    pattern = np.where(doubtful, -1, pattern)
+    kinds, first = np.unique(pattern, return_index=True)
+    outcome_of: dict[int, str | None] = {}
+    for kind, row in zip(kinds.tolist(), first.tolist(), strict=True):
+        if kind >= 0:
+            outcome_of[kind] = interfant06.risk_group(_facts_of_row(p, row)).outcome
+    groups = np.empty(n, dtype=object)
+    for kind, outcome in outcome_of.items():
+        groups[pattern == kind] = outcome
+    table = pd.DataFrame(
+        {"under_six_months": pd.Series(under, index=p.index), "risk_group": groups},
+        index=p.index,
     )
+    return _fact_table_by_rows(p, np.flatnonzero(doubtful), table)
+
+
+def _facts_of_row(p: pd.DataFrame, row: int) -> PatientFacts:
+    return PatientFacts.from_record({**p.iloc[row], "study_id": p.index[row]})
+
+
+def _fact_table_by_rows(p: pd.DataFrame, rows: np.ndarray, table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with ``rows`` (positions, in order) built by ``PatientFacts.from_record`` (it may refuse)."""
+    if not len(table.columns):
+        table = pd.DataFrame(
+            {"under_six_months": pd.Series(None, index=p.index, dtype=object),
+             "risk_group": pd.Series(None, index=p.index, dtype=object)},
+        )  # fmt: skip
+    for row in rows.tolist():
+        facts = _facts_of_row(p, row)
+        table.iloc[row, 0] = facts.under_six_months
+        table.iloc[row, 1] = interfant06.risk_group(facts).outcome
+    return table
 
 
 def _risk_group(records: ClinicalRecords, p: pd.DataFrame) -> pd.Series:
-    return _facts(records, p).map(lambda f: interfant06.risk_group(f).outcome)
+    return patient_fact_table(p)["risk_group"].rename_axis(None)  # as the row-by-row Series was
 
 
 def _young(records: ClinicalRecords, p: pd.DataFrame) -> pd.Series:
-    return _facts(records, p).map(lambda f: f.under_six_months)
+    return patient_fact_table(p)["under_six_months"].rename_axis(None)  # as the row-by-row Series was
 
 
 def _first_transplant(records: ClinicalRecords, column: str) -> pd.Series:
@@ -210,6 +369,16 @@ CATALOGUE: dict[str, Variable] = {
 
 
 def analysis_frame(records: ClinicalRecords, names: list[str]) -> pd.DataFrame:
-    """One row per patient (index ``study_id``) with the named derived variables."""
-    p = records.patients.set_index("study_id")
-    return pd.DataFrame({name: CATALOGUE[name].compute(records, p) for name in names}, index=p.index)
+    """One row per patient (index ``study_id``) with the named derived variables.
+
+    Each variable is computed once per records object (kept by
+    :meth:`~bassinet.endpoints.ClinicalRecords.memo`); every call returns a new frame.
+    """
+    columns = {name: records.memo(("variable", name), partial(_compute, records, name)) for name in names}
+    index = records.memo(("variable index",), lambda: records.patients.set_index("study_id").index)
+    return pd.DataFrame(columns, index=index)
+
+
+def _compute(records: ClinicalRecords, name: str) -> pd.Series:
+    p = records.memo(("patients by study_id",), lambda: records.patients.set_index("study_id"))
+    return CATALOGUE[name].compute(records, p)
