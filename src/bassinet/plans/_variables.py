@@ -252,6 +252,9 @@ def _partner_class(records: ClinicalRecords, p: pd.DataFrame) -> pd.Series:
 
 def _mrd_before_transplant(records: ClinicalRecords, p: pd.DataFrame) -> pd.Series:
     t = records.transplants.sort_values("transplant_date").drop_duplicates("study_id").set_index("study_id")
+    if t.empty or not {"mrd_result", "mrd_value"} & set(t.columns):
+        # Nobody transplanted: the registry's frame then has only its key columns.
+        return pd.Series(None, index=p.index, dtype=object)
     if "mrd_result" in t:  # the registry's frames: result and value apart
         positive = (t["mrd_result"] == "positive_nq") | (
             (t["mrd_result"] == "quantified") & (t["mrd_value"] > 0)
