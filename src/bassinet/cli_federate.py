@@ -75,22 +75,21 @@ def combine(
     cox: Annotated[
         list[Path] | None, typer.Option("--cox", help="A finished Cox result to add to the report.")
     ] = None,
+    pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="Write the PDF too (needs WeasyPrint).")] = True,
 ) -> None:
-    """Coordinator: check the site files and write the pooled report (JSON and HTML)."""
+    """Coordinator: check the site files and write the pooled report (HTML, PDF, JSON), as bassinet report."""
 
     def work() -> None:
-        from bassinet.federate import RESULT, combine, read_message, write_pooled_report
+        from bassinet.federate import pooled_report, write_pooled_report
 
-        result = combine([(str(f), _read_json(f)) for f in files])
-        fits = [read_message(c, RESULT) for c in cox or []]
-        for c, fit in zip(cox or [], fits, strict=True):
-            if fit["plan_sha256"] != result.plan_sha256:
-                from bassinet.errors import DataError
-
-                raise DataError(f"{c}: the Cox result comes from another plan ({fit['plan_sha256']})")
-        for path in write_pooled_report(result, out_dir, cox=fits):
-            out.print(f"wrote {path}")
-        out.print(result.banner)
+        result = pooled_report([(str(f), _read_json(f)) for f in files], [_read_json(c) for c in cox or []])
+        written = write_pooled_report(result, out_dir, pdf=pdf)
+        for path in (written.html, written.json, written.pdf):
+            if path is not None:
+                out.print(f"wrote {path}")
+        if written.pdf_problem and pdf:
+            err.print(f"no PDF: {written.pdf_problem}", highlight=False, markup=False)
+        out.print(result.pooled.split(".")[0].split(" (")[0])
 
     _run(work)
 

@@ -107,22 +107,27 @@ def test_show_prints_exactly_what_leaves_the_site(
 def test_combine_writes_the_pooled_report_equal_to_the_central_one(
     site_files: list[Path], tmp_path: Path, central: PlanResult
 ) -> None:
-    output = invoke("federate", "combine", *map(str, site_files), "--out", str(tmp_path))
-    assert "pooled from 2 sites, no patient rows" in output
+    output = invoke("federate", "combine", *map(str, site_files), "--out", str(tmp_path), "--no-pdf")
+    assert "Pooled from 2 sites, no patient rows" in output
     data = json.loads((tmp_path / "pooled.json").read_text(encoding="utf-8"))
     html = (tmp_path / "pooled.html").read_text(encoding="utf-8")
-    assert "pooled from 2 sites, no patient rows" in html
-    assert data["sites"] == ["original", "others"]
+    assert "Pooled from 2 sites, no patient rows (original, others)" in html
+    assert data["pooled"].startswith("Pooled from 2 sites, no patient rows (original, others).")
+    compared = 0
     for found in data["analyses"]:
         expected = next(a for a in central.analyses if a.id == found["id"])
-        if found["note"]:
+        if found["not_estimable"]:
+            assert found["test_kind"] == "cox", found["id"]
             continue
+        compared += 1
         assert found["n"] == expected.n
         for fg, eg in zip(found["groups"], expected.groups, strict=True):
             got = [[e["estimate"], e["std_err"]] for e in fg["estimates"]]
-            np.testing.assert_allclose(got, [[e.estimate, e.std_err] for e in eg.estimates], rtol=1e-10)
+            want = [[e.estimate, e.std_err] for e in eg.estimates]
+            np.testing.assert_allclose(np.array(got, float), np.array(want, float), rtol=1e-10)
         if expected.test:
             np.testing.assert_allclose(found["test"]["statistic"], expected.test.statistic, rtol=1e-10)
+    assert compared == len(central.analyses) - 3
 
 
 def test_combine_refuses_a_tampered_file_and_writes_nothing(site_files: list[Path], tmp_path: Path) -> None:
@@ -163,8 +168,14 @@ def test_the_cox_rounds_over_files_converge_to_the_central_fit(
     terms = next(a for a in central.analyses if a.id == "dfs_multivariable").model
     np.testing.assert_allclose(result["hazard_ratio"], [t.hazard_ratio for t in terms], rtol=1e-7)
     report = tmp_path / "report"
-    invoke("federate", "combine", *map(str, site_files), "--cox", str(current), "--out", str(report))
-    assert "Cox model dfs_multivariable (pooled over 2 sites" in (report / "pooled.html").read_text()
+    invoke(
+        "federate", "combine", *map(str, site_files), "--cox", str(current), "--out", str(report), "--no-pdf"
+    )
+    page = (report / "pooled.html").read_text(encoding="utf-8")
+    assert "Predictors of disease-free survival (multivariable Cox model): " in page
+    shown = json.loads((report / "pooled.json").read_text(encoding="utf-8"))
+    model = next(a for a in shown["analyses"] if a["id"] == "dfs_multivariable")["model"]
+    assert [t["label"] for t in model] == [t.label for t in terms]
 
 
 def _free_port() -> int:

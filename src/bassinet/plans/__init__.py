@@ -4,13 +4,28 @@
 - :func:`run_plan`: endpoints, estimates, tests and models for every analysis, as frozen
   dataclasses (:class:`PlanResult`) that :mod:`bassinet.report` writes out.
 - :data:`CATALOGUE`: the derived variables a plan can use.
+- The result types (:class:`PlanResult`, :class:`AnalysisResult`, :class:`GroupResult`, ...):
+  public so that other producers (the federated pooled report) hand the same objects to
+  :func:`bassinet.report.write_report`.
 """
 
 from importlib import resources
 from pathlib import Path
 
 from bassinet.errors import ConfigurationError
-from bassinet.plans._results import AnalysisResult, PlanResult
+from bassinet.plans._results import (
+    AnalysisResult,
+    CurveData,
+    Estimate,
+    FlowStep,
+    GroupResult,
+    InterimLook,
+    InterimResult,
+    LandmarkRow,
+    ModelTerm,
+    PlanResult,
+    TestResult,
+)
 from bassinet.plans._run import run_plan
 from bassinet.plans._schema import LoadedPlan, Plan, load_plan
 from bassinet.plans._variables import CATALOGUE
@@ -30,9 +45,18 @@ def shipped_plan(name: str) -> Path:
 __all__ = [
     "CATALOGUE",
     "AnalysisResult",
+    "CurveData",
+    "Estimate",
+    "FlowStep",
+    "GroupResult",
+    "InterimLook",
+    "InterimResult",
+    "LandmarkRow",
     "LoadedPlan",
+    "ModelTerm",
     "Plan",
     "PlanResult",
+    "TestResult",
     "load_plan",
     "run_plan",
     "shipped_plan",
