@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -30,6 +31,28 @@ def _records(registry: str | None) -> ClinicalRecords:
     from bassinet.registry import open_registry
 
     return ClinicalRecords.from_frames(open_registry(registry))
+
+
+def _refusing(work: Callable[[], None]) -> None:
+    """Run ``work`` as every federate command does: any refusal is one line and exit code 1.
+
+    (``_run`` gives a configuration error exit 3; here a wrong plan, a non-converging
+    model and a port in use are all the same to a script: the command refused.)
+    """
+
+    def wrapped() -> None:
+        from bassinet.errors import BassinetError, DataError
+
+        try:
+            work()
+        except DataError:
+            raise
+        except BassinetError as exc:
+            raise DataError(str(exc)) from None
+        except OSError as exc:
+            raise DataError(f"{exc.strerror or exc}") from None
+
+    _run(wrapped)
 
 
 def _read_json(path: Path) -> object:
@@ -65,7 +88,7 @@ def summarise(
             sys.stdout.write(text)
         out.print(f"wrote {out_file}: what leaves this site (site {site}, plan {fplan.sha256[:12]})")
 
-    _run(work)
+    _refusing(work)
 
 
 @federate_app.command()
@@ -91,7 +114,7 @@ def combine(
             err.print(f"no PDF: {written.pdf_problem}", highlight=False, markup=False)
         out.print(result.pooled.split(".")[0].split(" (")[0])
 
-    _run(work)
+    _refusing(work)
 
 
 @federate_app.command("cox-start")
@@ -116,7 +139,7 @@ def cox_start(
         write_message(start_cox(fplan, analysis, summaries), out_file)
         out.print(f"wrote {out_file}: round 1 for {len(summaries)} sites")
 
-    _run(work)
+    _refusing(work)
 
 
 @federate_app.command("cox-answer")
@@ -140,7 +163,7 @@ def cox_answer(
             sys.stdout.write(text)
         out.print(f"wrote {out_file}: answer of site {site} to round {answer['round']}")
 
-    _run(work)
+    _refusing(work)
 
 
 @federate_app.command("cox-step")
@@ -162,7 +185,7 @@ def cox_step(
         else:
             out.print(f"wrote round {nxt['round']} to {out_file}")
 
-    _run(work)
+    _refusing(work)
 
 
 @federate_app.command()
@@ -175,12 +198,30 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
     registry: Registry = None,
 ) -> None:
-    """Site: answer GET /summary and POST /cox over HTTP until interrupted."""
+    """Site: answer GET /summary and POST /cox over HTTP until interrupted.
+
+    Every request needs a personal access token of this registry (bassinet tokens create) whose
+    owner may run reports over every centre; each request is logged on standard error.
+    """
 
     def work() -> None:
+        from bassinet.access import Actor, authenticate_token
         from bassinet.federate import load_federated_plan, make_server
+        from bassinet.registry import make_engine
 
-        server = make_server(load_federated_plan(plan), _records(registry), site, host=host, port=port)
+        engine = make_engine(registry)  # the site's tokens live in its registry
+
+        def authenticate(secret: str) -> Actor:
+            return authenticate_token(engine, secret)
+
+        server = make_server(
+            load_federated_plan(plan),
+            _records(registry),
+            site,
+            authenticate=authenticate,
+            host=host,
+            port=port,
+        )
         out.print(f"site {site} answering on http://{host}:{server.server_address[1]}")
         try:
             server.serve_forever()
@@ -189,7 +230,7 @@ def serve(
         finally:
             server.server_close()
 
-    _run(work)
+    _refusing(work)
 
 
 @federate_app.command("cox")
@@ -200,14 +241,27 @@ def cox_http(
         list[str], typer.Option("--site-url", help="A site's server, e.g. http://127.0.0.1:8765.")
     ],
     out_file: Annotated[Path, typer.Option("--out", help="The result file.")],
+    token_files: Annotated[
+        list[Path],
+        typer.Option(
+            "--token-file", help="A file holding the site's access token (one per --site-url, in order)."
+        ),
+    ],
 ) -> None:
     """Coordinator: fit the plan's Cox analysis over running site servers."""
 
     def work() -> None:
+        from bassinet.errors import DataError
         from bassinet.federate import load_federated_plan, run_cox_over_http, write_message
 
-        result = run_cox_over_http(load_federated_plan(plan), analysis, urls)
+        tokens = []
+        for path in token_files:
+            try:
+                tokens.append(path.read_text(encoding="utf-8").strip())
+            except OSError as exc:
+                raise DataError(f"cannot read the token file {path}: {exc.strerror}") from None
+        result = run_cox_over_http(load_federated_plan(plan), analysis, urls, tokens)
         write_message(result, out_file)
         out.print(f"converged after {result['rounds']} rounds: wrote {out_file}")
 
-    _run(work)
+    _refusing(work)

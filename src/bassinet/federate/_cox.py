@@ -244,6 +244,15 @@ def start_cox(
     """The first round: coefficients 0, the model's columns, the sites expected to answer."""
     _analysis(fplan, analysis_id)
     sites = [str(m["site"]) for m in summaries]
+    for m in summaries:
+        entry = next((e for e in m.get("analyses", []) if e.get("id") == analysis_id), None)
+        if entry is None:
+            raise DataError(f"site {m['site']!r} has no entry for analysis {analysis_id} in its file")
+        if "refused" in entry:
+            raise DataError(
+                f"site {m['site']!r} refused analysis {analysis_id}: {entry['refused']}; "
+                "start the rounds without that site's file, or change the plan's rules"
+            )
     terms = cox_terms(fplan, analysis_id, summaries)
     return {
         "kind": ROUND,

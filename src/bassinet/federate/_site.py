@@ -343,6 +343,36 @@ def _exposure_summary(fplan: FederatedPlan, a: Any, rows: AnalysisRows) -> tuple
     return entry, []
 
 
+def _cox_summary(fplan: FederatedPlan, a: Any, rows: AnalysisRows) -> tuple[dict[str, Any], list[str]]:
+    """The levels of the Cox model's variables at this site (to build the same columns everywhere).
+
+    A level only shows that some patient has it, but a rare level, with the rounds'
+    sums, would single its patients out: a level (or a yes/no value) held by fewer than
+    ``min_cell`` of the complete cases refuses the analysis at this site, as fewer than
+    ``min_group`` complete cases do; the reason names the variable, not the level or count.
+    """
+    rules = fplan.disclosure
+    complete = rows.frame[a.model].notna().all(axis=1)
+    n = int(complete.sum())
+    problem = None
+    if 0 < n < rules.min_group:
+        problem = f"fewer than min_group={rules.min_group} patients with every model variable known"
+    levels = {}
+    for name in a.model:
+        values = rows.frame.loc[complete, name]
+        counts = values.astype(str).value_counts()
+        if problem is None and ((counts > 0) & (counts < rules.min_cell)).any():
+            problem = (
+                f"variable {name!r}: a value held by fewer than min_cell={rules.min_cell} patients "
+                "(merge its levels in the plan, or leave the site out of this model)"
+            )
+        if not set(values.unique()) <= {True, False}:
+            levels[name] = sorted({str(v) for v in values.unique()})
+    if problem:
+        return {"id": a.id, "refused": problem}, [f"{a.id}: refused: {problem} ({n} complete cases)"]
+    return {"id": a.id, "cox_levels": levels}, []
+
+
 def _analysis_summary(
     fplan: FederatedPlan,
     records: ClinicalRecords,
@@ -358,14 +388,7 @@ def _analysis_summary(
     if rows.unknown:  # the central report says how many were left out; a small count is withheld
         entry["unknown"] = rows.unknown if rows.unknown >= fplan.disclosure.min_cell else None
     if a.test == "cox":
-        complete = rows.frame[a.model].notna().all(axis=1)
-        levels = {}
-        for name in a.model:
-            values = rows.frame.loc[complete, name]
-            if not set(values.unique()) <= {True, False}:
-                levels[name] = sorted({str(v) for v in values.unique()})
-        entry["cox_levels"] = levels
-        return entry, []
+        return _cox_summary(fplan, a, rows)
     n_causes = 2 if get_endpoint(a.endpoint).competing_risks else 1
     groups, notes = [], []
     for label in sorted(set(rows.label), key=str):
