@@ -37,7 +37,7 @@ from bassinet.federate._cox import answer_cox_round
 from bassinet.federate._messages import dumps
 from bassinet.plans import PlanResult
 from bassinet.report import render_html
-from tests.federate.conftest import Sites, split_by_group
+from tests.federate.conftest import Sites, split_at_random, split_by_group, split_with_tiny_sites
 
 RTOL = 1e-10
 COX = ("dfs_multivariable", "efs_protocol_adjusted", "efs_protocol_adjusted_original")
@@ -189,3 +189,42 @@ def test_the_transplant_analyses_pool_with_weekly_times_as_the_central_run_on_we
     assert mb.test is not None and mb.test.name == "Mantel-Byar"
     assert [g.label for g in mb.groups] == ["not (yet) transplanted", "transplanted"]
     assert [row.landmark for row in lm.landmarks] == [0.5, 1]
+
+
+@pytest.mark.parametrize("split", ["tiny", "random"])
+def test_a_one_patient_site_a_site_without_events_or_a_random_split_change_no_number(
+    split: str, day_plan: FederatedPlan, interfant: ClinicalRecords, central: PlanResult
+) -> None:
+    sites = split_with_tiny_sites(interfant) if split == "tiny" else split_at_random(interfant, 3, seed=4)
+    result = pooled_report(files_of(day_plan, sites))
+    for p, c in zip(result.analyses, central.analyses, strict=True):
+        if p.test_kind == "cox":
+            continue
+        assert p.not_estimable == c.not_estimable, p.id
+        assert_same(p, c, p.id)
+    assert_same(result.follow_up, central.follow_up, "follow_up")
+    assert result.n == central.n
+    # the same steps and reasons with the same counts (their order is checked on the study groups)
+    assert {s.label: (s.n, dict(s.excluded)) for s in result.flow} == {
+        s.label: (s.n, dict(s.excluded)) for s in central.flow
+    }
+
+
+def test_a_transplant_table_that_cannot_be_paired_is_refused_with_the_site(
+    day_plan: FederatedPlan, by_group: tuple[Sites, list[tuple[str, Any]]]
+) -> None:
+    files = json.loads(json.dumps(by_group[1]))
+    name, message = next(
+        (n, m) for n, m in files
+        if any(e.get("exposure", {}).get("after", {}).get("entries") for e in m["analyses"])
+    )  # fmt: skip
+    entry = next(e for e in message["analyses"] if e["id"] == "sct_hr")
+    after = entry["exposure"]["after"]
+    after["entries"] = [0] * (len(after["entries"]) - 1) + [sum(after["entries"])]  # every transplant last
+    from bassinet.federate._messages import seal
+
+    files = [(n, seal(m) if n == name else m) for n, m in files]
+    with pytest.raises(
+        DataError, match=r"site '[^']+', analysis sct_hr: the table after transplant is malformed"
+    ):
+        pooled_report(files)
