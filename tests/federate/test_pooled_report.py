@@ -26,6 +26,7 @@ from bassinet.endpoints import ClinicalRecords
 from bassinet.errors import DataError
 from bassinet.federate import (
     FederatedPlan,
+    analysis_rows,
     check_answers,
     pooled_report,
     start_cox,
@@ -36,6 +37,7 @@ from bassinet.federate import (
 from bassinet.federate._cox import answer_cox_round
 from bassinet.federate._messages import dumps
 from bassinet.plans import PlanResult
+from bassinet.plans._exposure import exposure_analysis, landmark_analysis
 from bassinet.report import render_html
 from tests.federate.conftest import Sites, split_at_random, split_by_group, split_with_tiny_sites
 
@@ -182,13 +184,31 @@ def test_the_transplant_analyses_pool_with_weekly_times_as_the_central_run_on_we
     make_plan: Callable[..., FederatedPlan], interfant: ClinicalRecords
 ) -> None:
     fplan = make_plan(time_unit="week")
-    sites = split_by_group(interfant)
-    result = pooled_report(files_of(fplan, sites))
-    mb = next(a for a in result.analyses if a.id == "sct_hr")
-    lm = next(a for a in result.analyses if a.id == "sct_landmark")
-    assert mb.test is not None and mb.test.name == "Mantel-Byar"
-    assert [g.label for g in mb.groups] == ["not (yet) transplanted", "transplanted"]
-    assert [row.landmark for row in lm.landmarks] == [0.5, 1]
+    result = pooled_report(files_of(fplan, split_by_group(interfant)))
+    plan = fplan.loaded.plan
+    scale, unit = plan.days_per_unit, plan.time_unit
+    for analysis in ("sct_hr", "sct_landmark"):
+        # the central computation on every patient's row, times and transplant times in weeks
+        rows = analysis_rows(fplan, interfant, analysis)
+        assert rows.exposure is not None
+        followed = rows.time > 0
+        assert np.allclose(rows.time / 7, np.round(rows.time / 7))
+        t, s, e = rows.time[followed], rows.status[followed], rows.exposure[followed]
+        pooled_analysis = next(a for a in result.analyses if a.id == analysis)
+        assert pooled_analysis.n == len(rows.time)
+        if analysis == "sct_hr":
+            ticks = pooled_analysis.ticks
+            groups, test, hr, _ = exposure_analysis(
+                t, s, e, [6], ticks, scale, unit, min_at_risk=plan.min_at_risk
+            )
+            assert_same(pooled_analysis.groups, tuple(groups), "groups")
+            assert test is not None and pooled_analysis.test is not None
+            assert_same(pooled_analysis.test, test, "test")
+            assert_same(pooled_analysis.hazard_ratio, hr, "hazard ratio")
+        else:
+            rows_central = landmark_analysis(t, s, e, [0.5, 1], [6], scale, unit)
+            assert_same(pooled_analysis.landmarks, rows_central, "landmarks")
+            assert all(r.p_value is not None for r in rows_central)
 
 
 @pytest.mark.parametrize("split", ["tiny", "random"])
