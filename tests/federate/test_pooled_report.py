@@ -122,6 +122,7 @@ def test_every_analysis_of_the_pooled_report_equals_the_central_one(
                 np.testing.assert_allclose(
                     [pt.hazard_ratio, pt.lower, pt.upper], [ct.hazard_ratio, ct.lower, ct.upper], rtol=1e-6
                 )
+            assert_same(dataclasses.replace(p, model=()), dataclasses.replace(c, model=()), p.id)
             continue
         assert_same(p, c, p.id)
     assert pooled.n == central.n

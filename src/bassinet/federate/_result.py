@@ -159,13 +159,21 @@ def _pooled_analysis(
         "test_kind": a.test or "",
     }
     if a.test == "cox":
+        time, status = _rows(a.id, sites)[:2]
+        if not len(time):
+            raise DataError(f"no patient in its population has a {endpoint.origin} date before the cut-off")
         cox_terms(fplan, a.id, sites)  # refuses a model the central fit refuses (a variable of one value)
         fit = fits.get(a.id)
         if fit is None:
             return _not_estimable(plan, a, line, COX_MISSING)
+        ticks = _ticks(float(time.max()) / scale, unit)
+        make = incidence_group if endpoint.competing_risks else survival_group
+        overall = [make("all", time, status, a.times, ticks, scale, unit, min_at_risk=plan.min_at_risk)]
+        text = sentence(a, endpoint, overall, None, unit, population=population)
         return AnalysisResult(
             a.id, a.title, endpoint.name, endpoint.title, endpoint.origin, endpoint.competing_risks,
-            int(fit["n"]), None, (), (), unit, model=_cox_terms(a, fit), model_n=int(fit["n"]), **base,
+            len(time), None, tuple(overall), ticks, unit, model=_cox_terms(a, fit), model_n=int(fit["n"]),
+            sentence=text, **base,
         )  # fmt: skip
     notes: list[str] = []
     if a.test in ("mantel-byar", "landmark"):

@@ -368,9 +368,16 @@ def _cox_summary(fplan: FederatedPlan, a: Any, rows: AnalysisRows) -> tuple[dict
             )
         if not set(values.unique()) <= {True, False}:
             levels[name] = sorted({str(v) for v in values.unique()})
+    n_causes = 2 if get_endpoint(a.endpoint).competing_risks else 1
+    entry: dict[str, Any] = {"id": a.id, "cox_levels": levels, "causes": n_causes}
+    if problem is None and len(rows.time):
+        # every patient's table, as for any analysis: the report's numbers at risk and axis
+        everyone, _ = group_table(rows.time, rows.status, n_causes, rules.min_cell)
+        problem = disclosure_problem(everyone, rules)
+        entry["groups"] = [{"label": "all", **everyone}]
     if problem:
         return {"id": a.id, "refused": problem}, [f"{a.id}: refused: {problem} ({n} complete cases)"]
-    return {"id": a.id, "cox_levels": levels}, []
+    return entry, []
 
 
 def _analysis_summary(
