@@ -229,6 +229,7 @@ def serve(
             pass
         finally:
             server.server_close()
+            engine.dispose()
 
     _refusing(work)
 
