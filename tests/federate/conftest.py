@@ -92,3 +92,21 @@ def split_with_tiny_sites(records: ClinicalRecords) -> Sites:
 
 def path_of(tmp: Path, name: str) -> Path:
     return tmp / f"{name}.json"
+
+
+def site_token(url: str, username: str = "coordinator", role: str = "trial_statistician") -> str:
+    """A personal access token of a user with ``role`` over the whole study, in the registry at ``url``."""
+    from sqlalchemy.orm import Session
+
+    from bassinet.access import create_token
+    from bassinet.access.accounts import add_user, grant_role
+    from bassinet.registry import make_engine
+
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session, session.begin():
+            add_user(session, username, "a long passphrase 4 tests", actor="test")
+            grant_role(session, username, role, actor="test")
+            return create_token(session, username, name="federation", actor="test").secret
+    finally:
+        engine.dispose()

@@ -11,11 +11,12 @@ import pytest
 
 from bassinet.endpoints import ClinicalRecords
 from bassinet.errors import DataError
-from bassinet.federate import FederatedPlan, combine, summarise
+from bassinet.federate import FederatedPlan, analysis_rows, combine, summarise
 from bassinet.federate._cox import answer_cox_round, start_cox, step_cox
 from bassinet.federate._messages import Message, dumps, seal
 
 COX = "dfs_multivariable"
+MODEL = ["kmt2a_r", "age_lt_6m", "wbc_ge_300", "poor_prednisone", "cd10", "sex"]
 
 
 def wire(message: Message) -> Message:
@@ -191,13 +192,28 @@ def test_a_site_not_in_the_round_refuses_to_answer(
         answer_cox_round(day_plan, small_sites["A"], "Z", first_round)
 
 
-def test_a_site_with_fewer_complete_cases_than_min_group_refuses_the_round(
+def _unrefused(summary: Message, fplan: FederatedPlan, site: ClinicalRecords) -> Message:
+    """The summary as if the site had not refused the Cox analysis (a round made by hand)."""
+    frame = analysis_rows(fplan, site, COX).frame[MODEL].dropna()
+    levels = {n: sorted(frame[n].astype(str).unique()) for n in MODEL if not set(frame[n]) <= {True, False}}
+    entries = [e if e["id"] != COX else {"id": COX, "cox_levels": levels} for e in summary["analyses"]]
+    return {**summary, "analyses": entries}
+
+
+def test_a_site_with_fewer_complete_cases_than_min_group_refuses_the_model_and_the_round(
     make_plan: Callable[..., FederatedPlan], interfant: ClinicalRecords
 ) -> None:
     fplan = make_plan(min_group=200)
     site = interfant.subset(interfant.patients["study_id"].iloc[:100])
     summary = wire(summarise(fplan, site, "A")[0])
-    round_message = wire(start_cox(fplan, COX, [summary]))
+    # cox-start said nothing of the refusal: the sites learnt it only at their first answer
+    with pytest.raises(
+        DataError,
+        match=r"^site 'A' refused analysis dfs_multivariable: fewer than min_group=200 patients with every "
+        r"model variable known; start the rounds without that site's file",
+    ):
+        start_cox(fplan, COX, [summary])
+    round_message = wire(start_cox(fplan, COX, [_unrefused(summary, fplan, site)]))
     with pytest.raises(
         DataError, match=r"analysis dfs_multivariable: refused: \d+ complete cases, fewer than min_group=200"
     ):
@@ -210,12 +226,31 @@ def test_a_site_whose_cox_rows_stay_below_min_cell_refuses_the_round(
     fplan = make_plan(min_cell=1000)
     site = interfant.subset(interfant.patients["study_id"].iloc[:100])
     summary = wire(summarise(fplan, site, "A")[0])
-    round_message = wire(start_cox(fplan, COX, [summary]))
+    round_message = wire(start_cox(fplan, COX, [_unrefused(summary, fplan, site)]))
     with pytest.raises(
         DataError,
         match=r"analysis dfs_multivariable: refused: a count of deaths or censorings below min_cell=1000",
     ):
         answer_cox_round(fplan, site, "A", round_message)
+
+
+def test_a_rare_value_of_a_model_variable_refuses_the_model_without_naming_the_value(
+    make_plan: Callable[..., FederatedPlan], interfant: ClinicalRecords
+) -> None:
+    # cox_levels listed every level a site had: a level of one patient left the site by its name
+    site = interfant.subset(interfant.patients["study_id"].iloc[:100])
+    rows = analysis_rows(make_plan(), site, COX).frame
+    counts = {name: rows[name].dropna().astype(str).value_counts() for name in MODEL}
+    rarest = min(int(c.min()) for c in counts.values())
+    fplan = make_plan(min_cell=rarest + 1)
+    message, notes = summarise(fplan, site, "A")
+    entry = next(e for e in message["analyses"] if e["id"] == COX)
+    assert set(entry) == {"id", "refused"}
+    assert entry["refused"].startswith("variable '")
+    assert f"a value held by fewer than min_cell={rarest + 1} patients" in entry["refused"]
+    assert any(n.startswith(f"{COX}: refused: variable '") for n in notes)
+    allowed = wire(summarise(make_plan(min_cell=rarest), site, "A")[0])
+    assert "cox_levels" in next(e for e in allowed["analyses"] if e["id"] == COX)
 
 
 def test_a_round_whose_coefficients_overflow_is_refused_with_the_reason(

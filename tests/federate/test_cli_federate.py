@@ -21,7 +21,7 @@ from bassinet.federate import FederatedPlan
 from bassinet.plans import PlanResult
 from bassinet.registry import import_files, init_registry, make_engine
 from bassinet.simulate import RegistryRows, simulate_interfant06, write_csv
-from tests.federate.conftest import plan_text
+from tests.federate.conftest import plan_text, site_token
 
 runner = CliRunner()
 SRC = str(Path(__file__).resolve().parents[2] / "src")
@@ -107,22 +107,27 @@ def test_show_prints_exactly_what_leaves_the_site(
 def test_combine_writes_the_pooled_report_equal_to_the_central_one(
     site_files: list[Path], tmp_path: Path, central: PlanResult
 ) -> None:
-    output = invoke("federate", "combine", *map(str, site_files), "--out", str(tmp_path))
-    assert "pooled from 2 sites, no patient rows" in output
+    output = invoke("federate", "combine", *map(str, site_files), "--out", str(tmp_path), "--no-pdf")
+    assert "Pooled from 2 sites, no patient rows" in output
     data = json.loads((tmp_path / "pooled.json").read_text(encoding="utf-8"))
     html = (tmp_path / "pooled.html").read_text(encoding="utf-8")
-    assert "pooled from 2 sites, no patient rows" in html
-    assert data["sites"] == ["original", "others"]
+    assert "Pooled from 2 sites, no patient rows (original, others)" in html
+    assert data["pooled"].startswith("Pooled from 2 sites, no patient rows (original, others).")
+    compared = 0
     for found in data["analyses"]:
         expected = next(a for a in central.analyses if a.id == found["id"])
-        if found["note"]:
+        if found["not_estimable"]:
+            assert found["test_kind"] == "cox", found["id"]
             continue
+        compared += 1
         assert found["n"] == expected.n
         for fg, eg in zip(found["groups"], expected.groups, strict=True):
             got = [[e["estimate"], e["std_err"]] for e in fg["estimates"]]
-            np.testing.assert_allclose(got, [[e.estimate, e.std_err] for e in eg.estimates], rtol=1e-10)
+            want = [[e.estimate, e.std_err] for e in eg.estimates]
+            np.testing.assert_allclose(np.array(got, float), np.array(want, float), rtol=1e-10)
         if expected.test:
             np.testing.assert_allclose(found["test"]["statistic"], expected.test.statistic, rtol=1e-10)
+    assert compared == len(central.analyses) - 3
 
 
 def test_combine_refuses_a_tampered_file_and_writes_nothing(site_files: list[Path], tmp_path: Path) -> None:
@@ -163,14 +168,32 @@ def test_the_cox_rounds_over_files_converge_to_the_central_fit(
     terms = next(a for a in central.analyses if a.id == "dfs_multivariable").model
     np.testing.assert_allclose(result["hazard_ratio"], [t.hazard_ratio for t in terms], rtol=1e-7)
     report = tmp_path / "report"
-    invoke("federate", "combine", *map(str, site_files), "--cox", str(current), "--out", str(report))
-    assert "Cox model dfs_multivariable (pooled over 2 sites" in (report / "pooled.html").read_text()
+    invoke(
+        "federate", "combine", *map(str, site_files), "--cox", str(current), "--out", str(report), "--no-pdf"
+    )
+    page = (report / "pooled.html").read_text(encoding="utf-8")
+    assert "Predictors of disease-free survival (multivariable Cox model): " in page
+    shown = json.loads((report / "pooled.json").read_text(encoding="utf-8"))
+    model = next(a for a in shown["analyses"] if a["id"] == "dfs_multivariable")["model"]
+    assert [t["label"] for t in model] == [t.label for t in terms]
 
 
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def token_files(site_registries: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """A token of each site's own registry (a statistician over the whole study), in a file."""
+    folder = tmp_path_factory.mktemp("tokens")
+    paths = []
+    for site, url in site_registries.items():
+        path = folder / f"{site}.token"
+        path.write_text(site_token(url) + "\n", encoding="utf-8")
+        paths.append(path)
+    return paths
 
 
 @pytest.fixture
@@ -205,10 +228,14 @@ def servers(site_registries: dict[str, str], plan_file: Path) -> Iterator[list[s
 
 
 def test_the_cox_rounds_over_two_running_servers_converge_to_the_central_fit(
-    servers: list[str], plan_file: Path, tmp_path: Path, central: PlanResult
+    servers: list[str], plan_file: Path, tmp_path: Path, central: PlanResult, token_files: list[Path]
 ) -> None:
     out = tmp_path / "cox.json"
-    args = [a for u in servers for a in ("--site-url", u)]
+    args = [
+        a
+        for u, t in zip(servers, token_files, strict=True)
+        for a in ("--site-url", u, "--token-file", str(t))
+    ]
     output = invoke("federate", "cox", "--plan", str(plan_file), "--analysis", "dfs_multivariable", *args,
                     "--out", str(out))  # fmt: skip
     assert output.startswith("converged after")
@@ -220,3 +247,78 @@ def test_the_cox_rounds_over_two_running_servers_converge_to_the_central_fit(
 
 def test_the_day_plan_fixture_is_the_plan_file(day_plan: FederatedPlan, plan_file: Path) -> None:
     assert day_plan.loaded.text == plan_file.read_text(encoding="utf-8")
+
+
+def test_without_a_token_the_servers_refuse_and_the_command_says_which_site(
+    servers: list[str], plan_file: Path, tmp_path: Path, token_files: list[Path]
+) -> None:
+    wrong = tmp_path / "wrong.token"
+    wrong.write_text("bsn_" + "x" * 43, encoding="utf-8")
+    result = runner.invoke(
+        app,
+        ["federate", "cox", "--plan", str(plan_file), "--analysis", "dfs_multivariable",
+         "--site-url", servers[0], "--token-file", str(token_files[0]),
+         "--site-url", servers[1], "--token-file", str(wrong), "--out", str(tmp_path / "cox.json")],
+        env={"COLUMNS": "300"},
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert result.output.strip() == (
+        f"error: {servers[1]}/summary: the site refused (401): token refused: unknown, expired or revoked"
+    )
+    assert not (tmp_path / "cox.json").exists()
+
+
+def test_every_refusal_of_the_federate_commands_is_one_line_and_exit_code_1(
+    site_files: list[Path], tmp_path: Path
+) -> None:
+    bad_plan = tmp_path / "plain.yaml"
+    bad_plan.write_text(plan_text().split("federation:")[0], encoding="utf-8")
+    refused = tmp_path / "refused.json"
+    data = json.loads(site_files[0].read_text(encoding="utf-8"))
+    cases = [
+        # a configuration error (exit 3 elsewhere) is a refusal here
+        ["federate", "summarise", "--plan", str(bad_plan), "--site", "x", "--out", str(tmp_path / "x.json")],
+        ["federate", "combine", str(site_files[0]), str(site_files[0]), "--out", str(tmp_path / "out")],
+        ["federate", "cox-step", str(site_files[0]), str(site_files[1]), "--out", str(tmp_path / "r.json")],
+        ["federate", "combine", str(tmp_path / "missing.json"), "--out", str(tmp_path / "out")],
+    ]
+    for args in cases:
+        result = runner.invoke(app, args, env={"COLUMNS": "300"})
+        assert result.exit_code == 1, (args, result.output)
+        assert result.output.startswith("error: ") and result.output.count("\n") == 1, result.output
+    assert not (tmp_path / "out").exists()
+    assert data["kind"] == "bassinet-federate-summary" and not refused.exists()
+
+
+def test_cox_start_names_the_site_that_refused_the_model_and_why(
+    site_registries: dict[str, str], tmp_path: Path
+) -> None:
+    strict = tmp_path / "strict.yaml"
+    strict.write_text(plan_text(min_group=1000), encoding="utf-8")
+    files = []
+    for site, url in site_registries.items():
+        path = tmp_path / f"{site}.json"
+        invoke(
+            "federate",
+            "summarise",
+            "--plan",
+            str(strict),
+            "--registry",
+            url,
+            "--site",
+            site,
+            "--out",
+            str(path),
+        )
+        files.append(str(path))
+    result = runner.invoke(
+        app,
+        ["federate", "cox-start", "--plan", str(strict), "--analysis", "dfs_multivariable", *files,
+         "--out", str(tmp_path / "round.json")],
+        env={"COLUMNS": "300"},
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert result.output.startswith(
+        "error: site 'original' refused analysis dfs_multivariable: fewer than min_group=1000 patients"
+    )
+    assert not (tmp_path / "round.json").exists()

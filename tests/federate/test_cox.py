@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import io
 import json
 import math
+import re
 import threading
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from bassinet.access import authenticate_token
 from bassinet.endpoints import ClinicalRecords
 from bassinet.errors import DataError
 from bassinet.federate import FederatedPlan, analysis_rows, summarise
@@ -27,8 +34,9 @@ from bassinet.federate._cox import (
 from bassinet.federate._http import make_server, run_cox_over_http
 from bassinet.federate._messages import Message, dumps
 from bassinet.plans import PlanResult
+from bassinet.registry import init_registry, make_engine
 from bassinet.survival import coxph
-from tests.federate.conftest import Sites, split_at_random, split_by_group
+from tests.federate.conftest import Sites, site_token, split_at_random, split_by_group
 
 COX = "dfs_multivariable"
 MODEL = ["kmt2a_r", "age_lt_6m", "wbc_ge_300", "poor_prednisone", "cd10", "sex"]
@@ -145,43 +153,106 @@ def test_stratified_by_site_the_rounds_equal_the_central_stratified_fit(
     np.testing.assert_allclose(result["coef"], again.coef, rtol=1e-10)
 
 
+@dataclass
+class Servers:
+    urls: list[str]
+    tokens: list[str]
+    logs: list[io.StringIO]
+    registry: str
+
+
 @pytest.fixture
-def two_servers(day_plan: FederatedPlan, interfant: ClinicalRecords) -> Iterator[list[str]]:
+def two_servers(day_plan: FederatedPlan, interfant: ClinicalRecords, tmp_path: Path) -> Iterator[Servers]:
+    """Two sites answering over HTTP; each checks tokens against its own (empty) registry."""
     sites = split_at_random(interfant, 2, seed=9)
-    servers = [make_server(day_plan, r, name) for name, r in sites.items()]
+    servers, tokens, logs, engines = [], [], [], []
+    for name, records in sites.items():
+        url = f"sqlite:///{tmp_path / name}.db"
+        init_registry(url)
+        tokens.append(site_token(url))
+        engine = make_engine(url)
+        engines.append(engine)
+        logs.append(io.StringIO())
+        servers.append(
+            make_server(
+                day_plan, records, name, log=logs[-1],
+                authenticate=lambda secret, e=engine: authenticate_token(e, secret),  # type: ignore[misc]
+            )
+        )  # fmt: skip
     threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in servers]
     for t in threads:
         t.start()
-    yield [f"http://127.0.0.1:{s.server_address[1]}" for s in servers]
+    yield Servers([f"http://127.0.0.1:{s.server_address[1]}" for s in servers], tokens, logs,
+                  f"sqlite:///{tmp_path / 'site-0'}.db")  # fmt: skip
     for s in servers:
         s.shutdown()
         s.server_close()
+    for e in engines:
+        e.dispose()
 
 
 def test_over_two_running_servers_the_rounds_converge_to_the_central_fit(
-    two_servers: list[str], day_plan: FederatedPlan, interfant: ClinicalRecords
+    two_servers: Servers, day_plan: FederatedPlan, interfant: ClinicalRecords
 ) -> None:
-    result = run_cox_over_http(day_plan, COX, two_servers)
+    result = run_cox_over_http(day_plan, COX, two_servers.urls, two_servers.tokens)
     fit = coxph(*design(day_plan, interfant))
     assert result["kind"] == RESULT and result["sites"] == ["site-0", "site-1"]
     np.testing.assert_allclose(result["coef"], fit.coef, rtol=1e-7, atol=1e-8)
     again = coxph(*design(day_plan, interfant), init=result["coef"])
     np.testing.assert_allclose(result["coef"], again.coef, rtol=1e-10)
+    # each request is logged at the site: who, what, how many bytes left
+    lines = two_servers.logs[0].getvalue().splitlines()
+    assert len(lines) == 1 + result["rounds"]
+    assert re.fullmatch(
+        r"\S+Z site site-0: coordinator \(token \d+\) GET /summary -> 200, \d+ bytes", lines[0]
+    )
+    assert re.fullmatch(
+        r"\S+Z site site-0: coordinator \(token \d+\) POST /cox \(analysis dfs_multivariable, round 1\) "
+        r"-> 200, \d+ bytes",
+        lines[1],
+    )
+
+
+def test_a_server_answers_nothing_without_a_valid_token_of_someone_who_may_run_reports(
+    two_servers: Servers,
+) -> None:
+    from bassinet.federate._http import _request
+
+    url = two_servers.urls[0] + "/summary"
+    request = urllib.request.Request(url)  # no Authorization header at all
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request, timeout=30)
+    assert caught.value.code == 401
+    assert json.loads(caught.value.read())["error"].startswith("no token: send 'Authorization: Bearer")
+    with pytest.raises(DataError, match=r"refused \(401\): token refused: unknown, expired or revoked"):
+        _request(url, "bsn_" + "x" * 43)
+    with pytest.raises(DataError, match=r"refused \(401\)"):
+        _request(url, two_servers.tokens[1])  # the other site's token: not of this registry
+    clinician = site_token(two_servers.registry, "clinician", role="clinician")
+    with pytest.raises(
+        DataError, match=r"refused \(403\): clinician may not run reports over every centre of this registry"
+    ):
+        _request(url, clinician)
+    log = two_servers.logs[0].getvalue()
+    assert "- GET /summary -> 401" in log
+    assert "clinician (token " in log and "-> 403" in log
+    assert "-> 200" not in log  # nothing left the site
 
 
 def test_a_server_refuses_a_round_of_another_plan_with_the_reason(
-    two_servers: list[str], make_plan: Callable[..., FederatedPlan], day_plan: FederatedPlan
+    two_servers: Servers, make_plan: Callable[..., FederatedPlan], day_plan: FederatedPlan
 ) -> None:
     other = make_plan(min_cell=2)
+    urls, tokens = two_servers.urls, two_servers.tokens
     with pytest.raises(
-        DataError, match=rf"{two_servers[0]}: the site runs plan {day_plan.sha256}, not {other.sha256}"
+        DataError, match=rf"{urls[0]}: the site runs plan {day_plan.sha256}, not {other.sha256}"
     ):
-        run_cox_over_http(other, COX, two_servers[:1])
-    round_message = start_cox(other, COX, [{"site": "site-0", "analyses": []}])
+        run_cox_over_http(other, COX, urls[:1], tokens[:1])
+    round_message = start_cox(other, COX, [{"site": "site-0", "analyses": [{"id": COX, "cox_levels": {}}]}])
     from bassinet.federate._http import _request
 
     with pytest.raises(DataError, match=r"refused \(400\): round: plan hash .* is not this site.s plan"):
-        _request(two_servers[0] + "/cox", dumps(round_message))
+        _request(urls[0] + "/cox", tokens[0], dumps(round_message))
 
 
 def test_with_weeks_the_rounds_equal_the_central_fit_on_rows_rounded_to_weeks(

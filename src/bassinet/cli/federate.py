@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -33,6 +34,28 @@ def _records(registry: str | None) -> ClinicalRecords:
     from bassinet.registry import open_registry
 
     return ClinicalRecords.from_frames(open_registry(registry))
+
+
+def _refusing(work: Callable[[], None]) -> None:
+    """Run ``work`` as every federate command does: any refusal is one line and exit code 1.
+
+    (``_run`` gives a configuration error exit 3; here a wrong plan, a non-converging
+    model and a port in use are all the same to a script: the command refused.)
+    """
+
+    def wrapped() -> None:
+        from bassinet.errors import BassinetError, DataError
+
+        try:
+            work()
+        except DataError:
+            raise
+        except BassinetError as exc:
+            raise DataError(str(exc)) from None
+        except OSError as exc:
+            raise DataError(f"{exc.strerror or exc}") from None
+
+    _run(wrapped)
 
 
 def _read_json(path: Path) -> object:
@@ -68,7 +91,7 @@ def summarise(
             sys.stdout.write(text)
         out.print(f"wrote {out_file}: what leaves this site (site {site}, plan {fplan.sha256[:12]})")
 
-    _run(work)
+    _refusing(work)
 
 
 @federate_app.command()
@@ -78,24 +101,23 @@ def combine(
     cox: Annotated[
         list[Path] | None, typer.Option("--cox", help="A finished Cox result to add to the report.")
     ] = None,
+    pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="Write the PDF too (needs WeasyPrint).")] = True,
 ) -> None:
-    """Coordinator: check the site files and write the pooled report (JSON and HTML)."""
+    """Coordinator: check the site files and write the pooled report (HTML, PDF, JSON), as bassinet report."""
 
     def work() -> None:
-        from bassinet.federate import RESULT, combine, read_message, write_pooled_report
+        from bassinet.federate import pooled_report, write_pooled_report
 
-        result = combine([(str(f), _read_json(f)) for f in files])
-        fits = [read_message(c, RESULT) for c in cox or []]
-        for c, fit in zip(cox or [], fits, strict=True):
-            if fit["plan_sha256"] != result.plan_sha256:
-                from bassinet.errors import DataError
+        result = pooled_report([(str(f), _read_json(f)) for f in files], [_read_json(c) for c in cox or []])
+        written = write_pooled_report(result, out_dir, pdf=pdf)
+        for path in (written.html, written.json, written.pdf):
+            if path is not None:
+                out.print(f"wrote {path}")
+        if written.pdf_problem and pdf:
+            err.print(f"no PDF: {written.pdf_problem}", highlight=False, markup=False)
+        out.print(result.pooled.split(".")[0].split(" (")[0])
 
-                raise DataError(f"{c}: the Cox result comes from another plan ({fit['plan_sha256']})")
-        for path in write_pooled_report(result, out_dir, cox=fits):
-            out.print(f"wrote {path}")
-        out.print(result.banner)
-
-    _run(work)
+    _refusing(work)
 
 
 @federate_app.command("cox-start")
@@ -120,7 +142,7 @@ def cox_start(
         write_message(start_cox(fplan, analysis, summaries), out_file)
         out.print(f"wrote {out_file}: round 1 for {len(summaries)} sites")
 
-    _run(work)
+    _refusing(work)
 
 
 @federate_app.command("cox-answer")
@@ -144,7 +166,7 @@ def cox_answer(
             sys.stdout.write(text)
         out.print(f"wrote {out_file}: answer of site {site} to round {answer['round']}")
 
-    _run(work)
+    _refusing(work)
 
 
 @federate_app.command("cox-step")
@@ -166,7 +188,7 @@ def cox_step(
         else:
             out.print(f"wrote round {nxt['round']} to {out_file}")
 
-    _run(work)
+    _refusing(work)
 
 
 @federate_app.command()
@@ -179,12 +201,30 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
     registry: Registry = None,
 ) -> None:
-    """Site: answer GET /summary and POST /cox over HTTP until interrupted."""
+    """Site: answer GET /summary and POST /cox over HTTP until interrupted.
+
+    Every request needs a personal access token of this registry (bassinet tokens create) whose
+    owner may run reports over every centre; each request is logged on standard error.
+    """
 
     def work() -> None:
+        from bassinet.access import Actor, authenticate_token
         from bassinet.federate import load_federated_plan, make_server
+        from bassinet.registry import make_engine
 
-        server = make_server(load_federated_plan(plan), _records(registry), site, host=host, port=port)
+        engine = make_engine(registry)  # the site's tokens live in its registry
+
+        def authenticate(secret: str) -> Actor:
+            return authenticate_token(engine, secret)
+
+        server = make_server(
+            load_federated_plan(plan),
+            _records(registry),
+            site,
+            authenticate=authenticate,
+            host=host,
+            port=port,
+        )
         out.print(f"site {site} answering on http://{host}:{server.server_address[1]}")
         try:
             server.serve_forever()
@@ -192,8 +232,9 @@ def serve(
             pass
         finally:
             server.server_close()
+            engine.dispose()
 
-    _run(work)
+    _refusing(work)
 
 
 @federate_app.command("cox")
@@ -204,14 +245,27 @@ def cox_http(
         list[str], typer.Option("--site-url", help="A site's server, e.g. http://127.0.0.1:8765.")
     ],
     out_file: Annotated[Path, typer.Option("--out", help="The result file.")],
+    token_files: Annotated[
+        list[Path],
+        typer.Option(
+            "--token-file", help="A file holding the site's access token (one per --site-url, in order)."
+        ),
+    ],
 ) -> None:
     """Coordinator: fit the plan's Cox analysis over running site servers."""
 
     def work() -> None:
+        from bassinet.errors import DataError
         from bassinet.federate import load_federated_plan, run_cox_over_http, write_message
 
-        result = run_cox_over_http(load_federated_plan(plan), analysis, urls)
+        tokens = []
+        for path in token_files:
+            try:
+                tokens.append(path.read_text(encoding="utf-8").strip())
+            except OSError as exc:
+                raise DataError(f"cannot read the token file {path}: {exc.strerror}") from None
+        result = run_cox_over_http(load_federated_plan(plan), analysis, urls, tokens)
         write_message(result, out_file)
         out.print(f"converged after {result['rounds']} rounds: wrote {out_file}")
 
-    _run(work)
+    _refusing(work)

@@ -6,7 +6,8 @@ Aalen–Johansen, log-rank and Gray results equal to the analysis of the pooled 
 Cox model is fitted over rounds (:func:`start_cox`, :func:`answer_cox_round`,
 :func:`step_cox`), over files or HTTP (:func:`make_server`, :func:`run_cox_over_http`).
 Messages are JSON with a content hash (:func:`write_message`, :func:`read_message`);
-the pooled report is JSON and HTML (:func:`write_pooled_report`).
+the pooled report (:func:`pooled_report`, :func:`write_pooled_report`) is the plan's
+:class:`bassinet.plans.PlanResult`, written by :mod:`bassinet.report` as the central one.
 docs/federated.md describes the protocol and what each message discloses.
 """
 
@@ -32,7 +33,8 @@ from bassinet.federate._pooled import (
     combine,
     pool,
 )
-from bassinet.federate._report import render_pooled_html, write_pooled_report
+from bassinet.federate._report import pooled_report, write_pooled_report
+from bassinet.federate._result import pooled_plan_result
 from bassinet.federate._site import SUMMARY, AnalysisRows, analysis_rows, merge_small_cells, summarise
 
 __all__ = [
@@ -58,8 +60,9 @@ __all__ = [
     "make_server",
     "merge_small_cells",
     "pool",
+    "pooled_plan_result",
+    "pooled_report",
     "read_message",
-    "render_pooled_html",
     "run_cox_over_http",
     "start_cox",
     "step_cox",

@@ -37,6 +37,7 @@ from bassinet.errors import ConvergenceError, DataError
 from bassinet.federate._messages import Message, check
 from bassinet.federate._plan import FederatedPlan
 from bassinet.federate._site import analysis_rows, merge_small_cells
+from bassinet.plans import CATALOGUE
 
 ROUND = "bassinet-federate-cox-round"
 ANSWER = "bassinet-federate-cox-answer"
@@ -65,8 +66,15 @@ def cox_terms(fplan: FederatedPlan, analysis_id: str, summaries: list[Message]) 
         if name not in levels:
             terms.append({"name": name, "variable": name, "level": None})
             continue
-        for level in sorted(levels[name])[1:]:
-            terms.append({"name": f"{name}={level}", "variable": name, "level": level})
+        ordered = sorted(levels[name])
+        if len(ordered) < 2:  # as the central fit says it
+            variable = CATALOGUE[name]
+            shown = variable.show(ordered[0]) if ordered else "none"
+            raise DataError(f"{variable.label} has one value only ({shown}): nothing to compare")
+        for level in ordered[1:]:
+            terms.append(
+                {"name": f"{name}={level}", "variable": name, "level": level, "reference": ordered[0]}
+            )
     return terms
 
 
@@ -236,6 +244,15 @@ def start_cox(
     """The first round: coefficients 0, the model's columns, the sites expected to answer."""
     _analysis(fplan, analysis_id)
     sites = [str(m["site"]) for m in summaries]
+    for m in summaries:
+        entry = next((e for e in m.get("analyses", []) if e.get("id") == analysis_id), None)
+        if entry is None:
+            raise DataError(f"site {m['site']!r} has no entry for analysis {analysis_id} in its file")
+        if "refused" in entry:
+            raise DataError(
+                f"site {m['site']!r} refused analysis {analysis_id}: {entry['refused']}; "
+                "start the rounds without that site's file, or change the plan's rules"
+            )
     terms = cox_terms(fplan, analysis_id, summaries)
     return {
         "kind": ROUND,
@@ -435,6 +452,7 @@ def _result(
         "rounds": r["round"],
         "iterations": state["iteration"],
         "names": [t["name"] for t in r["terms"]],
+        "terms": r["terms"],
         "coef": beta.tolist(),
         "std_err": se.tolist(),
         "var": var.tolist(),

@@ -36,6 +36,10 @@ from bassinet.survival import (
 Z95 = 1.959963984540054
 
 
+class SiteFileError(DataError):
+    """A site file's table is malformed: the file is refused, not the analysis found not estimable."""
+
+
 @dataclass(frozen=True)
 class PooledEstimate:
     """An estimate at a plan time (in the plan's unit), in percent, with the pooled number at risk."""
@@ -165,7 +169,7 @@ def _expand(site: str, analysis_id: str, group: dict[str, Any], causes: int) -> 
         flat = [v for row in rows for v in (row if isinstance(row, list) else [row])]
         wrong = next((v for v in flat if type(v) is not int), None)
         if wrong is not None:
-            raise DataError(f"{where}: {column!r} holds {wrong!r}: a count is a whole number")
+            raise SiteFileError(f"{where}: {column!r} holds {wrong!r}: a count is a whole number")
     try:
         time = np.asarray(group["time"], dtype=float)
         events = np.asarray(group["events"], dtype=np.int64).reshape(causes, len(time))
@@ -173,16 +177,16 @@ def _expand(site: str, analysis_id: str, group: dict[str, Any], causes: int) -> 
         at_risk = np.asarray(group["at_risk"], dtype=np.int64)
         n = int(group["n"])
     except (KeyError, TypeError, ValueError) as exc:
-        raise DataError(f"{where}: the count table is malformed ({exc})") from None
+        raise SiteFileError(f"{where}: the count table is malformed ({exc})") from None
     if censored.shape != time.shape or at_risk.shape != time.shape:
-        raise DataError(f"{where}: the columns of the count table have different lengths")
+        raise SiteFileError(f"{where}: the columns of the count table have different lengths")
     if (events < 0).any() or (censored < 0).any() or not np.isfinite(time).all() or (time < 0).any():
-        raise DataError(f"{where}: a count is negative or a time is not a finite time >= 0")
+        raise SiteFileError(f"{where}: a count is negative or a time is not a finite time >= 0")
     if len(time) > 1 and (np.diff(time) <= 0).any():
-        raise DataError(f"{where}: times are not strictly increasing")
+        raise SiteFileError(f"{where}: times are not strictly increasing")
     exits = events.sum(axis=0) + censored
     if not np.array_equal(np.cumsum(exits[::-1])[::-1], at_risk) or exits.sum() != n:
-        raise DataError(f"{where}: the numbers at risk do not add up to the events and censorings")
+        raise SiteFileError(f"{where}: the numbers at risk do not add up to the events and censorings")
     counts = np.concatenate([censored[None, :], events])  # status 0, 1, ..., causes
     status = np.repeat(np.tile(np.arange(causes + 1), len(time)), counts.T.ravel())
     return np.repeat(time, exits), status
@@ -260,7 +264,10 @@ def _pool_analysis(fplan: FederatedPlan, a: Any, sites: list[Message]) -> Pooled
                 "its result is given to combine with --cox"
             )
         else:
-            note = f"test {a.test}: not pooled in this version"
+            note = (
+                "transplant as a time-dependent exposure: pooled in the report (pooled_report, bassinet "
+                "federate combine) from the tables of entries and exits, not in this summary"
+            )
         return PooledAnalysis(**base, n=0, note=note)
     refusals = [f"{site}: {e['refused']}" for site, e in entries if e and "refused" in e]
     if refusals:

@@ -4,6 +4,9 @@
 - :func:`run_plan`: endpoints, estimates, tests and models for every analysis, as frozen
   dataclasses (:class:`PlanResult`) that :mod:`bassinet.report` writes out.
 - :data:`CATALOGUE`: the derived variables a plan can use.
+- The result types (:class:`PlanResult`, :class:`AnalysisResult`, :class:`GroupResult`, ...):
+  public so that other producers (the federated pooled report) hand the same objects to
+  :func:`bassinet.report.write_report`.
 """
 
 from importlib import resources
@@ -14,10 +17,15 @@ from bassinet.plans._narrative import hr_text, p_text
 from bassinet.plans._results import (
     AnalysisResult,
     CurveData,
+    Estimate,
+    FlowStep,
     GroupResult,
+    InterimLook,
     InterimResult,
+    LandmarkRow,
     ModelTerm,
     PlanResult,
+    TestResult,
 )
 from bassinet.plans._run import population_ids, run_plan, select_patients
 from bassinet.plans._schema import LoadedPlan, Plan, Scalar, load_plan
@@ -39,13 +47,18 @@ __all__ = [
     "CATALOGUE",
     "AnalysisResult",
     "CurveData",
+    "Estimate",
+    "FlowStep",
     "GroupResult",
+    "InterimLook",
     "InterimResult",
+    "LandmarkRow",
     "LoadedPlan",
     "ModelTerm",
     "Plan",
     "PlanResult",
     "Scalar",
+    "TestResult",
     "analysis_frame",
     "hr_text",
     "load_plan",

@@ -134,6 +134,8 @@ class PlanResult:
     simulation: str = ""
     min_at_risk: int = 10
     interim: InterimResult | None = None
+    #: Set for a pooled report (:mod:`bassinet.federate`): "Pooled from N sites, no patient rows ...".
+    pooled: str = ""
 
 
 @dataclass(frozen=True)
