@@ -42,10 +42,19 @@ from bassinet.plans import (
     PlanResult,
     TestResult,
 )
-from bassinet.plans._estimate import incidence_group, survival_group
-from bassinet.plans._exposure import exposure_analysis, landmark_analysis
-from bassinet.plans._narrative import landmark_sentence, methods, population_words, sentence
-from bassinet.plans._run import _not_estimable, _ticks, _two_group_hr
+from bassinet.plans.building import (
+    exposure_analysis,
+    incidence_group,
+    landmark_analysis,
+    landmark_sentence,
+    methods,
+    population_words,
+    sentence,
+    survival_group,
+)
+from bassinet.plans.building import not_estimable as _not_estimable
+from bassinet.plans.building import ticks as _ticks
+from bassinet.plans.building import two_group_hr as _two_group_hr
 from bassinet.survival import follow_up as reverse_km_follow_up
 from bassinet.survival import gray_test, logrank
 

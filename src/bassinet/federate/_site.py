@@ -469,7 +469,7 @@ def _description(
     coordinator computes the median follow-up by reverse Kaplan-Meier from it. A count
     below ``min_cell`` in the flow withholds the flow (the reason in the file).
     """
-    from bassinet.plans._tables import patient_flow
+    from bassinet.plans.building import patient_flow
 
     plan, rules = fplan.loaded.plan, fplan.disclosure
     out: dict[str, Any] = {}
