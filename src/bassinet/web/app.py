@@ -20,12 +20,13 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from bassinet.access import Actor
 from bassinet.errors import AccessDenied, DataError, RegistryError
 from bassinet.registry import make_engine
 from bassinet.registry.store import require_current
-from bassinet.web import admin, auth, oidc, pages
-from bassinet.web.context import CSRFRefused, SignInRequired, current_state, render, sign_in_redirect
-from bassinet.web.security import HEADERS
+from bassinet.web import admin, auth, oidc, pages, reports_pages
+from bassinet.web.context import CSRFRefused, SignInRequired, current_state, render, sign_in_redirect, visit
+from bassinet.web.security import HEADERS, csrf_matches
 from bassinet.web.settings import WebSettings
 
 STATIC = Path(__file__).parent / "static"
@@ -119,8 +120,28 @@ def create_app(registry_url: str | None = None, *, settings: WebSettings | None 
     app.include_router(oidc.router)
     app.include_router(pages.router)
     app.include_router(admin.router)
+    app.include_router(reports_pages.pages)
+    app.dependency_overrides[reports_pages.page_actor] = _signed_in_actor
     _include_api(app)
     return app
+
+
+async def _signed_in_actor(request: Request) -> Actor:
+    """The report pages' actor: the signed-in visit's, with the CSRF token checked on a POST.
+
+    The report pages ask for :func:`bassinet.web.reports_pages.page_actor`; here it is the
+    session's user (a redirect to sign-in without one), and a form posted without the
+    session's CSRF token is refused like every other form of the application.
+    """
+    signed = visit(request)
+    if request.method == "POST":
+        form = await request.form()
+        token = form.get("csrf_token")
+        if not isinstance(token, str) or not csrf_matches(signed.state.csrf_token, token):
+            raise CSRFRefused()
+    request.state.actor = signed.actor
+    request.state.csrf_token = signed.state.csrf_token
+    return signed.actor
 
 
 def _include_api(app: FastAPI) -> None:

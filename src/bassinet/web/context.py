@@ -139,6 +139,7 @@ def nav(actor: Actor | None) -> dict[str, bool]:
         "patients": permits(actor, Action.READ_PATIENTS),
         "audit": permits(actor, Action.VIEW_AUDIT),
         "admin": permits(actor, Action.MANAGE_USERS),
+        "reports": permits(actor, Action.RUN_REPORT),
     }
 
 

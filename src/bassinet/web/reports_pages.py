@@ -24,6 +24,7 @@ from jinja2 import Environment, FileSystemLoader, TemplateNotFound
 from bassinet.access import AccessDenied, Action, Actor, authorise
 from bassinet.errors import BassinetError, DataError
 from bassinet.web import jobs
+from bassinet.web.context import nav
 
 pages = APIRouter()
 
@@ -71,8 +72,12 @@ def _templates(request: Request) -> Jinja2Templates:
 
 
 def _render(request: Request, name: str, context: dict[str, Any], code: int = 200) -> HTMLResponse:
+    actor = request.state.actor if hasattr(request.state, "actor") else None
     context = {
-        "actor": request.state.actor if hasattr(request.state, "actor") else None,
+        "actor": actor,
+        "user": actor.username if isinstance(actor, Actor) else None,
+        "nav": nav(actor if isinstance(actor, Actor) else None),
+        "request_path": request.url.path,
         "csrf_token": getattr(request.state, "csrf_token", None),
         "list_url": request.url_for("report_list"),
         "run_url": request.url_for("report_run"),
