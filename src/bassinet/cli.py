@@ -43,7 +43,7 @@ from bassinet.registry import (
 )
 from bassinet.registry.audit import history
 from bassinet.registry.escaping import check_output_folder, console_cell, console_markup
-from bassinet.registry.frames import PATIENT_LIST_COLUMNS, export_frames, patient_page, write_audit_log
+from bassinet.registry.frames import PATIENT_LIST_COLUMNS, patient_page, write_audit_log
 from bassinet.registry.lookup import find_patient
 from bassinet.registry.problems import show
 from bassinet.registry.store import database_url
@@ -361,23 +361,25 @@ def export(
     def work() -> list[Path]:
         with _open_registry(registry) as engine:
             from bassinet.exchange import record_export  # every export is logged (`bassinet exports`)
+            from bassinet.registry.frames import export_tables, patient_ids
+            from bassinet.registry.store import require_current
 
-            frames = read_frames(engine)  # checks the schema
-            if chosen == "csv":
-                from bassinet.registry.import_format import load_for_export, registry_rows, write_rows
+            require_current(engine)
+            if chosen == "csv":  # streamed: a chunk of patients at a time (issue 16)
+                from bassinet.registry.import_format import export_chunks, write_rows
 
                 check_output_folder(out_dir, option="--out")
                 with registry_session(engine, actor="bassinet export") as session:
-                    written = list(write_rows(registry_rows(load_for_export(session)), out_dir).values())
+                    written = list(write_rows(export_chunks(session), out_dir).values())
             else:
-                written = export_frames(frames, out_dir, fmt=chosen)
+                written = export_tables(engine, out_dir, fmt=chosen)
             paths = [*written, write_audit_log(engine, out_dir / f"audit_log.{chosen}", fmt=chosen)]
             record_export(
                 engine,
                 actor=_actor(None),
                 fmt=chosen,
                 files=paths,
-                patient_ids=frames.patients.id,
+                patient_ids=patient_ids(engine),
                 scope={"patients": "all", "audit_trail": True},
             )
             return paths
