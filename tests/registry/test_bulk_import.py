@@ -10,10 +10,11 @@ changes and deletes.
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from bassinet.registry import import_files, importer, init_registry, make_engine, read_frames
 from bassinet.registry import models as m
@@ -98,6 +99,14 @@ def test_a_bulk_import_writes_the_registry_and_audit_of_the_row_by_row_one(
     assert {a[0] for a in audit} == {"insert", "update", "delete"}
     assert any(a[1] == "patient" and a[4] == "wbc" and a[6] == "123.5" for a in audit)
     assert allocations, "the cohort brings recorded arms"
+    if registry_url.startswith("sqlite"):  # stored as SQLAlchemy stores a timestamp, not as sqlite3 adapts it
+        engine = make_engine(registry_url)
+        with engine.connect() as connection:
+            stamps = set(connection.scalars(text("SELECT DISTINCT at FROM audit_log")))
+        engine.dispose()
+        assert stamps and all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}", t) for t in stamps), (
+            stamps
+        )
     assert tables == reference[0]
     assert audit == reference[1]
     assert allocations == reference[2]

@@ -171,7 +171,8 @@ def insert_audit_rows(session: Session, rows: list[dict[str, Any]]) -> None:
         # The DB-API's executemany with tuples: SQLAlchemy's per-row parameter handling
         # costs more than SQLite's insert. Only ``at`` needs its type's conversion.
         names = [c.name for c in AuditEntry.__table__.columns if c.name != "id"]
-        convert = AuditEntry.__table__.c.at.type.bind_processor(connection.dialect)
+        at_type = AuditEntry.__table__.c.at.type.dialect_impl(connection.dialect)
+        convert = at_type.bind_processor(connection.dialect)  # the text SQLAlchemy stores
         stamps: dict[object, object] = {}
         for row in rows:
             if row["at"] not in stamps:
