@@ -139,6 +139,9 @@ def main() -> None:
                     init_registry(urls[store])
                     for step in STEPS:
                         results[step].append(measure(step, urls[store], folder))
+                        seconds, mib, cpu = results[step][-1]
+                        line = f"  {store} {step}: {seconds:.2f} s, CPU {cpu:.1f} s, {mib:,.0f} MiB"
+                        print(line, flush=True)
                 cells = "".join(
                     f"{statistics.median(t for t, _, _ in r):>10.2f}"
                     f"{statistics.median(c for _, _, c in r):>8.1f}"

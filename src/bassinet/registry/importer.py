@@ -13,7 +13,10 @@ columns and codes onto the registry's (:mod:`.mapping`), parse every cell
   updated, and for each long
   sheet present in the import its rows for that patient are made to equal the file's
   (matched by the sheet's key). Every change is audited (:mod:`.audit`); re-importing
-  the same file changes nothing. Source files are only read, never written.
+  the same file changes nothing. Source files are only read, never written. The
+  registry is compared and written :data:`CHUNK_PATIENTS` patients at a time: new
+  patients and their records with one executemany per table (their audit rows alike,
+  ``COPY`` on PostgreSQL), so that memory does not grow with the registry.
 - A known study ID under another centre is a move: refused unless a ``reason`` is
   given (then the patient moves, audited with the reason), never a second patient.
 - An allocated arm and its date belong to the allocation: a file that would change
