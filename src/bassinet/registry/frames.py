@@ -11,6 +11,8 @@ it out and :func:`read_audit_log` reads it on request. ``bassinet export`` write
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -22,7 +24,7 @@ from sqlalchemy import JSON, Boolean, Date, DateTime, Engine, Float, Integer, Se
 
 from bassinet.errors import ConfigurationError
 from bassinet.registry import models as m
-from bassinet.registry.escaping import check_output_folder, neutralise_frame
+from bassinet.registry.escaping import FORMULA_START, check_output_folder, neutralise_frame, spreadsheet_cell
 from bassinet.registry.store import make_engine, require_current
 
 #: Frame name -> table, in the order they are exported.
@@ -131,6 +133,8 @@ def write_audit_log(
     import pyarrow.parquet as pq
 
     require_current(engine)
+    if fmt == "csv":
+        return _write_audit_csv(engine, path, chunk_rows)
     arrow_types = {"at": pa.timestamp("us", tz="UTC")}
     schema = pa.schema(
         [
@@ -158,6 +162,38 @@ def write_audit_log(
     finally:
         if writer is not None:
             writer.close()
+    return path
+
+
+def _audit_stamp(value: dt.datetime | None) -> str | None:
+    """A timestamp as :func:`csv_frame` writes it: ISO 8601 in UTC with its offset."""
+    if value is None:
+        return None
+    return (value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)).isoformat()
+
+
+def _write_audit_csv(engine: Engine, path: Path, chunk_rows: int) -> Path:
+    """The audit trail as CSV with the csv module: what :func:`csv_frame` writes (timestamps in
+    ISO 8601, text neutralised), without a DataFrame per chunk (some 30 rows a patient)."""
+    names = [c.name for c in AUDIT_LOG.columns]
+    stamp = names.index("at")
+    texts = [i for i, c in enumerate(AUDIT_LOG.columns) if not isinstance(c.type, Integer | DateTime)]
+    with engine.connect() as connection, path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        result = connection.execution_options(stream_results=True, yield_per=chunk_rows).execute(
+            select(AUDIT_LOG).order_by(AUDIT_LOG.c.id)
+        )
+        writer.writerow(result.keys())
+        for part in result.partitions(chunk_rows):
+            rows = []
+            for row in part:
+                cells = list(row)
+                cells[stamp] = _audit_stamp(cells[stamp])
+                for i in texts:
+                    if cells[i] is not None and cells[i].startswith(FORMULA_START):
+                        cells[i] = spreadsheet_cell(cells[i])
+                rows.append(cells)
+            writer.writerows(rows)
     return path
 
 
