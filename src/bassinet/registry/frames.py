@@ -6,7 +6,9 @@ so that downstream code never opens a database session.
 
 The audit trail is not among the analysis frames: it grows with every change (some
 30 rows a patient on import) and no analysis reads it, so :func:`read_frames` leaves
-it out and :func:`read_audit_log` reads it on request. ``bassinet export`` writes both.
+it out and :func:`read_audit_log` reads it on request. ``bassinet export`` writes both,
+streamed a chunk at a time (:func:`export_tables`, :func:`write_audit_log`), so that its
+memory does not grow with the registry.
 """
 
 from __future__ import annotations
