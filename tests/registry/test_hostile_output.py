@@ -74,7 +74,7 @@ def test_console_markup_escapes_rich_tags() -> None:
 @pytest.mark.parametrize(
     ("cell", "written"),
     [
-        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
+        ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
         ("+1+2", "'+1+2"),
         ("-2+3", "'-2+3"),
         ("@SUM(A1)", "'@SUM(A1)"),
@@ -196,13 +196,13 @@ def test_export_neutralises_formulas_and_keeps_timestamps_and_json(url: str, tmp
 
 
 def test_the_quarantine_file_neutralises_formulas(url: str, tmp_path: Path) -> None:
-    path, _ = write_files(tmp_path, [patient("P1"), patient("P2", sex='=HYPERLINK("x")')])
+    path, _ = write_files(tmp_path, [patient("P1"), patient("P2", sex="=HYPERLINK(\"x\")")])
     quarantine = tmp_path / "rejected.csv"
     code, _, error = run("import", str(path), "--quarantine", str(quarantine), "--registry", url)
     assert code == 0, error
     with quarantine.open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    assert [r["sex"] for r in rows] == ['\'=HYPERLINK("x")']
+    assert [r["sex"] for r in rows] == ["'=HYPERLINK(\"x\")"]
 
 
 def test_explain_in_markdown_escapes_html_from_the_study_id(url: str, tmp_path: Path) -> None:
