@@ -58,8 +58,12 @@ def child(step: str, url: str, folder: Path) -> None:
     print(f"{time.perf_counter() - start:.3f}")
 
 
-def measure(step: str, url: str, folder: Path) -> tuple[float, float]:
-    """(seconds, peak resident memory in MiB) of one step in its own process."""
+def measure(step: str, url: str, folder: Path) -> tuple[float, float, float]:
+    """(seconds, peak resident memory in MiB, CPU seconds) of one step in its own process.
+
+    The CPU time (user + system, start-up included) says what a step costs when the
+    machine is shared and its wall time mostly waiting for a core.
+    """
     command = [sys.executable, __file__, "--child", step, "--url", url, "--folder", str(folder)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None
@@ -68,7 +72,8 @@ def measure(step: str, url: str, folder: Path) -> tuple[float, float]:
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise SystemExit(f"{step} failed on {url} (exit {process.returncode})")
-    return float(output.strip().splitlines()[-1]), usage.ru_maxrss / 1024  # Linux: kilobytes
+    cpu = usage.ru_utime + usage.ru_stime
+    return float(output.strip().splitlines()[-1]), usage.ru_maxrss / 1024, cpu  # Linux: kilobytes
 
 
 def fresh_postgres(url: str) -> None:
@@ -120,12 +125,11 @@ def main() -> None:
             )
             database = folder / "bench.db"
             urls = {"sqlite": f"sqlite:///{database}", "postgresql": args.postgres}
-            header = "".join(f"{s:>22}" for s in STEPS)
-            print(
-                f"\n{'store':<12}{header}\n{'':<12}" + "".join(f"{'s (median), peak MiB':>22}" for _ in STEPS)
-            )
+            header = "".join(f"{s:>26}" for s in STEPS)
+            units = "".join(f"{'s (median), CPU s, MiB':>26}" for _ in STEPS)
+            print(f"\n{'store':<12}{header}\n{'':<12}{units}", flush=True)
             for store in stores:
-                results: dict[str, list[tuple[float, float]]] = {s: [] for s in STEPS}
+                results: dict[str, list[tuple[float, float, float]]] = {s: [] for s in STEPS}
                 for _ in range(args.repeats):
                     if store == "sqlite":
                         for suffix in ("", "-wal", "-shm"):
@@ -135,11 +139,16 @@ def main() -> None:
                     init_registry(urls[store])
                     for step in STEPS:
                         results[step].append(measure(step, urls[store], folder))
+                        seconds, mib, cpu = results[step][-1]
+                        line = f"  {store} {step}: {seconds:.2f} s, CPU {cpu:.1f} s, {mib:,.0f} MiB"
+                        print(line, flush=True)
                 cells = "".join(
-                    f"{statistics.median(t for t, _ in r):>12.2f}{max(m for _, m in r):>10,.0f}"
+                    f"{statistics.median(t for t, _, _ in r):>10.2f}"
+                    f"{statistics.median(c for _, _, c in r):>8.1f}"
+                    f"{max(m for _, m, _ in r):>8,.0f}"
                     for r in results.values()
                 )
-                print(f"{store:<12}{cells}")
+                print(f"{store:<12}{cells}", flush=True)
     finally:
         if started_server:
             subprocess.run(["bash", str(ROOT / "scripts" / "postgres.sh"), "stop"], check=False)

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import pandas as pd
+import pytest
 from sqlalchemy import Engine, event
 
-from bassinet.registry import import_files, read_audit_log
-from bassinet.registry.frames import csv_frame, patient_page, write_audit_log
+from bassinet.registry import export_frames, import_files, read_audit_log, read_frames, registry_session
+from bassinet.registry.frames import csv_frame, export_tables, patient_page, write_audit_log
+from bassinet.registry.import_format import export_chunks, load_for_export, write_rows
+from bassinet.registry.import_format import registry_rows as registry_rows_of
+from bassinet.simulate import registry_rows, write_csv
 from tests.registry.builders import patient, write_files
 
 
@@ -58,3 +63,43 @@ def test_the_streamed_audit_log_equals_the_whole_one(engine: Engine, tmp_path: P
     assert streamed_parquet["id"].tolist() == whole["id"].tolist()
     assert streamed_parquet["at"].tolist() == whole["at"].tolist()
     assert streamed_parquet["new_value"].tolist() == whole["new_value"].tolist()
+
+
+@pytest.fixture
+def cohort(engine: Engine, tmp_path: Path) -> Engine:
+    paths = write_csv(registry_rows(40, seed=7), tmp_path / "in")
+    import_files(engine, paths.pop("patients"), long_sheets=paths, actor="tester")
+    return engine
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_the_streamed_tables_equal_the_whole_frames(
+    cohort: Engine, tmp_path: Path, fmt: Literal["csv", "parquet"]
+) -> None:
+    whole = export_frames(read_frames(cohort), tmp_path / "whole", fmt=fmt)
+    streamed = export_tables(cohort, tmp_path / "streamed", fmt=fmt, chunk_rows=7)
+    assert [p.name for p in streamed] == [p.name for p in whole]
+    for before, after in zip(whole, streamed, strict=True):
+        if fmt == "csv":
+            assert after.read_text(encoding="utf-8") == before.read_text(encoding="utf-8"), after.name
+        else:
+            expected, got = pd.read_parquet(before), pd.read_parquet(after)
+            assert len(got) == len(expected)
+            assert list(got.columns) == list(expected.columns)
+            for column in expected.columns:
+                assert [None if pd.isna(x) else x for x in got[column]] == [
+                    None if pd.isna(x) else x for x in expected[column]
+                ], f"{after.name} {column}"
+    assert len(read_frames(cohort).remissions) > 7  # more than one chunk
+
+
+def test_the_chunked_import_format_equals_the_whole_one(cohort: Engine, tmp_path: Path) -> None:
+    with registry_session(cohort, actor="tester") as session:
+        whole = write_rows(registry_rows_of(load_for_export(session)), tmp_path / "whole")
+        session.expunge_all()
+        chunked = write_rows(export_chunks(session, chunk_patients=7), tmp_path / "chunked")
+    assert list(chunked) == list(whole)
+    for name, path in whole.items():
+        text = path.read_text(encoding="utf-8")
+        assert chunked[name].read_text(encoding="utf-8") == text, name
+    assert len(whole["patients"].read_text(encoding="utf-8").splitlines()) == 41

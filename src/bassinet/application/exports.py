@@ -75,28 +75,30 @@ def export(
 
 
 def _export_with_audit(actor: Actor, engine: Engine, fmt: str, out_dir: Path) -> list[Path]:
+    """The registry and its audit log, streamed a chunk at a time (flat memory, issue 16)."""
     from bassinet.exchange import record_export
-    from bassinet.registry import read_frames, registry_session
+    from bassinet.registry import registry_session
     from bassinet.registry.escaping import check_output_folder
-    from bassinet.registry.frames import export_frames, write_audit_log
+    from bassinet.registry.frames import export_tables, patient_ids, write_audit_log
+    from bassinet.registry.store import require_current
 
-    frames = read_frames(engine)  # checks the schema
+    require_current(engine)
     chosen: Literal["csv", "parquet"] = "csv" if fmt == "csv" else "parquet"
-    if chosen == "csv":
-        from bassinet.registry.import_format import load_for_export, registry_rows, write_rows
+    if chosen == "csv":  # the re-importable import format, a chunk of patients at a time
+        from bassinet.registry.import_format import export_chunks, write_rows
 
         check_output_folder(out_dir, option="--out")
         with registry_session(engine, actor="bassinet export") as session:
-            written = list(write_rows(registry_rows(load_for_export(session)), out_dir).values())
+            written = list(write_rows(export_chunks(session), out_dir).values())
     else:
-        written = export_frames(frames, out_dir, fmt=chosen)
+        written = export_tables(engine, out_dir, fmt=chosen)
     paths = [*written, write_audit_log(engine, out_dir / f"audit_log.{chosen}", fmt=chosen)]
     record_export(
         engine,
         actor=actor.username,
         fmt=chosen,
         files=paths,
-        patient_ids=frames.patients.id,
+        patient_ids=patient_ids(engine),
         scope={"patients": "all", "audit_trail": True},
     )
     return paths

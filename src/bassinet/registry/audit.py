@@ -119,6 +119,15 @@ def _mark_transaction(session: Session, _flush: UOWTransaction, _instances: obje
     touches = any(isinstance(o, _AUDITED) for o in (*session.new, *session.dirty, *session.deleted))
     if not touches or not session.info.get("actor"):
         return
+    mark_audited(session)
+
+
+def mark_audited(session: Session) -> None:
+    """Mark the session's transaction as audited by Bassinet, so the database's audit triggers stand aside.
+
+    Called before every flush that changes registry data, and by code that writes
+    registry rows and their audit rows itself (the importer's bulk insert).
+    """
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT set_config('bassinet.audited', 'on', true)"))
@@ -142,6 +151,40 @@ def _unmark_transaction(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _forget_mark(session: Session) -> None:
     session.info.pop(_MARKED, None)
+
+
+def insert_audit_rows(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Append ``rows`` (:class:`~.models.AuditEntry` columns but ``id``) in the session's transaction.
+
+    PostgreSQL takes them with ``COPY`` (psycopg), SQLite with one ``executemany``.
+    """
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg":
+        names = [c.name for c in AuditEntry.__table__.columns if c.name != "id"]
+        raw: Any = connection.connection.driver_connection
+        with raw.cursor() as cursor, cursor.copy(f"COPY audit_log ({', '.join(names)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(tuple(row[n] for n in names))
+    elif connection.dialect.name == "sqlite":
+        # The DB-API's executemany with tuples: SQLAlchemy's per-row parameter handling
+        # costs more than SQLite's insert. Only ``at`` needs its type's conversion.
+        names = [c.name for c in AuditEntry.__table__.columns if c.name != "id"]
+        at_type = AuditEntry.__table__.c.at.type.dialect_impl(connection.dialect)
+        convert = at_type.bind_processor(connection.dialect)  # the text SQLAlchemy stores
+        stamps: dict[object, object] = {}
+        for row in rows:
+            if row["at"] not in stamps:
+                stamps[row["at"]] = convert(row["at"]) if convert else row["at"]
+        statement = f"INSERT INTO audit_log ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+        raw_sqlite: Any = connection.connection.driver_connection
+        raw_sqlite.executemany(
+            statement,
+            [tuple(stamps[row["at"]] if n == "at" else row[n] for n in names) for row in rows],
+        )
+    else:
+        connection.execute(insert(AuditEntry), rows)
 
 
 @event.listens_for(Session, "after_flush")

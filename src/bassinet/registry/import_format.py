@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from enum import Enum
 from pathlib import Path
 
@@ -114,6 +114,43 @@ def load_for_export(session: Session, study_ids: Iterable[str] | None = None) ->
     return list(session.scalars(query))
 
 
+#: Patients loaded (with every record) at once while the registry is written out.
+EXPORT_CHUNK_PATIENTS = 2_000
+
+
+def export_chunks(session: Session, chunk_patients: int = EXPORT_CHUNK_PATIENTS) -> Iterator[Rows]:
+    """The import rows of the whole registry, ``chunk_patients`` patients at a time, in study-ID order.
+
+    The same rows as ``registry_rows(load_for_export(session))``, in the same order, but
+    paged in SQL by study ID (keyset paging), so that memory holds one chunk of patients
+    and their records, not the registry.
+    """
+    after: str | None = None
+    while True:
+        query = (
+            select(m.Patient)
+            .options(
+                selectinload(m.Patient.centre).selectinload(m.Centre.study_group),
+                selectinload(m.Patient.remissions),
+                selectinload(m.Patient.mrd),
+                selectinload(m.Patient.courses),
+                selectinload(m.Patient.transplants),
+                selectinload(m.Patient.events),
+            )
+            .order_by(m.Patient.study_id)
+            .limit(chunk_patients)
+        )
+        if after is not None:
+            query = query.where(m.Patient.study_id > after)
+        patients = list(session.scalars(query))
+        if not patients:
+            return
+        after = patients[-1].study_id
+        yield registry_rows(patients)
+        del patients
+        session.expunge_all()  # read only: let the chunk's objects go
+
+
 def registry_rows(patients: Iterable[m.Patient]) -> Rows:
     """Import rows of many patients, by sheet."""
     rows: Rows = {name: [] for name in SHEETS}
@@ -123,20 +160,29 @@ def registry_rows(patients: Iterable[m.Patient]) -> Rows:
     return rows
 
 
-def write_rows(rows: Rows, folder: Path) -> dict[str, Path]:
+def write_rows(rows: Rows | Iterable[Rows], folder: Path) -> dict[str, Path]:
     """One CSV file per sheet, with every column of the sheet; returns {sheet: path}.
 
-    Text cells that a spreadsheet would run as formulas get a leading apostrophe
-    (:func:`~bassinet.registry.escaping.spreadsheet_cell`); the importer removes it again.
+    ``rows`` is one set of rows by sheet, or an iterable of them (:func:`export_chunks`),
+    each written as it comes. Text cells that a spreadsheet would run as formulas get a
+    leading apostrophe (:func:`~bassinet.registry.escaping.spreadsheet_cell`); the
+    importer removes it again.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    written = {}
-    for name, spec in SHEETS.items():
-        path = folder / f"{name}.csv"
-        with path.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow([c.name for c in spec.columns])
-            for row in rows.get(name, []):
-                writer.writerow([spreadsheet_cell(row.get(c.name, "")) for c in spec.columns])
-        written[name] = path
+    chunks: Iterable[Rows] = [rows] if isinstance(rows, dict) else rows
+    written = {name: folder / f"{name}.csv" for name in SHEETS}
+    handles = {name: path.open("w", newline="", encoding="utf-8") for name, path in written.items()}
+    try:
+        writers = {name: csv.writer(handle) for name, handle in handles.items()}
+        for name, spec in SHEETS.items():
+            writers[name].writerow([c.name for c in spec.columns])
+        for chunk in chunks:
+            for name, spec in SHEETS.items():
+                names = [c.name for c in spec.columns]
+                writers[name].writerows(
+                    [spreadsheet_cell(row.get(n, "")) for n in names] for row in chunk.get(name, [])
+                )
+    finally:
+        for handle in handles.values():
+            handle.close()
     return written

@@ -13,7 +13,10 @@ columns and codes onto the registry's (:mod:`.mapping`), parse every cell
   updated, and for each long
   sheet present in the import its rows for that patient are made to equal the file's
   (matched by the sheet's key). Every change is audited (:mod:`.audit`); re-importing
-  the same file changes nothing. Source files are only read, never written.
+  the same file changes nothing. Source files are only read, never written. The
+  registry is compared and written :data:`CHUNK_PATIENTS` patients at a time: new
+  patients and their records with one executemany per table (their audit rows alike,
+  ``COPY`` on PostgreSQL), so that memory does not grow with the registry.
 - A known study ID under another centre is a move: refused unless a ``reason`` is
   given (then the patient moves, audited with the reason), never a second patient.
 - An allocated arm and its date belong to the allocation: a file that would change
@@ -40,11 +43,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, Table, insert, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session, selectinload
 
 from bassinet.errors import DataError
 from bassinet.registry import models as m
+from bassinet.registry.audit import audit_text, insert_audit_rows, mark_audited
 from bassinet.registry.escaping import check_output_file, spreadsheet_cell
 from bassinet.registry.mapping import Mapping
 from bassinet.registry.problems import ImportRejected, Problem, cell_text, show
@@ -65,7 +70,11 @@ CHILD_MODELS: dict[str, tuple[type[m.Base], str]] = {
 }
 #: Columns of the patients sheet that are not fields of the patient table.
 PLACEMENT = ("study_id", "centre", "study_group", "original_country")
-FLUSH_EVERY = 500
+#: Patients read from the registry, compared and written at once during an import.
+CHUNK_PATIENTS = 2_000
+#: New patients and their records are inserted with one executemany per table and chunk
+#: (:func:`_insert_new`); False inserts them one by one through the ORM (tests compare both).
+BULK_INSERT = True
 
 
 @dataclass
@@ -419,37 +428,42 @@ def _one_group_per_centre(parsed: _Parsed) -> list[Problem]:
 def _check_identity_and_arms(session: Session, parsed: _Parsed, reason: str | None) -> list[Problem]:
     """A known study ID keeps its centre unless moved with a reason; an allocated arm is not changed."""
     problems: list[Problem] = []
-    known = {
-        p.study_id: p
-        for p in session.scalars(
-            select(m.Patient)
-            .where(m.Patient.study_id.in_(list(parsed.patients)))
-            .options(selectinload(m.Patient.centre))
+    study_ids = list(parsed.patients)
+    known: dict[str, tuple[int, str]] = {}  # study_id -> (patient id, centre name)
+    allocations: dict[int, m.Allocation] = {}
+    for start in range(0, len(study_ids), CHUNK_PATIENTS):  # the registry is read a chunk at a time
+        part = study_ids[start : start + CHUNK_PATIENTS]
+        rows = session.execute(
+            select(m.Patient.study_id, m.Patient.id, m.Centre.name)
+            .join(m.Centre, m.Patient.centre_id == m.Centre.id)
+            .where(m.Patient.study_id.in_(part))
         )
-    }
-    allocations = {
-        a.patient_id: a
-        for a in session.scalars(
-            select(m.Allocation).where(m.Allocation.patient_id.in_([p.id for p in known.values()]))
-        )
-    }
+        found = {sid: (pid, name) for sid, pid, name in rows}
+        known.update(found)
+        if found:
+            allocations.update(
+                (a.patient_id, a)
+                for a in session.scalars(
+                    select(m.Allocation).where(m.Allocation.patient_id.in_([p for p, _ in found.values()]))
+                )
+            )
     for study_id, bundle in parsed.patients.items():
-        patient = known.get(study_id)
-        if patient is None:
+        if study_id not in known:
             continue
+        patient_id, centre_name = known[study_id]
         record = bundle.patient
         centre = record.values.get("centre")
-        if isinstance(centre, str) and centre != patient.centre.name and reason is None:
+        if isinstance(centre, str) and centre != centre_name and reason is None:
             problems.append(
                 record.problem(
                     "centre",
                     f"differs from the registry, where patient '{study_id}' is in centre "
-                    f"'{patient.centre.name}': a study ID is one patient, so this is a move from "
-                    f"'{patient.centre.name}' to '{centre}'; give --reason to move it "
+                    f"'{centre_name}': a study ID is one patient, so this is a move from "
+                    f"'{centre_name}' to '{centre}'; give --reason to move it "
                     "(or use `bassinet move`)",
                 )
             )
-        allocation = allocations.get(patient.id)
+        allocation = allocations.get(patient_id)
         if allocation is None:
             continue
         when = allocation.allocated_on or allocation.allocated_at.date()
@@ -564,50 +578,147 @@ def _write(
     session.flush()
 
     del wanted_centres
+    centre_ids = {name: c.id for name, c in centres.items()}
     loaders = [selectinload(getattr(m.Patient, attr)) for _, attr in CHILD_MODELS.values()]
-    existing = {
-        p.study_id: p
-        for p in session.scalars(
-            select(m.Patient)
-            .where(m.Patient.study_id.in_(list(good)))
-            .options(*loaders, selectinload(m.Patient.centre).selectinload(m.Centre.study_group))
-        )
-    }
     allocated = set(
         session.scalars(select(m.Allocation.patient_id).where(m.Allocation.protocol == "interfant-06"))
     )
-    recorded: list[m.Patient] = []
-    for done, study_id in enumerate(good, start=1):
-        bundle = parsed.patients[study_id]
-        centre = centres[str(bundle.patient.values["centre"])]
-        fields = _model_values("patients", bundle.patient)
-        patient = existing.get(study_id)
-        if patient is None:
-            patient = m.Patient(study_id=study_id, centre=centre, **fields)
-            session.add(patient)
-            counts["patients"].inserted += 1
-        elif _update(patient, {**fields, "centre": centre}):
-            counts["patients"].updated += 1
-        else:
-            counts["patients"].unchanged += 1
-        if patient.randomisation_arm is not None and patient.id not in allocated:
-            recorded.append(patient)
-        for sheet in sheets:
-            if sheet != "patients":
-                _sync_children(session, patient, sheet, bundle.rows(sheet), counts[sheet])
-        if done % FLUSH_EVERY == 0:
-            session.flush()
-            if progress:
-                progress("writing", done, len(good))
-    session.flush()
-    if recorded:
-        from bassinet.protocols.randomise import record_arm  # the protocols package builds on the registry
-
-        for patient in recorded:
-            record_arm(session, patient, actor=str(session.info["actor"]))
+    for start in range(0, len(good), CHUNK_PATIENTS):
+        chunk = good[start : start + CHUNK_PATIENTS]
+        # Known patients are compared and updated through the ORM a chunk at a time (the
+        # session holds them weakly, so each chunk is let go); new ones are bulk-inserted.
+        existing = {
+            p.study_id: p
+            for p in session.scalars(
+                select(m.Patient)
+                .where(m.Patient.study_id.in_(chunk))
+                .options(*loaders, selectinload(m.Patient.centre).selectinload(m.Centre.study_group))
+            )
+        }
+        recorded: list[m.Patient] = []
+        new: list[str] = []
+        for study_id in chunk:
+            bundle = parsed.patients[study_id]
+            patient = existing.get(study_id)
+            if patient is None and BULK_INSERT:
+                new.append(study_id)
+                continue
+            centre = centres[str(bundle.patient.values["centre"])]
+            fields = _model_values("patients", bundle.patient)
+            if patient is None:  # row by row through the ORM: the reference for the bulk insert
+                patient = m.Patient(study_id=study_id, centre=centre, **fields)
+                session.add(patient)
+                counts["patients"].inserted += 1
+            elif _update(patient, {**fields, "centre": centre}):
+                counts["patients"].updated += 1
+            else:
+                counts["patients"].unchanged += 1
+            if patient.randomisation_arm is not None and patient.id not in allocated:
+                recorded.append(patient)
+            for sheet in sheets:
+                if sheet != "patients":
+                    _sync_children(session, patient, sheet, bundle.rows(sheet), counts[sheet])
         session.flush()
+        del existing
+        if new:
+            armed = _insert_new(session, parsed, new, sheets, centre_ids, counts)
+            if armed:
+                recorded.extend(
+                    session.scalars(
+                        select(m.Patient)
+                        .where(m.Patient.id.in_(armed))
+                        .order_by(m.Patient.id)
+                        .options(*loaders, selectinload(m.Patient.centre).selectinload(m.Centre.study_group))
+                    )
+                )
+        if recorded:
+            from bassinet.protocols.randomise import (
+                record_arm,
+            )  # the protocols package builds on the registry
+
+            for patient in recorded:
+                record_arm(session, patient, actor=str(session.info["actor"]))
+            session.flush()
+        if progress:
+            progress("writing", start + len(chunk), len(good))
     if progress:
         progress("writing", len(good), len(good))
+
+
+def _insert_new(
+    session: Session,
+    parsed: _Parsed,
+    study_ids: Sequence[str],
+    sheets: Sequence[str],
+    centre_ids: dict[str, int],
+    counts: dict[str, SheetCount],
+) -> list[int]:
+    """Insert new patients and their records with one ``executemany`` per table, audited alike.
+
+    The audit rows are those the ORM's flush would write (:mod:`.audit`): one per
+    non-empty field of each inserted row, in the same transaction (``COPY`` on
+    PostgreSQL). Returns the ids of the new patients that bring a randomisation arm.
+    """
+    mark_audited(session)
+    connection = session.connection()
+    base = {
+        "at": dt.datetime.now(dt.UTC),
+        "actor": session.info.get("actor"),
+        "action": "insert",
+        "old_value": None,
+        "import_run_id": session.info.get("import_run_id"),
+        "reason": session.info.get("reason"),
+    }
+    audit: list[dict[str, Any]] = []
+
+    def insert_rows(model: type[m.Base], rows: list[dict[str, object]]) -> list[int]:
+        table = model.__table__
+        assert isinstance(table, Table)
+        fields = [a.key for a in sa_inspect(model).column_attrs if a.key != "id"]
+        full = [{f: row.get(f) for f in fields} for row in rows]
+        ids = list(
+            connection.execute(
+                insert(table).returning(table.c.id, sort_by_parameter_order=True), full
+            ).scalars()
+        )
+        for record_id, row in zip(ids, full, strict=True):
+            patient_id = record_id if model is m.Patient else row["patient_id"]
+            for name in fields:
+                value = row[name]
+                if value is not None:
+                    audit.append(
+                        {
+                            **base,
+                            "table_name": table.name,
+                            "record_id": record_id,
+                            "patient_id": patient_id,
+                            "field": name,
+                            "new_value": audit_text(value),
+                        }
+                    )
+        return ids
+
+    patients = []
+    for study_id in study_ids:
+        record = parsed.patients[study_id].patient
+        centre_id = centre_ids[str(record.values["centre"])]
+        patients.append({"centre_id": centre_id, "study_id": study_id, **_model_values("patients", record)})
+    ids = insert_rows(m.Patient, patients)
+    counts["patients"].inserted += len(ids)
+    for sheet in sheets:
+        if sheet == "patients":
+            continue
+        model, _ = CHILD_MODELS[sheet]
+        rows = [
+            {**_model_values(sheet, record), "patient_id": patient_id}
+            for study_id, patient_id in zip(study_ids, ids, strict=True)
+            for record in parsed.patients[study_id].rows(sheet)
+        ]
+        if rows:
+            insert_rows(model, rows)
+            counts[sheet].inserted += len(rows)
+    insert_audit_rows(session, audit)
+    return [pid for pid, row in zip(ids, patients, strict=True) if row.get("randomisation_arm") is not None]
 
 
 def _sync_children(

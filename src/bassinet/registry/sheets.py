@@ -14,6 +14,7 @@ a function per kind of cell does that directly and is faster on 10,000-row files
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
 from collections.abc import Mapping
@@ -211,6 +212,7 @@ class MRD:
     value: float | None
 
 
+@functools.lru_cache(maxsize=16_384)  # a registry's cells repeat a few thousand codes and words
 def _key(text: str) -> str:
     return " ".join(text.strip().casefold().replace("-", " ").replace("_", " ").split())
 
@@ -219,6 +221,13 @@ def canonical_label(text: str) -> str:
     """``text`` as the registry compares codes and labels: case-folded, ``-`` and ``_`` as
     spaces, runs of white space as one ("Non-CR" and "non cr" are the same)."""
     return _key(text)
+@functools.lru_cache(maxsize=256)
+def _code_index(codes: type[StrEnum]) -> dict[str, StrEnum]:
+    """The members of ``codes`` by their key (the first member of a key wins)."""
+    index: dict[str, StrEnum] = {}
+    for member in codes:
+        index.setdefault(_key(member.value), member)
+    return index
 
 
 def parse_date(raw: Cell, date_format: str | None) -> dt.date:
@@ -270,9 +279,9 @@ def parse_number(raw: Cell) -> float:
 def parse_code(raw: Cell, codes: type[StrEnum], centre_codes: Mapping[str, str]) -> StrEnum:
     text = str(raw).strip()
     mapped = centre_codes.get(_key(text), text)
-    for member in codes:
-        if _key(member.value) == _key(mapped):
-            return member
+    member = _code_index(codes).get(_key(mapped))
+    if member is not None:
+        return member
     allowed = ", ".join(m.value for m in codes)
     raise CellError(f"is not a known code: use one of {allowed}, or map it in the mapping file")
 
