@@ -40,6 +40,8 @@ IntArray = NDArray[np.int64]
 
 _NO_SIGN = np.uint64(0x7FFF_FFFF_FFFF_FFFF)
 _ENABLED = [True]
+#: Up to this many runs joined by timefix, :meth:`Sorted.fixed` patches them one by one.
+_FEW_RUNS = 1000
 
 
 @contextmanager
@@ -102,8 +104,16 @@ class Sorted:
         keep = fix_runs(self.time[new])
         if keep is None:
             return self
-        # rows of a run that joins the one before take that run's first time
         starts = np.flatnonzero(new)
+        joining = np.flatnonzero(~keep)
+        if len(joining) <= _FEW_RUNS:
+            # rows of a run that joins the one before take that run's first time, run by
+            # run in ascending order (so that a chain of runs takes the first of the chain)
+            time = self.time.copy()
+            ends = np.append(starts[1:], len(time))
+            for run in joining.tolist():
+                time[starts[run] : ends[run]] = time[starts[run] - 1]
+            return Sorted(time, self.code)
         first = np.zeros(len(self.time), dtype=np.intp)
         first[starts[keep]] = starts[keep]
         np.maximum.accumulate(first, out=first)
@@ -111,6 +121,11 @@ class Sorted:
 
     def counts(self, n_codes: int, fix_times: bool = False) -> tuple[FloatArray, FloatArray]:
         """Distinct times and the number of rows of each code at each, as :func:`tabulate`."""
+        times, columns = self.columns(n_codes, fix_times)
+        return times, np.ascontiguousarray(columns.T)
+
+    def columns(self, n_codes: int, fix_times: bool = False) -> tuple[FloatArray, FloatArray]:
+        """Distinct times and, one row per code, the number of rows of that code at each time."""
         times, starts = self.runs(fix_times)
         position = np.zeros(len(self.time), dtype=np.intp)
         position[starts[1:]] = 1
@@ -119,7 +134,9 @@ class Sorted:
             position *= n_codes
             position += self.code
         flat = np.bincount(position, minlength=len(times) * n_codes)
-        return times, flat.reshape(len(times), n_codes).astype(np.float64)
+        columns = np.empty((n_codes, len(times)))
+        columns[...] = flat.reshape(len(times), n_codes).T
+        return times, columns
 
 
 def packed_sort(time: FloatArray, code: NDArray[np.integer] | None, n_codes: int) -> Sorted | None:
@@ -185,3 +202,38 @@ def sort_rows(time: FloatArray, code: NDArray[np.integer] | None, n_codes: int) 
     if not enabled():
         return None
     return packed_sort(time, code, n_codes)
+
+
+def tables_by_stratum(
+    time: FloatArray,
+    code: NDArray[np.integer],
+    n_codes: int,
+    strata: NDArray[np.integer] | None,
+    n_strata: int,
+    fix_times: bool,
+) -> list[tuple[FloatArray, FloatArray]] | None:
+    """Per stratum (in order of its code), the distinct times and the rows of each code at each
+    (one row of the table per code).
+
+    One sort of the rows serves every stratum; R's ``timefix`` applies to the times of
+    all strata together, as ``survdiff`` applies it to the whole ``Surv`` object. None
+    where the fast paths are off or the codes do not fit beside the times.
+    """
+    if strata is None:
+        ordered = sort_rows(time, code, n_codes)
+        return None if ordered is None else [ordered.columns(n_codes, fix_times)]
+    ordered = sort_rows(time, strata * n_codes + code, n_codes * n_strata)
+    if ordered is None:
+        return None
+    ordered = ordered.fixed(fix_times)
+    # the strata one after another, each in time order: a stable counting sort by stratum
+    stratum = ordered.code // n_codes
+    small = np.uint8 if n_strata <= 1 << 8 else np.uint16 if n_strata <= 1 << 16 else np.intp
+    order = np.argsort(stratum.astype(small), kind="stable")
+    time_by, code_by = ordered.time[order], ordered.code[order]
+    bounds = np.concatenate(([0], np.cumsum(np.bincount(stratum, minlength=n_strata))))
+    tables = []
+    for s in range(n_strata):
+        rows = slice(int(bounds[s]), int(bounds[s + 1]))
+        tables.append(Sorted(time_by[rows], code_by[rows] - s * n_codes).columns(n_codes))
+    return tables
