@@ -121,8 +121,20 @@ class Sorted:
 
     def counts(self, n_codes: int, fix_times: bool = False) -> tuple[FloatArray, FloatArray]:
         """Distinct times and the number of rows of each code at each, as :func:`tabulate`."""
-        times, columns = self.columns(n_codes, fix_times)
-        return times, np.ascontiguousarray(columns.T)
+        times, counts, _ = self.table(n_codes, fix_times)
+        return times, counts
+
+    def table(self, n_codes: int, fix_times: bool = False) -> tuple[FloatArray, FloatArray, NDArray[np.intp]]:
+        """:meth:`counts`, and the index of each row's time among the distinct times."""
+        times, starts = self.runs(fix_times)
+        position = np.zeros(len(self.time), dtype=np.intp)
+        position[starts[1:]] = 1
+        np.cumsum(position, out=position)
+        flat = position * n_codes if n_codes > 1 else position
+        if n_codes > 1:
+            flat += self.code
+        counts = np.bincount(flat, minlength=len(times) * n_codes).reshape(len(times), n_codes)
+        return times, counts.astype(np.float64), position
 
     def columns(self, n_codes: int, fix_times: bool = False) -> tuple[FloatArray, FloatArray]:
         """Distinct times and, one row per code, the number of rows of that code at each time."""
@@ -225,15 +237,24 @@ def tables_by_stratum(
     ordered = sort_rows(time, strata * n_codes + code, n_codes * n_strata)
     if ordered is None:
         return None
-    ordered = ordered.fixed(fix_times)
-    # the strata one after another, each in time order: a stable counting sort by stratum
-    stratum = ordered.code // n_codes
-    small = np.uint8 if n_strata <= 1 << 8 else np.uint16 if n_strata <= 1 << 16 else np.intp
-    order = np.argsort(stratum.astype(small), kind="stable")
+    parts = split(ordered.fixed(fix_times), n_codes, n_strata)
+    return [part.columns(n_codes) for part in parts]
+
+
+def split(ordered: Sorted, n_codes: int, n_parts: int) -> list[Sorted]:
+    """Rows whose code is part * n_codes + c, one :class:`Sorted` per part (codes c), each in time order.
+
+    A stable counting sort by part (NumPy's radix sort of small integers) puts each
+    part's rows together without disturbing their order, and is faster than selecting
+    each part with a mask.
+    """
+    part_of = ordered.code // n_codes
+    small = np.uint8 if n_parts <= 1 << 8 else np.uint16 if n_parts <= 1 << 16 else np.intp
+    order = np.argsort(part_of.astype(small), kind="stable")
     time_by, code_by = ordered.time[order], ordered.code[order]
-    bounds = np.concatenate(([0], np.cumsum(np.bincount(stratum, minlength=n_strata))))
-    tables = []
-    for s in range(n_strata):
-        rows = slice(int(bounds[s]), int(bounds[s + 1]))
-        tables.append(Sorted(time_by[rows], code_by[rows] - s * n_codes).columns(n_codes))
-    return tables
+    bounds = np.concatenate(([0], np.cumsum(np.bincount(part_of, minlength=n_parts))))
+    parts = []
+    for part in range(n_parts):
+        rows = slice(int(bounds[part]), int(bounds[part + 1]))
+        parts.append(Sorted(time_by[rows], code_by[rows] - part * n_codes))
+    return parts
