@@ -290,7 +290,8 @@ def gray_test(
             at_risk_all = np.cumsum(counts.sum(axis=2)[::-1], axis=0)[::-1]
             deaths = counts[:, :, 1:]
             events = deaths.sum(axis=(1, 2)) > 0
-            tables.append((at_risk_all[events], deaths[events]))
+            if events.any():  # a stratum without events adds nothing
+                tables.append((at_risk_all[events], deaths[events]))
     statistics, scores, variances = [], [], []
     for j in range(len(causes)):
         score, variance = np.zeros(n_groups), np.zeros((n_groups, n_groups))
@@ -333,6 +334,8 @@ def _fast_tables(
         at_risk = np.cumsum(exits[:, ::-1], axis=1)[:, ::-1]
         deaths = by_kind[:, 1:, :]
         events = np.flatnonzero(deaths.sum(axis=(0, 1)) > 0)
+        if len(events) == 0:
+            continue  # a stratum without events adds nothing to the scores or the variances
         result.append(
             _Stratum.of(np.ascontiguousarray(at_risk[:, events]), np.ascontiguousarray(deaths[:, :, events]))
         )
