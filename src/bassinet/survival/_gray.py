@@ -126,6 +126,25 @@ def _dot(*factors: FloatArray) -> float:
     return float(np.einsum(f"{letters}->", *factors))
 
 
+def _ties(pooled: FloatArray | None, deaths: FloatArray, at_risk: FloatArray) -> FloatArray:
+    """Gray's correction for tied deaths, 1 - (d - 1) / (n - 1) where d > 1 and 1 elsewhere.
+
+    ``at_risk`` is n; the correction is computed only at the (few) times with tied
+    deaths. With ``pooled``, the deaths are those of all groups together (one row,
+    the same for every group), so the tied times are found once.
+    """
+    result = np.ones(at_risk.shape)
+    if pooled is not None:
+        tied = np.flatnonzero(pooled > 1)
+        if len(tied):
+            result[:, tied] = 1 - (pooled[tied] - 1) / (at_risk[:, tied] - 1)
+        return result
+    rows, tied = np.nonzero(deaths > 1)
+    if len(tied):
+        result[rows, tied] = 1 - (deaths[rows, tied] - 1) / (at_risk[rows, tied] - 1)
+    return result
+
+
 def _where(mask: NDArray[np.bool_], everywhere: bool, value: FloatArray, other: float) -> FloatArray:
     """``np.where(mask, value, other)``, skipped where ``mask`` is known to hold everywhere."""
     if everywhere:
@@ -194,23 +213,40 @@ def _stratum_columns(data: _Stratum, cause: int, rho: float) -> tuple[FloatArray
         if fb is not None:
             growth *= fb
         share = t1 / tr
-        # a[i][k] = fb t1_i (delta_ik - t1_k / tr), c[i][k] its running sum weighted by growth
-        a = [[t1[i] * ((1.0 if i == k else 0.0) - share[k]) for k in groups] for i in groups]
-        c = [[np.cumsum(a[i][k] * growth) for k in groups] for i in groups]
+        # a[i][k] = fb t1_i (delta_ik - t1_k / tr) and c[i][k], its running sum weighted by
+        # growth, are symmetric in (i, k) and their rows sum to 0 (the shares sum to 1):
+        # only the pairs i < k are computed, the diagonal is minus the rest of the row
+        a = [[t1[0]] * len(rs) for _ in groups]
+        c = [[t1[0]] * len(rs) for _ in groups]
+        for i in groups:
+            for k in groups:
+                if i < k:
+                    a[i][k] = a[k][i] = -t1[i] * share[k]
+                    c[i][k] = c[k][i] = np.cumsum(a[i][k] * growth)
+        for i in groups:
+            a[i][i] = -sum(a[i][k] for k in groups if k != i)
+            c[i][i] = -sum(c[i][k] for k in groups if k != i)
         if fb is not None:
             a = [[a[i][k] * fb for k in groups] for i in groups]
         expected = nd1 * remaining / tq
         difference = _where(active, everywhere, d1 - expected, 0.0)
         score = difference.sum(axis=1) if fb is None else np.array([_dot(fb, x) for x in difference])
         # deaths of the cause itself
+        # (the masks of Gray's formulas are applied only where they can change a value:
+        # a product with no deaths is 0 wherever its other factors are finite)
         one_minus_f = 1 - f
-        t4 = np.where(skm > 0, 1 - one_minus_f / skm, 1.0)
-        t5 = np.where(nd1 > 1, 1 - (nd1 - 1) / (tr * skmm - 1), 1.0)
-        t3 = np.where((nd1 > 0) & active, t5 * skmm * nd1 / (tr * rs), 0.0)
+        alive = skm > 0
+        alive_everywhere = bool(alive.all())
+        t4 = _where(alive, alive_everywhere, 1 - one_minus_f / skm, 1.0)
+        t5 = _ties(nd1, np.broadcast_to(nd1, rs.shape), tr * skmm)
+        t3 = t5 * skmm * nd1 / (tr * rs)
+        if not everywhere:
+            t3 = np.where((nd1 > 0) & active, t3, 0.0)
         # deaths of the other causes
-        other = (skm > 0) & (d2 > 0)
-        t5o = np.where(d2 > 1, 1 - (d2 - 1) / (rs - 1), 1.0)
-        w_other = np.where(other, (one_minus_f / skm) ** 2 * t5o * skmm**2 * d2 / rs**2, 0.0)
+        t5o = _ties(None, d2, rs)
+        w_other = (one_minus_f / skm) ** 2 * t5o * skmm**2 * d2 / rs**2
+        if not (alive_everywhere and everywhere):
+            w_other = np.where(alive & (d2 > 0), w_other, 0.0)
         term = [[a[i][k] - t4[k] * c[i][k] for k in groups] for i in groups]
         n_groups = len(rs)
         t4t3 = t4 * t3
