@@ -218,27 +218,47 @@ class GroupedCumulativeIncidence(Grouped[CumulativeIncidence]):
 def _gray_variance(
     n: FloatArray, d: FloatArray, d_k: FloatArray, s_left: FloatArray, s: FloatArray, f: FloatArray
 ) -> FloatArray:
-    """Gray's (1988) delta-method variance of one cause's incidence, held between its events."""
+    """Gray's (1988) delta-method variance of one cause's incidence, held between its events.
+
+    The masks of the formulas (deaths of other causes only count where someone survives
+    the time; the tie correction only where deaths are tied) are applied only where they
+    can change a value: a term with no deaths is 0 wherever its other factors are finite.
+    """
     other = d - d_k
     with np.errstate(divide="ignore", invalid="ignore"):
-        inv_s = np.where(s > 0, 1 / s, 0.0)
+        survivors = s > 0
+        everywhere = bool(survivors.all()) and bool((n > 0).all())
+        inv_s = 1 / s if everywhere else np.where(survivors, 1 / s, 0.0)
+        base = s_left**2 / n**2
         # terms from deaths of other causes (only where someone survives the time)
-        use_other = (other > 0) & (s > 0)
-        shrink = np.where(other > 1, 1 - (other - 1) / (n - 1), 1.0)
-        w_other = np.where(use_other, s_left**2 * shrink * other / n**2, 0.0)
+        w_other = base * _tie_shrink(other, n) * other
+        if not everywhere:
+            w_other = np.where((other > 0) & survivors, w_other, 0.0)
         t4_other = f * inv_s
         # terms from deaths of the cause itself
         use_own = d_k > 0
-        shrink = np.where(d_k > 1, 1 - (d_k - 1) / (n - 1), 1.0)
-        w_own = np.where(use_own, s_left**2 * shrink * d_k / n**2, 0.0)
-        t4_own = 1 + inv_s * f
-    v1 = np.cumsum(w_other * t4_other**2 + w_own * t4_own**2)
-    v2 = np.cumsum(w_other * inv_s * t4_other + w_own * inv_s * t4_own)
+        w_own = base * _tie_shrink(d_k, n) * d_k
+        if not everywhere:
+            w_own = np.where(use_own, w_own, 0.0)
+        t4_own = 1 + t4_other
+        w_other_t4 = w_other * t4_other
+        w_own_t4 = w_own * t4_own
+    v1 = np.cumsum(w_other_t4 * t4_other + w_own_t4 * t4_own)
+    v2 = np.cumsum((w_other_t4 + w_own_t4) * inv_s)
     v3 = np.cumsum((w_other + w_own) * inv_s**2)
     at_events = v1 + f**2 * v3 - 2 * f * v2
     held = np.where(use_own, np.arange(len(n)), -1)
     held = np.maximum.accumulate(held)
     return np.where(held >= 0, at_events[np.maximum(held, 0)], 0.0)
+
+
+def _tie_shrink(deaths: FloatArray, n: FloatArray) -> FloatArray:
+    """1 - (d - 1) / (n - 1) where d > 1 (tied deaths), 1 elsewhere; computed at the tied times only."""
+    result = np.ones(len(deaths))
+    tied = np.flatnonzero(deaths > 1)
+    if len(tied):
+        result[tied] = 1 - (deaths[tied] - 1) / (n[tied] - 1)
+    return result
 
 
 def _jackknife_variance(
