@@ -48,6 +48,7 @@ from bassinet.survival._validate import (
     same_length,
     survival_data,
 )
+from bassinet.survival._validate import timefix as fix_noisy_times
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -425,7 +426,7 @@ def kaplan_meier(
         if curve is not None:
             return curve
         if timefix:
-            data = survival_data(data.time, data.event)
+            data = Survival(fix_noisy_times(data.time)[0], data.event, None, None)
     if columns["group"] is None:
         return _fit(data.time, data.event, data.entry, data.weights, conf_level, conf_type)
     codes, labels = as_labels("group", required(columns, "group"))

@@ -33,12 +33,14 @@ from bassinet.survival._risk_sets import at_risk, split_by_strata, tabulate
 from bassinet.survival._sorted import enabled, tables_by_stratum
 from bassinet.survival._validate import (
     FloatArray,
+    Survival,
     as_float,
     as_labels,
     drop_missing,
     required,
     same_length,
     survival_data,
+    timefix,
 )
 
 if TYPE_CHECKING:
@@ -243,7 +245,7 @@ def logrank(
             data.time, codes * 2 + data.event, 2 * k, strata_codes, len(strata_labels), True
         )
         if tables is None:
-            data = survival_data(data.time, data.event)
+            data = Survival(timefix(data.time)[0], data.event, None, None)
     if tables is not None:
         for times, table in tables:
             o, e, v = _stratum_sums(times, table, k, None, None, float(rho))

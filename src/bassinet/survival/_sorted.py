@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from bassinet.survival._risk_sets import _whole_number_span
 from bassinet.survival._validate import TIMEFIX_TOLERANCE
 
 FloatArray = NDArray[np.float64]
@@ -210,8 +211,10 @@ def fix_runs(grid: FloatArray, tolerance: float = TIMEFIX_TOLERANCE) -> NDArray[
 
 
 def sort_rows(time: FloatArray, code: NDArray[np.integer] | None, n_codes: int) -> Sorted | None:
-    """:func:`packed_sort` where the fast paths are on; None where they are off or the codes do not fit."""
-    if not enabled():
+    """:func:`packed_sort` where the fast paths are on; None where they are off, where the codes
+    do not fit, or where the times are whole numbers that :func:`tabulate` counts without a sort."""
+    if not enabled() or _whole_number_span(time) is not None:
+        # whole-number times in a narrow range (days) are counted without any sort
         return None
     return packed_sort(time, code, n_codes)
 
