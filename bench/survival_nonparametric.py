@@ -1,7 +1,7 @@
 """Time Bassinet's nonparametric survival statistics against lifelines, scikit-survival, statsmodels and R.
 
     python bench/survival_nonparametric.py [--sizes 10000 100000 1000000] [--rounds 5] [--json FILE]
-        [--variants whole continuous] [--works km logrank stratified competing]
+        [--variants whole continuous] [--works km logrank stratified competing] [--skip TOOL ...]
 
 The same generated data go to every tool in one run: two groups, about 30 % censored;
 times in whole days (as registries record them) and a continuous variant; for competing
@@ -43,7 +43,9 @@ def make_data(n: int, *, whole_days: bool, seed: int = 2026) -> pd.DataFrame:
     return pd.DataFrame({"time": time_, "event": event, "group": group, "cause": cause, "strata": strata})
 
 
-def race(d: pd.DataFrame, r: RSession, rounds: int, works: set[str] | None = None) -> Race:
+def race(
+    d: pd.DataFrame, r: RSession, rounds: int, works: set[str] | None = None, skip: set[str] | None = None
+) -> Race:
     """Every tool's tasks on the same data; arrays and R's data frame are built before timing."""
     t = d["time"].to_numpy()
     e = d["event"].to_numpy()
@@ -89,7 +91,8 @@ def race(d: pd.DataFrame, r: RSession, rounds: int, works: set[str] | None = Non
         out.add(slr, "statsmodels", lambda: survdiff(t, e, g, strata=s))
     except ImportError:
         pass
-    for key in [key for key in out.tasks if key[0] not in wanted]:
+    skipped = skip or set()
+    for key in [key for key in out.tasks if key[0] not in wanted or key[1].split()[0] in skipped]:
         del out.tasks[key]
     if r.available:
         r.load("d", d)
@@ -124,6 +127,12 @@ def main() -> None:
         default=["km", "logrank", "stratified", "competing"],
         help="which rows to time (all by default)",
     )
+    parser.add_argument(
+        "--skip",
+        nargs="+",
+        default=[],
+        help="tools to leave out (e.g. lifelines scikit-survival), for a shorter run",
+    )
     args = parser.parse_args()
     print(machine())
     records = []
@@ -133,7 +142,7 @@ def main() -> None:
         for variant, whole in chosen:
             for n in args.sizes:
                 data = make_data(n, whole_days=whole)
-                contest = race(data, r, args.rounds, set(args.works))
+                contest = race(data, r, args.rounds, set(args.works), set(args.skip))
                 contest.run()
                 print()
                 print(
