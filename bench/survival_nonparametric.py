@@ -1,6 +1,7 @@
 """Time Bassinet's nonparametric survival statistics against lifelines, scikit-survival, statsmodels and R.
 
     python bench/survival_nonparametric.py [--sizes 10000 100000 1000000] [--rounds 5] [--json FILE]
+        [--variants whole continuous] [--works km logrank stratified competing] [--skip TOOL ...]
 
 The same generated data go to every tool in one run: two groups, about 30 % censored;
 times in whole days (as registries record them) and a continuous variant; for competing
@@ -42,7 +43,9 @@ def make_data(n: int, *, whole_days: bool, seed: int = 2026) -> pd.DataFrame:
     return pd.DataFrame({"time": time_, "event": event, "group": group, "cause": cause, "strata": strata})
 
 
-def race(d: pd.DataFrame, r: RSession, rounds: int) -> Race:
+def race(
+    d: pd.DataFrame, r: RSession, rounds: int, works: set[str] | None = None, skip: set[str] | None = None
+) -> Race:
     """Every tool's tasks on the same data; arrays and R's data frame are built before timing."""
     t = d["time"].to_numpy()
     e = d["event"].to_numpy()
@@ -51,6 +54,8 @@ def race(d: pd.DataFrame, r: RSession, rounds: int) -> Race:
     s = d["strata"].to_numpy()
     km, lr, slr, aj = "Kaplan-Meier", "log-rank", "stratified log-rank", "Aalen-Johansen + Gray"
     out = Race(rounds=rounds)
+    names = {"km": km, "logrank": lr, "stratified": slr, "competing": aj}
+    wanted = {names[w] for w in (works or names)}
     out.add(km, "Bassinet", lambda: kaplan_meier(t, e))
     out.add(lr, "Bassinet", lambda: logrank(t, e, g))
     out.add(slr, "Bassinet", lambda: logrank(t, e, g, strata=s))
@@ -86,13 +91,20 @@ def race(d: pd.DataFrame, r: RSession, rounds: int) -> Race:
         out.add(slr, "statsmodels", lambda: survdiff(t, e, g, strata=s))
     except ImportError:
         pass
+    skipped = skip or set()
+    for key in [key for key in out.tasks if key[0] not in wanted or key[1].split()[0] in skipped]:
+        del out.tasks[key]
     if r.available:
         r.load("d", d)
         r.run("y <- Surv(d$time, d$event)")
-        out.add_timed(km, "R survfit", r.timer("survfit(y ~ 1)"))
-        out.add_timed(lr, "R survdiff", r.timer("survdiff(y ~ d$group)"))
-        out.add_timed(slr, "R survdiff", r.timer("survdiff(y ~ d$group + strata(d$strata))"))
-        out.add_timed(aj, "R cmprsk::cuminc", r.timer("cuminc(d$time, d$cause, d$group)"))
+        for row, tool, expression in (
+            (km, "R survfit", "survfit(y ~ 1)"),
+            (lr, "R survdiff", "survdiff(y ~ d$group)"),
+            (slr, "R survdiff", "survdiff(y ~ d$group + strata(d$strata))"),
+            (aj, "R cmprsk::cuminc", "cuminc(d$time, d$cause, d$group)"),
+        ):
+            if row in wanted:
+                out.add_timed(row, tool, r.timer(expression))
     return out
 
 
@@ -101,14 +113,36 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--json", help="write every timing of every round to this file")
+    parser.add_argument(
+        "--variants",
+        nargs="+",
+        choices=("whole", "continuous"),
+        default=["whole", "continuous"],
+        help="time whole-day times, continuous times, or both",
+    )
+    parser.add_argument(
+        "--works",
+        nargs="+",
+        choices=("km", "logrank", "stratified", "competing"),
+        default=["km", "logrank", "stratified", "competing"],
+        help="which rows to time (all by default)",
+    )
+    parser.add_argument(
+        "--skip",
+        nargs="+",
+        default=[],
+        help="tools to leave out (e.g. lifelines scikit-survival), for a shorter run",
+    )
     args = parser.parse_args()
     print(machine())
     records = []
     with RSession(("survival", "cmprsk")) as r:
-        for variant, whole in (("whole-day times", True), ("continuous times", False)):
+        chosen = [(v, w) for v, w in (("whole-day times", True), ("continuous times", False))]
+        chosen = [(v, w) for v, w in chosen if ("whole" if w else "continuous") in args.variants]
+        for variant, whole in chosen:
             for n in args.sizes:
                 data = make_data(n, whole_days=whole)
-                contest = race(data, r, args.rounds)
+                contest = race(data, r, args.rounds, set(args.works), set(args.skip))
                 contest.run()
                 print()
                 print(

@@ -85,6 +85,7 @@ def test_it_imports_only_numpy_scipy_and_the_exception_tree() -> None:
             "bassinet.survival._results",
             "bassinet.survival._risk_sets",
             "bassinet.survival._rmst",
+            "bassinet.survival._sorted",
             "bassinet.survival._validate",
         ]
     )

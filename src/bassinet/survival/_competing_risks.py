@@ -40,6 +40,8 @@ from bassinet.errors import DataError
 from bassinet.survival._kaplan_meier import confidence_limits
 from bassinet.survival._results import Grouped, TableResult
 from bassinet.survival._risk_sets import at_risk, sort_rows, tabulate
+from bassinet.survival._sorted import Sorted, enabled, split
+from bassinet.survival._sorted import sort_rows as packed_rows
 from bassinet.survival._validate import (
     FloatArray,
     IntArray,
@@ -216,27 +218,47 @@ class GroupedCumulativeIncidence(Grouped[CumulativeIncidence]):
 def _gray_variance(
     n: FloatArray, d: FloatArray, d_k: FloatArray, s_left: FloatArray, s: FloatArray, f: FloatArray
 ) -> FloatArray:
-    """Gray's (1988) delta-method variance of one cause's incidence, held between its events."""
+    """Gray's (1988) delta-method variance of one cause's incidence, held between its events.
+
+    The masks of the formulas (deaths of other causes only count where someone survives
+    the time; the tie correction only where deaths are tied) are applied only where they
+    can change a value: a term with no deaths is 0 wherever its other factors are finite.
+    """
     other = d - d_k
     with np.errstate(divide="ignore", invalid="ignore"):
-        inv_s = np.where(s > 0, 1 / s, 0.0)
+        survivors = s > 0
+        everywhere = bool(survivors.all()) and bool((n > 0).all())
+        inv_s = 1 / s if everywhere else np.where(survivors, 1 / s, 0.0)
+        base = s_left**2 / n**2
         # terms from deaths of other causes (only where someone survives the time)
-        use_other = (other > 0) & (s > 0)
-        shrink = np.where(other > 1, 1 - (other - 1) / (n - 1), 1.0)
-        w_other = np.where(use_other, s_left**2 * shrink * other / n**2, 0.0)
+        w_other = base * _tie_shrink(other, n) * other
+        if not everywhere:
+            w_other = np.where((other > 0) & survivors, w_other, 0.0)
         t4_other = f * inv_s
         # terms from deaths of the cause itself
         use_own = d_k > 0
-        shrink = np.where(d_k > 1, 1 - (d_k - 1) / (n - 1), 1.0)
-        w_own = np.where(use_own, s_left**2 * shrink * d_k / n**2, 0.0)
-        t4_own = 1 + inv_s * f
-    v1 = np.cumsum(w_other * t4_other**2 + w_own * t4_own**2)
-    v2 = np.cumsum(w_other * inv_s * t4_other + w_own * inv_s * t4_own)
+        w_own = base * _tie_shrink(d_k, n) * d_k
+        if not everywhere:
+            w_own = np.where(use_own, w_own, 0.0)
+        t4_own = 1 + t4_other
+        w_other_t4 = w_other * t4_other
+        w_own_t4 = w_own * t4_own
+    v1 = np.cumsum(w_other_t4 * t4_other + w_own_t4 * t4_own)
+    v2 = np.cumsum((w_other_t4 + w_own_t4) * inv_s)
     v3 = np.cumsum((w_other + w_own) * inv_s**2)
     at_events = v1 + f**2 * v3 - 2 * f * v2
     held = np.where(use_own, np.arange(len(n)), -1)
     held = np.maximum.accumulate(held)
     return np.where(held >= 0, at_events[np.maximum(held, 0)], 0.0)
+
+
+def _tie_shrink(deaths: FloatArray, n: FloatArray) -> FloatArray:
+    """1 - (d - 1) / (n - 1) where d > 1 (tied deaths), 1 elsewhere; computed at the tied times only."""
+    result = np.ones(len(deaths))
+    tied = np.flatnonzero(deaths > 1)
+    if len(tied):
+        result[tied] = 1 - (deaths[tied] - 1) / (n[tied] - 1)
+    return result
 
 
 def _jackknife_variance(
@@ -246,7 +268,7 @@ def _jackknife_variance(
     d_k: FloatArray,
     s_left: FloatArray,
     exit_index: IntArray,
-    cause_of_row: IntArray,
+    cause_of_row: NDArray[np.integer],
     k: int,
     any_event: NDArray[np.bool_],
     entry_index: IntArray | None,
@@ -298,6 +320,11 @@ def _jackknife_variance(
     def active(values: FloatArray) -> FloatArray:
         return by_time(start, values) - by_time(j, values)
 
+    if entry_index is None:
+        # every subject is at risk from the start: gamma and delta are 0, and so are
+        # their sums below; only the count of those still at risk remains
+        at_risk_after: FloatArray = np.maximum(done + (len(j) - by_time(j, ones)) * g**2, 0.0)
+        return at_risk_after
     count, s_gamma, s_delta = active(ones), active(gamma), active(delta)
     s_gamma2, s_delta2, s_gd = active(gamma**2), active(delta**2), active(gamma * delta)
     running = (
@@ -325,6 +352,29 @@ def _fit(
     for c, i in index_of.items():
         code[cause == c] = i
     times, counts = tabulate(time, code, len(causes) + 1)
+    exit_index = np.searchsorted(times, time)
+    return _estimate(times, counts, exit_index, code, entry, causes, method, conf_level)
+
+
+def _fit_sorted(
+    ordered: Sorted, causes: tuple[int, ...], method: VarianceMethod, conf_level: float
+) -> CumulativeIncidence:
+    """:func:`_fit` of rows in time order (codes 0 censored, i + 1 the i-th cause), counted by run."""
+    times, counts, exit_index = ordered.table(len(causes) + 1)
+    return _estimate(times, counts, exit_index, ordered.code, None, causes, method, conf_level)
+
+
+def _estimate(
+    times: FloatArray,
+    counts: FloatArray,
+    exit_index: NDArray[np.intp],
+    code: NDArray[np.integer],
+    entry: FloatArray | None,
+    causes: tuple[int, ...],
+    method: VarianceMethod,
+    conf_level: float,
+) -> CumulativeIncidence:
+    """The estimates and variances from the counts by time and code, and each row's exit time and code."""
     n_censor, n_event = counts[:, 0], counts[:, 1:]
     exits = counts.sum(axis=1)
     n = at_risk(times, exits[:, None], entry=entry)[:, 0]
@@ -334,7 +384,6 @@ def _fit(
         s_left = np.concatenate(([1.0], s[:-1]))
         estimate = np.cumsum(np.where(n[:, None] > 0, s_left[:, None] * n_event / n[:, None], 0.0), axis=0)
     variance = np.zeros_like(estimate)
-    exit_index = np.searchsorted(times, time)
     entry_index = None if entry is None else np.searchsorted(times, entry, side="right")
     if method == "cuminc":
         for j in range(len(causes)):
@@ -411,10 +460,28 @@ def cumulative_incidence(
     causes = tuple(int(c) for c in np.unique(k[k > 0]))
     if not causes:
         raise DataError("cause has no event (every value is 0, censored): there is no incidence to estimate")
+    fast = e is None and enabled()
     if columns["group"] is None:
+        if fast:
+            ordered = packed_rows(t, np.searchsorted(np.array((0, *causes)), k), len(causes) + 1)
+            if ordered is not None:
+                return _fit_sorted(ordered, causes, method, conf_level)
         return _fit(t, k, causes, e, method, conf_level)
     codes, labels = as_labels("group", required(columns, "group"))
     same_length(time=t, group=codes)
+    if fast:
+        # one sort of packed (time, group, cause) keys for every group
+        n_kinds = len(causes) + 1
+        kind = np.searchsorted(np.array((0, *causes)), k)
+        ordered = packed_rows(t, codes * n_kinds + kind, len(labels) * n_kinds)
+        if ordered is not None:
+            parts = split(ordered, n_kinds, len(labels))
+            return GroupedCumulativeIncidence(
+                {
+                    label: _fit_sorted(part, causes, method, conf_level)
+                    for label, part in zip(labels, parts, strict=True)
+                }
+            )
     t, k, e, codes = sort_rows(t, k, e, codes)  # type: ignore[assignment]
     curves = {}
     for index, label in enumerate(labels):

@@ -20,14 +20,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 from scipy.stats import chi2
 
 from bassinet.errors import DataError
 from bassinet.survival._results import TableResult
 from bassinet.survival._risk_sets import split_by_strata, tabulate
+from bassinet.survival._sorted import enabled, tables_by_stratum
 from bassinet.survival._validate import (
     FloatArray,
+    IntArray,
     as_cause,
     as_float,
     as_labels,
@@ -118,6 +120,154 @@ def _stratum(rs: FloatArray, d1: FloatArray, d2: FloatArray, rho: float) -> tupl
     return score, v
 
 
+def _dot(*factors: FloatArray) -> float:
+    """The sum of the element-wise product, in one pass (einsum; no BLAS threads, no temporary)."""
+    letters = ",".join("i" * len(factors))
+    return float(np.einsum(f"{letters}->", *factors))
+
+
+def _ties(pooled: FloatArray | None, deaths: FloatArray, at_risk: FloatArray) -> FloatArray:
+    """Gray's correction for tied deaths, 1 - (d - 1) / (n - 1) where d > 1 and 1 elsewhere.
+
+    ``at_risk`` is n; the correction is computed only at the (few) times with tied
+    deaths. With ``pooled``, the deaths are those of all groups together (one row,
+    the same for every group), so the tied times are found once.
+    """
+    result = np.ones(at_risk.shape)
+    if pooled is not None:
+        tied = np.flatnonzero(pooled > 1)
+        if len(tied):
+            result[:, tied] = 1 - (pooled[tied] - 1) / (at_risk[:, tied] - 1)
+        return result
+    rows, tied = np.nonzero(deaths > 1)
+    if len(tied):
+        result[rows, tied] = 1 - (deaths[rows, tied] - 1) / (at_risk[rows, tied] - 1)
+    return result
+
+
+def _where(mask: NDArray[np.bool_], everywhere: bool, value: FloatArray, other: float) -> FloatArray:
+    """``np.where(mask, value, other)``, skipped where ``mask`` is known to hold everywhere."""
+    if everywhere:
+        return value
+    result: FloatArray = np.where(mask, value, other)
+    return result
+
+
+@dataclass(frozen=True)
+class _Stratum:
+    """What Gray's test needs of one stratum whatever the cause: per group (rows), at event times."""
+
+    rs: FloatArray  # at risk
+    deaths: FloatArray  # (groups, causes, times)
+    active: NDArray[np.bool_]
+    all_active: bool
+    skm: FloatArray  # the group's all-cause Kaplan–Meier after each time
+    skmm: FloatArray  # ... and just before it
+    t1: FloatArray  # rs / skmm
+    tr: FloatArray  # sum over groups of t1
+
+    @classmethod
+    def of(cls, rs: FloatArray, deaths: FloatArray) -> _Stratum:
+        active = rs > 0
+        everywhere = bool(active.all())
+        d_all = deaths.sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            step = _where(active, everywhere, (rs - d_all) / rs, 1.0)
+            skm: FloatArray = np.cumprod(step, axis=1, dtype=np.float64)
+            skmm = np.empty_like(skm)
+            skmm[:, 0] = 1.0
+            skmm[:, 1:] = skm[:, :-1]
+            t1 = _where(active, everywhere, rs / skmm, 0.0)
+        tr: FloatArray = t1.sum(axis=0)
+        return cls(rs, deaths, active, everywhere, skm, skmm, t1, tr)
+
+
+def _stratum_columns(data: _Stratum, cause: int, rho: float) -> tuple[FloatArray, FloatArray]:
+    """:func:`_stratum` on one vector per group (and pair of groups) instead of 3-D arrays.
+
+    The same formulas, term by term, and the quantities that do not depend on the
+    cause computed once per stratum (:class:`_Stratum`). With a few groups and a
+    million event times, the times x groups x groups temporaries of :func:`_stratum`
+    and their matrix products (a BLAS that starts threads on a shared machine) cost
+    more than the arithmetic.
+    """
+    rs, active, everywhere, tr = data.rs, data.active, data.all_active, data.tr
+    skm, skmm, t1 = data.skm, data.skmm, data.t1
+    d1 = np.ascontiguousarray(data.deaths[:, cause, :])
+    d2 = data.deaths.sum(axis=1) - d1
+    groups = range(len(rs))
+    nd1 = d1.sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f1 = np.cumsum(_where(active, everywhere, skmm * d1 / rs, 0.0), axis=1)
+        f1m = np.empty_like(f1)
+        f1m[:, 0] = 0.0
+        f1m[:, 1:] = f1[:, :-1]
+        remaining = _where(active, everywhere, rs * (1 - f1m) / skmm, 0.0)
+        tq = remaining.sum(axis=0)
+        f = np.cumsum(nd1 / tr)
+        fm = np.empty_like(f)
+        fm[0] = 0.0
+        fm[1:] = f[:-1]
+        fb = (1 - fm) ** rho if rho != 0 else None
+        growth = nd1 / (tr * (1 - fm))
+        if fb is not None:
+            growth *= fb
+        share = t1 / tr
+        # a[i][k] = fb t1_i (delta_ik - t1_k / tr) and c[i][k], its running sum weighted by
+        # growth, are symmetric in (i, k) and their rows sum to 0 (the shares sum to 1):
+        # only the pairs i < k are computed, the diagonal is minus the rest of the row
+        a = [[t1[0]] * len(rs) for _ in groups]
+        c = [[t1[0]] * len(rs) for _ in groups]
+        for i in groups:
+            for k in groups:
+                if i < k:
+                    a[i][k] = a[k][i] = -t1[i] * share[k]
+                    c[i][k] = c[k][i] = np.cumsum(a[i][k] * growth)
+        for i in groups:
+            a[i][i] = -sum(a[i][k] for k in groups if k != i)
+            c[i][i] = -sum(c[i][k] for k in groups if k != i)
+        if fb is not None:
+            a = [[a[i][k] * fb for k in groups] for i in groups]
+        expected = nd1 * remaining / tq
+        difference = _where(active, everywhere, d1 - expected, 0.0)
+        score = difference.sum(axis=1) if fb is None else np.array([_dot(fb, x) for x in difference])
+        # deaths of the cause itself
+        # (the masks of Gray's formulas are applied only where they can change a value:
+        # a product with no deaths is 0 wherever its other factors are finite)
+        one_minus_f = 1 - f
+        alive = skm > 0
+        alive_everywhere = bool(alive.all())
+        t4 = _where(alive, alive_everywhere, 1 - one_minus_f / skm, 1.0)
+        t5 = _ties(nd1, np.broadcast_to(nd1, rs.shape), tr * skmm)
+        t3 = t5 * skmm * nd1 / (tr * rs)
+        if not everywhere:
+            t3 = np.where((nd1 > 0) & active, t3, 0.0)
+        # deaths of the other causes
+        t5o = _ties(None, d2, rs)
+        w_other = (one_minus_f / skm) ** 2 * t5o * skmm**2 * d2 / rs**2
+        if not (alive_everywhere and everywhere):
+            w_other = np.where(alive & (d2 > 0), w_other, 0.0)
+        term = [[a[i][k] - t4[k] * c[i][k] for k in groups] for i in groups]
+        n_groups = len(rs)
+        t4t3 = t4 * t3
+        v3 = np.array([_dot(t4[k], t4t3[k]) + float(w_other[k].sum()) for k in groups])
+        v2 = np.empty((n_groups, n_groups))
+        v = np.empty((n_groups, n_groups))
+        for i in groups:
+            for k in groups:
+                v2[i, k] = _dot(term[i][k], t4t3[k]) - _dot(c[i][k], w_other[k])
+            for j in groups:
+                if j < i:
+                    v[i, j] = v[j, i]
+                    continue
+                v[i, j] = sum(
+                    _dot(term[i][k], term[j][k], t3[k]) + _dot(c[i][k], c[j][k], w_other[k]) for k in groups
+                )
+    final = np.array([[c[i][k][-1] for k in groups] for i in groups])
+    v += (final * v3) @ final.T + final @ v2.T + v2 @ final.T
+    return score, v
+
+
 def gray_test(
     time: ArrayLike,
     cause: ArrayLike,
@@ -165,18 +315,33 @@ def gray_test(
         raise DataError("cause has no event (every value is 0, censored): there is nothing to compare")
     n_groups, n_kinds = len(labels), len(causes) + 1
     cause_index = np.searchsorted(np.array((0, *causes)), k)
+    fast = enabled()
+    shared = _fast_tables(t, codes * n_kinds + cause_index, n_groups, n_kinds, strata_codes) if fast else None
     tables = []
-    for rows in split_by_strata(strata_codes, len(t)):
-        # one sort per stratum serves every cause: counts by time, group and cause
-        _, counts = tabulate(t[rows], codes[rows] * n_kinds + cause_index[rows], n_groups * n_kinds)
-        counts = counts.reshape(-1, n_groups, n_kinds)
-        at_risk_all = np.cumsum(counts.sum(axis=2)[::-1], axis=0)[::-1]
-        deaths = counts[:, :, 1:]
-        events = deaths.sum(axis=(1, 2)) > 0
-        tables.append((at_risk_all[events], deaths[events]))
+    if shared is None:
+        for rows in split_by_strata(strata_codes, len(t)):
+            # one sort per stratum serves every cause: counts by time, group and cause
+            _, counts = tabulate(t[rows], codes[rows] * n_kinds + cause_index[rows], n_groups * n_kinds)
+            counts = counts.reshape(-1, n_groups, n_kinds)
+            at_risk_all = np.cumsum(counts.sum(axis=2)[::-1], axis=0)[::-1]
+            deaths = counts[:, :, 1:]
+            events = deaths.sum(axis=(1, 2)) > 0
+            if events.any():  # a stratum without events adds nothing
+                tables.append((at_risk_all[events], deaths[events]))
+        if fast:  # whole-number times, counted without a sort: the per-group vectors all the same
+            shared = [
+                _Stratum.of(np.ascontiguousarray(rs.T), np.ascontiguousarray(deaths.transpose(1, 2, 0)))
+                for rs, deaths in tables
+            ]
+            tables = []
     statistics, scores, variances = [], [], []
     for j in range(len(causes)):
         score, variance = np.zeros(n_groups), np.zeros((n_groups, n_groups))
+        if shared is not None:
+            for stratum in shared:
+                s, v = _stratum_columns(stratum, j, float(rho))
+                score += s
+                variance += v
         for rs, deaths in tables:
             own = deaths[:, :, j]
             s, v = _stratum(rs, own, deaths.sum(axis=2) - own, float(rho))
@@ -194,3 +359,26 @@ def gray_test(
     return GrayTest(
         labels, causes, statistic, df, chi2.sf(statistic, df), tuple(scores), tuple(variances), float(rho)
     )
+
+
+def _fast_tables(
+    time: FloatArray, code: IntArray, n_groups: int, n_kinds: int, strata: IntArray | None
+) -> list[_Stratum] | None:
+    """Per stratum, the at-risk and death counts at event times from one packed sort (None: no fit)."""
+    n_strata = 1 if strata is None else int(strata.max()) + 1
+    tables = tables_by_stratum(time, code, n_groups * n_kinds, strata, n_strata, False)
+    if tables is None:
+        return None
+    result = []
+    for _, columns in tables:
+        by_kind = columns.reshape(n_groups, n_kinds, -1)
+        exits = by_kind.sum(axis=1)
+        at_risk = np.cumsum(exits[:, ::-1], axis=1)[:, ::-1]
+        deaths = by_kind[:, 1:, :]
+        events = np.flatnonzero(deaths.sum(axis=(0, 1)) > 0)
+        if len(events) == 0:
+            continue  # a stratum without events adds nothing to the scores or the variances
+        result.append(
+            _Stratum.of(np.ascontiguousarray(at_risk[:, events]), np.ascontiguousarray(deaths[:, :, events]))
+        )
+    return result

@@ -30,14 +30,17 @@ from scipy.stats import chi2
 from bassinet.errors import DataError
 from bassinet.survival._results import TableResult
 from bassinet.survival._risk_sets import at_risk, split_by_strata, tabulate
+from bassinet.survival._sorted import enabled, tables_by_stratum
 from bassinet.survival._validate import (
     FloatArray,
+    Survival,
     as_float,
     as_labels,
     drop_missing,
     required,
     same_length,
     survival_data,
+    timefix,
 )
 
 if TYPE_CHECKING:
@@ -125,29 +128,62 @@ def _stratum(
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     codes = group * 2 + event.astype(np.int64)
     times, counts = tabulate(time, codes, 2 * n_groups)
-    counts = counts.reshape(len(times), n_groups, 2)
-    deaths_by_group = counts[:, :, 1]
-    exits = counts[:, :, 0] + deaths_by_group
-    n_at_risk = at_risk(times, exits, entry=entry, group=group, n_groups=n_groups)
-    # row sums over a few groups as matrix-vector products: much faster than .sum(axis=1)
-    ones = np.ones(n_groups)
-    n = n_at_risk @ ones
-    deaths = deaths_by_group @ ones
-    keep = deaths > 0
-    if rho != 0:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            step = np.where(n > 0, 1 - deaths / n, 1.0)
-        left_km = np.concatenate(([1.0], np.cumprod(step)[:-1]))
-        weight = left_km[keep] ** rho
+    return _stratum_sums(times, np.ascontiguousarray(counts.T), n_groups, entry, group, rho)
+
+
+def _stratum_sums(
+    times: FloatArray,
+    counts: FloatArray,
+    n_groups: int,
+    entry: FloatArray | None,
+    group: NDArray[np.int64] | None,
+    rho: float,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """O, E and V of one stratum from its rows counted by (group, event) code (rows) and time.
+
+    Written on one column per group (contiguous vectors, element-wise products and sums)
+    rather than on times x groups matrices: with a few groups and a million times, the
+    matrix products go to a multithreaded BLAS that loses on a shared machine, and sums
+    along the short axis of a tall matrix are slow in NumPy.
+    """
+    groups = range(n_groups)
+    deaths_of = [counts[2 * g + 1] for g in groups]
+    exits_of = [counts[2 * g] + deaths_of[g] for g in groups]
+    deaths_all = deaths_of[0].copy()
+    for g in groups[1:]:
+        deaths_all += deaths_of[g]
+    keep = np.flatnonzero(deaths_all > 0)
+    if entry is None:
+        risk_of = [np.cumsum(exits[::-1])[::-1][keep] for exits in exits_of]
     else:
-        weight = np.ones(int(keep.sum()))
-    n, deaths, by_group, d_by_group = n[keep], deaths[keep], n_at_risk[keep], deaths_by_group[keep]
-    observed = weight @ d_by_group
-    share = by_group / n[:, None]
-    expected = (weight * deaths) @ share
+        n_at_risk = at_risk(times, np.column_stack(exits_of), entry=entry, group=group, n_groups=n_groups)
+        risk_of = [n_at_risk[keep, g] for g in groups]
+    d_of = [deaths[keep] for deaths in deaths_of]
+    deaths = deaths_all[keep]
+    n = risk_of[0].copy()
+    for g in groups[1:]:
+        n += risk_of[g]
+    if rho != 0:
+        # the pooled Kaplan–Meier just before each event time (1 - d/n is 1 between them)
+        step = 1 - deaths / n
+        left_km = np.concatenate(([1.0], np.cumprod(step)[:-1]))
+        weight = left_km**rho
+        observed = np.array([float((weight * d).sum()) for d in d_of])
+        weighted_deaths = weight * deaths
+    else:
+        weight = np.ones(len(keep))
+        observed = np.array([float(d.sum()) for d in d_of])
+        weighted_deaths = deaths
+    share_of = [risk / n for risk in risk_of]
+    expected = np.array([float((weighted_deaths * share).sum()) for share in share_of])
     with np.errstate(divide="ignore", invalid="ignore"):
         factor = np.where(n > 1, weight**2 * deaths * (n - deaths) / (n - 1), 0.0)
-    variance = np.diag(factor @ share) - (share * factor[:, None]).T @ share
+    variance = np.empty((n_groups, n_groups))
+    for g in groups:
+        scaled = factor * share_of[g]
+        variance[g, g] = float(scaled.sum())
+        for h in groups:
+            variance[g, h] = (variance[g, g] if g == h else 0.0) - float((scaled * share_of[h]).sum())
     return observed, expected, variance
 
 
@@ -188,16 +224,35 @@ def logrank(
     if not (isinstance(rho, int | float) and np.isfinite(rho)):
         raise DataError(f"rho is {rho!r}: it must be a finite number")
     columns, _ = drop_missing(dropna, time=time, event=event, group=group, strata=strata, entry=entry)
-    data = survival_data(required(columns, "time"), required(columns, "event"), entry=columns["entry"])
+    # without late entry, one sort of packed keys serves timefix and every stratum's counts
+    fast = columns["entry"] is None and enabled()
+    data = survival_data(
+        required(columns, "time"), required(columns, "event"), entry=columns["entry"], fix_times=not fast
+    )
     codes, labels = as_labels("group", required(columns, "group"))
-    strata_codes = None
+    strata_codes, strata_labels = None, ()
     if columns["strata"] is not None:
-        strata_codes, _ = as_labels("strata", columns["strata"])
+        strata_codes, strata_labels = as_labels("strata", columns["strata"])
     same_length(time=data.time, group=codes, strata=strata_codes)
     if len(labels) < 2:
         raise DataError(f"group has a single value ({labels[0]!r}): a test compares two or more groups")
     k = len(labels)
     observed, expected, variance = np.zeros(k), np.zeros(k), np.zeros((k, k))
+    counts = np.bincount(codes, minlength=k).astype(float)
+    tables = None
+    if fast:
+        tables = tables_by_stratum(
+            data.time, codes * 2 + data.event, 2 * k, strata_codes, len(strata_labels), True
+        )
+        if tables is None:
+            data = Survival(timefix(data.time)[0], data.event, None, None)
+    if tables is not None:
+        for times, table in tables:
+            o, e, v = _stratum_sums(times, table, k, None, None, float(rho))
+            observed += o
+            expected += e
+            variance += v
+        return _test(labels, counts, observed, expected, variance, float(rho))
     for rows in split_by_strata(strata_codes, len(data.time)):
         o, e, v = _stratum(
             data.time[rows],
@@ -210,10 +265,20 @@ def logrank(
         observed += o
         expected += e
         variance += v
+    return _test(labels, counts, observed, expected, variance, float(rho))
+
+
+def _test(
+    labels: tuple[Any, ...],
+    counts: FloatArray,
+    observed: FloatArray,
+    expected: FloatArray,
+    variance: FloatArray,
+    rho: float,
+) -> LogRankTest:
     chisq, df = _chi_square(observed, expected, variance)
-    counts = np.bincount(codes, minlength=k).astype(float)
     p_value = float(chi2.sf(chisq, df)) if df > 0 else float("nan")
-    return LogRankTest(labels, counts, observed, expected, variance, chisq, df, p_value, float(rho))
+    return LogRankTest(labels, counts, observed, expected, variance, chisq, df, p_value, rho)
 
 
 def _chi_square(observed: FloatArray, expected: FloatArray, variance: FloatArray) -> tuple[float, int]:

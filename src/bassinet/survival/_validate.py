@@ -102,8 +102,27 @@ def as_labels(name: str, values: ArrayLike) -> tuple[IntArray, tuple[Any, ...]]:
         for index, value in enumerate(array):
             if value is None or (isinstance(value, float) and np.isnan(value)):
                 raise DataError(f"{name}[{index}] is missing ({value}): every row needs a group")
+    if array.dtype.kind in "iub":
+        small = _small_integer_labels(array)
+        if small is not None:
+            return small
     labels, codes = np.unique(array, return_inverse=True)
     return codes.astype(np.int64), tuple(labels.tolist())
+
+
+def _small_integer_labels(array: NDArray[Any]) -> tuple[IntArray, tuple[Any, ...]] | None:
+    """:func:`as_labels` of integers in a narrow range by counting, not sorting (None if wide)."""
+    low, high = int(array.min()), int(array.max())
+    if high - low >= max(1 << 16, array.size) or high >= 1 << 62:
+        return None
+    shifted = array.astype(np.int64)
+    if low:
+        shifted -= low
+    present = np.bincount(shifted, minlength=high - low + 1) > 0
+    code_of = np.cumsum(present) - 1
+    labels = (np.flatnonzero(present) + low).astype(array.dtype)
+    codes: IntArray = code_of[shifted]
+    return codes, tuple(labels.tolist())
 
 
 def same_length(**arrays: NDArray[Any] | None) -> int:
