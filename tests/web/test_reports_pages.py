@@ -167,6 +167,20 @@ def test_a_wrong_uploaded_plan_is_refused_with_its_line(api_world: ApiWorld, cli
     assert response.json()["detail"].startswith("bad.yaml:")
 
 
+def test_an_invalid_uploaded_plan_is_refused_naming_each_field(
+    api_world: ApiWorld, client: TestClient
+) -> None:
+    response = client.post(
+        "/reports/upload",
+        files={"plan_file": ("bad.yaml", b"title: hello\ncohort: interfant06\n", "application/x-yaml")},
+        headers=_as(STATISTICIAN),
+    )
+    assert response.status_code == 400
+    detail = response.json()["detail"]
+    assert detail.startswith("the plan is not valid: bad.yaml:1: cutoff: Field required; ")
+    assert detail.endswith("bad.yaml:2: cohort: Extra inputs are not permitted")
+
+
 def test_the_pages_use_the_applications_templates_when_they_hold_them(
     api_world: ApiWorld, tmp_path: Path
 ) -> None:

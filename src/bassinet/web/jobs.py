@@ -30,6 +30,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from bassinet.access.policy import Action, Actor
+from bassinet.application.reports import simulation_label
 from bassinet.errors import BassinetError, ConfigurationError, DataError
 from bassinet.registry.models import Patient, ReportJob
 
@@ -274,7 +275,9 @@ class JobRunner:
             loaded = load_plan(plan_path)
         except BassinetError as exc:
             shutil.rmtree(incoming, ignore_errors=True)
-            raise ConfigurationError(str(exc).replace(str(plan_path), name)) from None
+            # One line naming every problem (field, message, line): pages and the API show one line.
+            head, _, rest = str(exc).replace(str(plan_path), name).partition("\n")
+            raise ConfigurationError(head + (" " + "; ".join(rest.splitlines()) if rest else "")) from None
         with Session(self.engine) as session, session.begin():
             job = ReportJob(
                 plan=name if plan is None else plan,
@@ -309,16 +312,22 @@ class JobRunner:
         try:
             _set(self.engine, job_id, status=RUNNING, progress=10, step="reading the registry")
             records = ClinicalRecords.from_frames(read_frames(self.engine))
+            ids: list[str] | None = None
             if centres is not None:
                 with Session(self.engine) as session:
-                    ids = session.scalars(
-                        select(Patient.study_id).where(Patient.centre_id.in_(sorted(centres)))
+                    ids = list(
+                        session.scalars(
+                            select(Patient.study_id).where(Patient.centre_id.in_(sorted(centres)))
+                        )
                     )
-                    records = records.subset(list(ids))
+                records = records.subset(ids)
+            # A registry of simulated cohorts (`bassinet demo`, `simulate --into-registry`) is
+            # labelled as such on every page, as the command line's reports are.
+            simulation = simulation_label(self.engine, ids)
             _set(self.engine, job_id, progress=30, step="running the plan and writing the report")
             report = self.report or _default_report()
             folder = plan_path.parent.parent
-            done = report(plan_path, records, folder, pdf=False)
+            done = report(plan_path, records, folder, pdf=False, simulation=simulation)
             paths: list[Path] = list(getattr(done, "paths", []))
             result = getattr(done, "result", None)
             _set(
