@@ -74,3 +74,24 @@ def test_a_registry_with_patients_not_from_the_simulator_is_not_labelled(tmp_pat
         assert simulation_label(engine, [*hsct, "I06-0001"]) == ""
     finally:
         engine.dispose()
+
+
+def test_a_cohort_simulated_again_into_the_same_registry_is_not_moved_by_the_simulated_reason(
+    tmp_path: Path,
+) -> None:
+    # HSCT study IDs do not depend on the seed: seed 6 brings the same patients, some at other
+    # centres. A reason would let the import move them; the second import is a plain one,
+    # refused as any unexplained move is, and the registry stays labelled with seed 5.
+    url = f"sqlite:///{tmp_path / 'again.db'}"
+    init_registry(url)
+    _simulate_into(url, "hsct-infants", 5)
+    again = CliRunner().invoke(
+        app, ["simulate", "hsct-infants", "--seed", "6", "--into-registry", "--registry", url]
+    )
+    assert again.exit_code == 1
+    assert "give --reason to move it" in again.stdout + again.stderr
+    engine = make_engine(url)
+    try:
+        assert simulation_label(engine) == "hsct-infants seed 5"
+    finally:
+        engine.dispose()
