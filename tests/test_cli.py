@@ -162,6 +162,27 @@ def test_demo_simulates_both_cohorts_runs_both_plans_and_writes_both_reports(tmp
     for name in ("interfant06", "hsct-infants"):
         for suffix in (".html", ".json", ".pdf", "-adtte.xpt", "-adsl.xpt"):
             assert (tmp_path / "demo" / "reports" / f"{name}{suffix}").exists(), f"{name}{suffix}"
+    # The Interfant-06 patients are stratified, so the web pages show and filter risk groups.
+    assert "interfant06: stratified 651 patients (" in output
+    from sqlalchemy.orm import Session
+
+    from bassinet.application import local_operator
+    from bassinet.application.queries import PatientFilter, list_patients
+    from bassinet.application.reports import simulation_label
+    from bassinet.registry import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'demo' / 'registry.db'}")
+    try:
+        with Session(engine) as session:
+            everyone = list_patients(session, local_operator("t"), PatientFilter())
+            assert set(everyone.risk_groups) >= {"HR", "MR"}, everyone.risk_groups
+            high = list_patients(session, local_operator("t"), PatientFilter(risk_group="HR", page_size=500))
+        assert 0 < high.total < 651 and {r.risk_group for r in high.rows} == {"HR"}
+        assert all(r.study_id.startswith("I06-") for r in high.rows)
+        # the registry knows it holds simulated cohorts: web reports are labelled like these
+        assert simulation_label(engine) == "hsct-infants seed 41; interfant06 seed 33; interfant99 seed 10"
+    finally:
+        engine.dispose()
 
 
 def test_simulate_writes_import_files_that_bassinet_import_accepts(tmp_path: Path, url: str) -> None:

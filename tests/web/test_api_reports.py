@@ -82,6 +82,7 @@ def test_a_shipped_plan_runs_as_a_job_over_the_whole_study_and_its_files_downloa
         headers=_headers(api_world, "trial-statistician-study"),
     )
     assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
+    assert "Simulated data" not in html.text  # this registry's patients were not imported as simulated
     assert "attachment" in html.headers["content-disposition"]
     listed = client.get("/api/v1/reports", headers=_headers(api_world, "trial-statistician-study")).json()
     assert [(j["id"], j["plan_sha256"], j["data_sha256"]) for j in listed if j["id"] == done["id"]] == [
@@ -127,6 +128,12 @@ def test_an_uploaded_plan_runs_and_its_hostile_title_is_escaped_in_the_report(
         ({"plan": "no-such-plan"}, "no shipped plan called 'no-such-plan'"),
         ({"plan_yaml": "title: [unclosed"}, "uploaded-plan.yaml"),
         ({"plan_yaml": "just text"}, "a plan is a YAML mapping"),
+        (  # every problem on the one line shown, with its field, message and line
+            {"plan_yaml": "title: hello\ncohort: interfant06\n"},
+            "the plan is not valid: uploaded-plan.yaml:1: cutoff: Field required; "
+            "uploaded-plan.yaml:1: analyses: Field required; "
+            "uploaded-plan.yaml:2: cohort: Extra inputs are not permitted",
+        ),
         ({}, "name a shipped plan or upload one"),
         ({"plan": "interfant06", "plan_yaml": "x: 1"}, "not both"),
     ],

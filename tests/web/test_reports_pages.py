@@ -13,6 +13,7 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from fastapi import FastAPI, Request
@@ -79,6 +80,10 @@ def test_running_a_shipped_plan_leads_to_its_page_and_its_files_open_and_downloa
     assert opened.status_code == 200 and opened.headers["content-disposition"].startswith("inline")
     assert "script-src" not in opened.headers["content-security-policy"]
     assert "default-src 'none'" in opened.headers["content-security-policy"]
+    pdf = re.search(r'href="([^"]*interfant06\.pdf)">open', page)  # the web writes the PDF too
+    assert pdf is not None and 'id="no-pdf"' not in page
+    opened_pdf = client.get(pdf.group(1), headers=_as(STATISTICIAN))
+    assert opened_pdf.headers["content-type"] == "application/pdf" and opened_pdf.content.startswith(b"%PDF-")
     saved = client.get(html.group(1) + "?download=1", headers=_as(STATISTICIAN))
     assert saved.headers["content-disposition"].startswith("attachment")
     listing = client.get("/reports", headers=_as(STATISTICIAN)).text
@@ -165,6 +170,46 @@ def test_a_wrong_uploaded_plan_is_refused_with_its_line(api_world: ApiWorld, cli
     )
     assert response.status_code == 400
     assert response.json()["detail"].startswith("bad.yaml:")
+
+
+def test_a_report_without_a_pdf_says_why_and_points_to_the_command_line(
+    api_world: ApiWorld, client: TestClient
+) -> None:
+    runner = client.app.state.report_jobs  # type: ignore[attr-defined]
+
+    def no_pdf(plan: Path, records: object, folder: Path, **options: object) -> SimpleNamespace:
+        assert options["pdf"] is True
+        (folder / "interfant06.html").write_text("<p>report</p>", encoding="utf-8")
+        problem = "interfant06: no PDF: WeasyPrint could not load its libraries"
+        return SimpleNamespace(paths=[folder / "interfant06.html"], result=None, pdf_problem=problem)
+
+    runner.report = no_pdf
+    try:
+        response = client.post(
+            "/reports/run", data={"plan": "interfant06"}, headers=_as(STATISTICIAN), follow_redirects=False
+        )
+        page = client.get(_wait(client, response.headers["location"]), headers=_as(STATISTICIAN)).text
+    finally:
+        runner.report = None
+    assert 'id="status">done' in page
+    assert (
+        '<p id="no-pdf">PDF: none was written (interfant06: no PDF: WeasyPrint could not load its '
+        "libraries); run <code>bassinet report</code> on the command line for one.</p>"
+    ) in page
+
+
+def test_an_invalid_uploaded_plan_is_refused_naming_each_field(
+    api_world: ApiWorld, client: TestClient
+) -> None:
+    response = client.post(
+        "/reports/upload",
+        files={"plan_file": ("bad.yaml", b"title: hello\ncohort: interfant06\n", "application/x-yaml")},
+        headers=_as(STATISTICIAN),
+    )
+    assert response.status_code == 400
+    detail = response.json()["detail"]
+    assert detail.startswith("the plan is not valid: bad.yaml:1: cutoff: Field required; ")
+    assert detail.endswith("bad.yaml:2: cohort: Extra inputs are not permitted")
 
 
 def test_the_pages_use_the_applications_templates_when_they_hold_them(

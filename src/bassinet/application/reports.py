@@ -18,6 +18,8 @@ from bassinet.access.policy import Action, Actor
 from bassinet.application._guard import scoped_records, scoped_study_ids
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from bassinet.endpoints import ClinicalRecords
     from bassinet.plans import PlanResult
 
@@ -30,6 +32,42 @@ class StudyReport:
     paths: list[Path]
     result: PlanResult
     pdf_problem: str = ""
+
+
+#: The reason given when a simulated cohort is imported (``bassinet demo``, ``bassinet simulate
+#: --into-registry``): the audit trail says the patients are simulated, and reports say so too.
+SIMULATED_REASON = "simulated cohort: "
+
+
+def simulated_import_reason(cohort: str, seed: int) -> str:
+    """The audited reason for importing the simulated ``cohort`` of ``seed``."""
+    return f"{SIMULATED_REASON}{cohort} seed {seed}"
+
+
+def simulation_label(engine: Engine, study_ids: list[str] | None = None) -> str:
+    """The report's simulated-data label for the patients ``study_ids`` (``None``: all), from
+    the registry's audit trail: ``""`` unless every one of them was inserted by an import of a
+    simulated cohort (:func:`simulated_import_reason`), else the cohorts and seeds, e.g.
+    ``"interfant06 seed 33; interfant99 seed 10"``. A registry with no patients is not labelled."""
+    from sqlalchemy import and_, select
+    from sqlalchemy.orm import Session
+
+    from bassinet.registry import models as m
+
+    inserted = and_(
+        m.AuditEntry.patient_id == m.Patient.id,
+        m.AuditEntry.table_name == m.Patient.__tablename__,
+        m.AuditEntry.action == "insert",
+        m.AuditEntry.field == "study_id",
+    )
+    query = select(m.Patient.study_id, m.AuditEntry.reason).outerjoin(m.AuditEntry, inserted)
+    with Session(engine) as session:
+        rows = session.execute(query).all()
+    wanted = None if study_ids is None else set(study_ids)
+    reasons = {reason for study_id, reason in rows if wanted is None or study_id in wanted}
+    if not reasons or any(not (r or "").startswith(SIMULATED_REASON) for r in reasons):
+        return ""
+    return "; ".join(sorted(str(r).removeprefix(SIMULATED_REASON) for r in reasons))
 
 
 def find_plan(plan: Path | str) -> Path:

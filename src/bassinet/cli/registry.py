@@ -318,8 +318,11 @@ def demo(
     ),
 ) -> None:
     """Simulate both calibrated cohorts into a fresh SQLite registry, run both plans, write both reports."""
+    from collections import Counter
+
+    from bassinet.application.protocol import stratify
     from bassinet.application.records import import_records
-    from bassinet.application.reports import run_report
+    from bassinet.application.reports import run_report, simulated_import_reason
     from bassinet.plans import shipped_plan
     from bassinet.registry import init_registry, read_frames
     from bassinet.simulate import simulate_hsct_infants, simulate_interfant06, write_csv
@@ -348,9 +351,23 @@ def demo(
                 out.print(f"\n[bold]{name}[/] (seed {DEMO_SEEDS[name]}): importing {patients.parent}")
                 with _progress_bar(_count_rows([patients, *paths.values()])) as progress:
                     report = import_records(
-                        _actor("bassinet demo"), engine, patients, long_sheets=paths, progress=progress
+                        _actor("bassinet demo"),
+                        engine,
+                        patients,
+                        long_sheets=paths,
+                        progress=progress,
+                        reason=simulated_import_reason(name, DEMO_SEEDS[name]),
                     )
                 _print_report(report)
+            # The Interfant-06 patients get their risk groups, as a registry in use has them.
+            interfant06_ids = [str(row["study_id"]) for row in cohorts["interfant06"]["patients"]]
+            stratified = stratify(_actor("bassinet demo"), engine, study_ids=interfant06_ids)
+            groups = Counter(s.decision.outcome or "not stratified" for s in stratified)
+            out.print(
+                f"\n[bold]interfant06[/]: stratified {len(interfant06_ids)} patients ("
+                + ", ".join(f"{count} {group}" for group, count in sorted(groups.items()))
+                + ")"
+            )
             _print_summary(read_frames(engine))
         reports = out_dir / "reports"
         # interfant06-interim: the randomised comparison's design monitored at its second interim

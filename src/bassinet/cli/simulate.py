@@ -27,6 +27,8 @@ from bassinet.cli._common import (
 from bassinet.errors import ConfigurationError
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from bassinet.simulate import RegistryRows
 
 simulate_app = typer.Typer(
@@ -52,9 +54,13 @@ def _date(option: str, text: str | None) -> dt.date | None:
     return None if text is None else _option_date(option, text)
 
 
-def deliver(rows: RegistryRows, name: str, out_dir: Path | None, into: bool, registry: str | None) -> None:
-    """Write ``rows`` as CSVs, or import them into the registry (through the same validation)."""
+def deliver(
+    rows: RegistryRows, name: str, out_dir: Path | None, into: bool, registry: str | None, *, seed: int
+) -> None:
+    """Write ``rows`` as CSVs, or import them into the registry (through the same validation),
+    audited as a simulated cohort so that reports of that registry say so."""
     from bassinet.application.records import import_records
+    from bassinet.application.reports import simulated_import_reason
     from bassinet.simulate import write_csv
 
     if into and out_dir is not None:
@@ -73,8 +79,30 @@ def deliver(rows: RegistryRows, name: str, out_dir: Path | None, into: bool, reg
         paths = write_csv(rows, Path(tmp))
         long_sheets = {s: p for s, p in paths.items() if s != "patients"}
         with _open_registry(registry) as engine:
-            report = import_records(_actor(None), engine, paths["patients"], long_sheets=long_sheets)
+            # A reason would also let the import move known patients to other centres: only a
+            # cohort new to the registry is audited as simulated; re-imports stay plain updates.
+            new = not _any_known(engine, [str(row["study_id"]) for row in rows["patients"]])
+            report = import_records(
+                _actor(None),
+                engine,
+                paths["patients"],
+                long_sheets=long_sheets,
+                reason=simulated_import_reason(name, seed) if new else None,
+            )
     _print_report(report)
+
+
+def _any_known(engine: Engine, study_ids: list[str]) -> bool:
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from bassinet.registry.models import Patient
+
+    with Session(engine) as session:
+        return (
+            session.scalars(select(Patient.id).where(Patient.study_id.in_(study_ids)).limit(1)).first()
+            is not None
+        )
 
 
 @simulate_app.command("interfant06")
@@ -92,7 +120,7 @@ def interfant06(
         from bassinet.simulate import simulate_interfant06
 
         rows = simulate_interfant06(seed=seed, n=n, cutoff=_date("--cutoff", cutoff))
-        deliver(rows, "interfant06", out_dir, into, registry)
+        deliver(rows, "interfant06", out_dir, into, registry, seed=seed)
 
     _run(work)
 
@@ -111,7 +139,7 @@ def hsct_infants(
         from bassinet.simulate import simulate_hsct_infants
 
         rows = simulate_hsct_infants(seed=seed, cutoff=_date("--cutoff", cutoff))
-        deliver(rows, "hsct-infants", out_dir, into, registry)
+        deliver(rows, "hsct-infants", out_dir, into, registry, seed=seed)
 
     _run(work)
 
