@@ -1,0 +1,64 @@
+"""Findings of a cold review of the pages by a new user: refusals, filters, accounts, values, layout."""
+
+from __future__ import annotations
+
+import pytest
+
+from bassinet.access import Action
+from bassinet.web.context import ACTION_WORDS, refusal_in_words
+from tests.web.conftest import Site, sign_in
+
+
+@pytest.mark.parametrize(
+    ("message", "words"),
+    [
+        ("monitor may not run_report", "Your role does not allow running reports."),
+        ("admin may not read_patients", "Your role does not allow viewing patients."),
+        (
+            "dm may not view_balance at centre 3",
+            "Your role does not allow viewing the allocation balance at this centre (3).",
+        ),
+        (
+            "x may not export_identified for the whole study",
+            "Your role does not allow exporting identified data for the whole study.",
+        ),
+        ("x may not fly", "x may not fly"),  # not an action: left as it was
+        ("no such patient", "no such patient"),
+    ],
+)
+def test_a_refusal_is_worded_for_people(message: str, words: str) -> None:
+    assert refusal_in_words(message) == words
+
+
+def test_every_action_has_words() -> None:
+    assert set(ACTION_WORDS) == set(Action)
+    assert all(w and "_" not in w for w in ACTION_WORDS.values())
+
+
+@pytest.mark.parametrize(
+    ("username", "path", "words"),
+    [
+        ("admin", "/patients", "Your role does not allow viewing patients."),
+        ("cli_rot", "/audit", "Your role does not allow viewing the audit trail."),
+        ("dm_rot", "/admin", "Your role does not allow managing users."),
+        ("mon_rot", "/reports", "Your role does not allow running reports."),
+    ],
+)
+def test_a_refusal_page_keeps_the_navigation_and_speaks_plainly(
+    site: Site, username: str, path: str, words: str
+) -> None:
+    client = site.client()
+    sign_in(site, client, username)
+    page = client.get(path)
+    assert page.status_code == 403
+    assert "<title>Not allowed · Bassinet</title>" in page.text and "<h1>Not allowed</h1>" in page.text
+    assert words in page.text
+    assert "may not" not in page.text and "_" not in page.text.split('role="alert">')[1].split("<")[0]
+    assert 'action="/logout"' in page.text and "Sign out" in page.text
+    assert 'href="/account"' in page.text and f">{username}</a>" in page.text
+
+
+def test_an_error_page_without_a_session_offers_no_navigation(site: Site) -> None:
+    page = site.client().get("/no/such/page")
+    assert page.status_code == 404 and "<h1>Not found</h1>" in page.text
+    assert "Sign out" not in page.text
