@@ -62,3 +62,70 @@ def test_an_error_page_without_a_session_offers_no_navigation(site: Site) -> Non
     page = site.client().get("/no/such/page")
     assert page.status_code == 404 and "<h1>Not found</h1>" in page.text
     assert "Sign out" not in page.text
+
+
+@pytest.mark.parametrize(
+    ("query", "named", "kept"),
+    [
+        ({"run": "abc", "patient": "ROT-2"}, "Import run &#39;abc&#39; not understood", "ROT-2"),
+        ({"import_run": "-1", "patient": "ROT-2"}, "Import run &#39;-1&#39; not understood", "ROT-2"),
+        ({"since": "notadate", "patient": "ROT-2"}, "From date &#39;notadate&#39; is not a date", "ROT-2"),
+        (
+            {"until": "2026-13-01", "patient": "ROT-2"},
+            "Until date &#39;2026-13-01&#39; is not a date",
+            "ROT-2",
+        ),
+        ({"page": "abc", "patient": "ROT-2"}, "Page &#39;abc&#39; not understood", "ROT-2"),
+    ],
+)
+def test_an_audit_filter_not_understood_is_named_and_the_rest_kept(
+    site: Site, query: dict[str, str], named: str, kept: str
+) -> None:
+    client = site.client()
+    sign_in(site, client, "mon_rot")
+    page = client.get("/audit", params=query)
+    assert page.status_code == 200
+    problems = page.text.split('id="filter-problems"')[1].split("</div>")[0]
+    assert named in problems
+    assert f'name="patient" value="{kept}"' in page.text  # the other filter still applies
+    rows = page.text.split("<tbody>")[1]
+    assert "ROT-2" in rows and ">ROT-1<" not in rows
+
+
+def test_a_well_formed_audit_filter_shows_no_problem(site: Site) -> None:
+    client = site.client()
+    sign_in(site, client, "mon_rot")
+    page = client.get("/audit", params={"since": "2000-01-01", "import_run": "1", "page": "1"})
+    assert page.status_code == 200 and "filter-problems" not in page.text
+
+
+@pytest.mark.parametrize(
+    ("query", "named"),
+    [
+        ({"page": "abc"}, "Page &#39;abc&#39; not understood"),
+        ({"page": "-1"}, "Page &#39;-1&#39; not understood"),
+        ({"page": "0"}, "Page &#39;0&#39; not understood"),
+        ({"sort": "nonsense"}, "Sort column &#39;nonsense&#39; not understood"),
+        ({"status": "zombie"}, "Status &#39;zombie&#39; not understood"),
+        ({"order": "sideways"}, "Order &#39;sideways&#39; not understood"),
+    ],
+)
+def test_a_patient_filter_not_understood_is_named_and_the_rest_kept(
+    site: Site, query: dict[str, str], named: str
+) -> None:
+    client = site.client()
+    sign_in(site, client, "stat")
+    page = client.get("/patients", params={**query, "q": "ROT"})
+    assert page.status_code == 200
+    problems = page.text.split('id="filter-problems"')[1].split("</div>")[0]
+    assert named in problems
+    assert 'name="q" value="ROT"' in page.text
+    rows = page.text.split("<tbody>")[1]
+    assert "ROT-1" in rows and "UTR-1" not in rows
+
+
+def test_a_second_page_asked_for_plainly_shows_no_problem(site: Site) -> None:
+    client = site.client()
+    sign_in(site, client, "stat")
+    page = client.get("/patients", params={"page": "1", "sort": "centre", "order": "desc", "status": "alive"})
+    assert page.status_code == 200 and "filter-problems" not in page.text
