@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from bassinet.access import Action
+from bassinet.access import Action, read_security_log
+from bassinet.access.accounts import MAX_FAILURES
 from bassinet.web.context import ACTION_WORDS, refusal_in_words
-from tests.web.conftest import Site, sign_in
+from tests.access.conftest import PASSWORD
+from tests.web.conftest import Site, csrf_of, sign_in
 
 
 @pytest.mark.parametrize(
@@ -129,3 +131,57 @@ def test_a_second_page_asked_for_plainly_shows_no_problem(site: Site) -> None:
     sign_in(site, client, "stat")
     page = client.get("/patients", params={"page": "1", "sort": "centre", "order": "desc", "status": "alive"})
     assert page.status_code == 200 and "filter-problems" not in page.text
+
+
+def _admin_row(html: str, username: str) -> str:
+    return next(row for row in html.split("<tr>") if f"<td>{username}</td>" in row)
+
+
+def test_an_administrator_unlocks_and_enables_from_the_page(site: Site) -> None:
+    from sqlalchemy.orm import Session
+
+    from bassinet.access import AuthenticationFailed, add_user, authenticate, disable_user
+
+    with Session(site.world.engine) as session, session.begin():
+        add_user(session, "web_locked", PASSWORD, actor="test")
+        add_user(session, "web_off", PASSWORD, actor="test")
+        disable_user(session, "web_off", actor="test")
+    for _ in range(MAX_FAILURES):
+        with pytest.raises(AuthenticationFailed):
+            authenticate(site.world.engine, "web_locked", "wrong password!")
+    admin = site.client()
+    sign_in(site, admin, "admin")
+    page = admin.get("/admin").text
+    locked, off = _admin_row(page, "web_locked"), _admin_row(page, "web_off")
+    assert "<td>locked</td>" in locked and 'action="/admin/users/unlock"' in locked
+    assert "<td>disabled</td>" in off and 'action="/admin/users/enable"' in off
+    assert 'action="/admin/users/disable"' not in off
+    refused = admin.post("/admin/users/unlock", data={"username": "web_locked", "csrf_token": "forged"})
+    assert refused.status_code == 403 and "<td>locked</td>" in _admin_row(
+        admin.get("/admin").text, "web_locked"
+    )
+    token = csrf_of(page)
+    done = admin.post("/admin/users/unlock", data={"username": "web_locked", "csrf_token": token})
+    assert done.status_code == 200 and "unlocked user &#39;web_locked&#39;." in done.text
+    assert "<td>active</td>" in _admin_row(done.text, "web_locked")
+    done = admin.post("/admin/users/enable", data={"username": "web_off", "csrf_token": token})
+    assert done.status_code == 200 and "enabled user &#39;web_off&#39;." in done.text
+    assert "<td>active</td>" in _admin_row(done.text, "web_off")
+    again = admin.post("/admin/users/enable", data={"username": "web_off", "csrf_token": token})
+    assert again.status_code == 400 and "user &#39;web_off&#39; is not disabled" in again.text
+    with Session(site.world.engine) as session:
+        events = {(e.event, e.subject) for e in read_security_log(session) if e.actor == "admin"}
+    assert {("user_unlocked", "web_locked"), ("user_enabled", "web_off")} <= events
+    assert authenticate(site.world.engine, "web_off", PASSWORD).username == "web_off"
+
+
+def test_the_grant_form_makes_the_administrator_choose_a_role(site: Site) -> None:
+    admin = site.client()
+    sign_in(site, admin, "admin")
+    page = admin.get("/admin").text
+    select = page.split('id="grant-role"')[1].split("</select>")[0]
+    assert "required" in select.split(">")[0]
+    assert select.split("<option")[1].startswith(' value="" selected>choose a role<')
+    assert "selected" not in "".join(select.split("<option")[2:])
+    posted = admin.post("/admin/grants", data={"username": "stat", "role": "", "csrf_token": csrf_of(page)})
+    assert posted.status_code == 400 and "choose a role to grant" in posted.text
