@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from bassinet.access import Action, read_security_log
 from bassinet.access.accounts import MAX_FAILURES
+from bassinet.application.queries import plain_fraction
+from bassinet.registry.vocabulary import label
 from bassinet.web.context import ACTION_WORDS, refusal_in_words
 from tests.access.conftest import PASSWORD
 from tests.web.conftest import Site, csrf_of, sign_in
@@ -185,3 +189,62 @@ def test_the_grant_form_makes_the_administrator_choose_a_role(site: Site) -> Non
     assert "selected" not in "".join(select.split("<option")[2:])
     posted = admin.post("/admin/grants", data={"username": "stat", "role": "", "csrf_token": csrf_of(page)})
     assert posted.status_code == 400 and "choose a role to grant" in posted.text
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (0.24, "0.24"),
+        (7.12e-4, "0.000712"),
+        (3.21e-5, "0.0000321"),
+        (1e-4, "0.0001"),
+        (0.0, "0"),
+        (1.0, "1"),
+        (0.123456, "0.123"),
+    ],
+)
+def test_an_mrd_fraction_is_a_plain_decimal(value: float, text: str) -> None:
+    assert plain_fraction(value) == text
+
+
+@pytest.mark.parametrize(
+    ("code", "words"),
+    [
+        ("no_CR", "no complete remission"),
+        ("matched_sibling", "matched sibling"),
+        ("resistant_disease", "resistant disease"),
+        ("pro_B", "pro-B"),
+        ("transplant_related", "transplant-related"),
+        ("end_of_induction", "end of induction"),
+        ("CR2+", "second or later complete remission"),
+        ("CNS1", "CNS1"),
+    ],
+)
+def test_a_code_is_shown_in_words(code: str, words: str) -> None:
+    assert label(code) == words
+
+
+def test_the_patient_page_shows_words_and_plain_fractions(site: Site) -> None:
+    from bassinet.registry import models as m
+    from bassinet.registry import registry_session
+
+    patient_id = site.patient_ids["ROT-1"]
+    with registry_session(site.world.engine, actor="test setup") as session:
+        session.add(
+            m.MRDMeasurement(
+                patient_id=patient_id,
+                time_point="end_of_induction",
+                method="PCR",
+                result="quantified",
+                value=7.12e-4,
+                measured_on=dt.date(2024, 3, 1),
+            )
+        )
+    client = site.client()
+    sign_in(site, client, "dm_rot")
+    page = client.get(f"/patients/{patient_id}").text
+    assert "MRD at end of induction (PCR): 0.000712" in page
+    timeline = page.split('id="timeline"')[1].split("</section>")[0]
+    assert "e-04" not in timeline and "end_of_induction" not in timeline and "_" not in timeline
+    audit = page.split('id="audit"')[1]
+    assert "<td>0.000712</td>" in audit
