@@ -248,3 +248,29 @@ def test_the_patient_page_shows_words_and_plain_fractions(site: Site) -> None:
     assert "e-04" not in timeline and "end_of_induction" not in timeline and "_" not in timeline
     audit = page.split('id="audit"')[1]
     assert "<td>0.000712</td>" in audit
+
+
+def test_wide_tables_scroll_in_a_focusable_region_and_the_svg_has_no_metadata(site: Site) -> None:
+    client = site.client()
+    sign_in(site, client, "stat")
+    dashboard = client.get("/").text
+    assert '<div class="scroll tall" tabindex="0" role="region" aria-label="Accrual by centre and year">' in (
+        dashboard
+    )
+    listing = client.get("/patients").text
+    assert '<div class="scroll" tabindex="0" role="region" aria-label="Patient list">\n<table>' in listing
+    css = client.get("/static/style.css").text
+    assert ".scroll { overflow-x: auto; max-width: 100%;" in css
+    assert ".scroll.tall { max-height: 70vh; overflow: auto; }" in css
+    assert "@media (max-width: 40rem)" in css
+    assert "<svg" in dashboard
+    assert (
+        "<metadata" not in dashboard and "Matplotlib v" not in dashboard and "image/svg+xml" not in dashboard
+    )
+
+
+def test_without_metadata_strips_only_the_metadata() -> None:
+    from bassinet.web.figures import without_metadata
+
+    svg = '<svg x="1">\n <metadata>\n  <rdf:RDF>Matplotlib v3.9</rdf:RDF>\n </metadata>\n <g id="a"/></svg>'
+    assert without_metadata(svg) == '<svg x="1">\n <g id="a"/></svg>'
