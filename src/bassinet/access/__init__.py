@@ -11,11 +11,13 @@ from bassinet.access.accounts import (
     add_user,
     authenticate,
     disable_user,
+    enable_user,
     enrol_totp,
     grant_role,
     list_users,
     load_actor,
     revoke_role,
+    unlock_user,
 )
 from bassinet.access.policy import POLICY, Action, Actor, Permission, authorise, parse_role, permits
 from bassinet.access.scope import find_patient, get_patient, scope_patients
@@ -51,6 +53,7 @@ __all__ = [
     "authorise",
     "create_token",
     "disable_user",
+    "enable_user",
     "enrol_totp",
     "find_patient",
     "get_patient",
@@ -65,4 +68,5 @@ __all__ = [
     "revoke_role",
     "revoke_token",
     "scope_patients",
+    "unlock_user",
 ]

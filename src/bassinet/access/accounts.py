@@ -145,6 +145,32 @@ def disable_user(session: Session, username: str, *, actor: str) -> None:
     log_security_event(session, SecurityEvent.USER_DISABLED, actor=actor, subject=username)
 
 
+def enable_user(session: Session, username: str, *, actor: str) -> None:
+    """Enable a disabled account again: it may sign in with its password (and code) once more.
+
+    Its grants were kept while it was disabled; its tokens work again until they expire.
+    """
+    user = _user(session, username)
+    if not user.disabled:
+        raise DataError(f"user {username!r} is not disabled")
+    user.disabled = False
+    log_security_event(session, SecurityEvent.USER_ENABLED, actor=actor, subject=username)
+
+
+def unlock_user(session: Session, username: str, *, actor: str, now: dt.datetime | None = None) -> None:
+    """Lift a lock-out after failed sign-ins, and start the count of failures afresh."""
+    user = _user(session, username)
+    moment = _now(now)
+    if user.locked_until is None or utc(user.locked_until) <= moment:
+        raise DataError(f"user {username!r} is not locked")
+    detail = f"lock until {utc(user.locked_until).isoformat()} lifted"
+    user.locked_until = None
+    user.failed_logins = 0
+    log_security_event(
+        session, SecurityEvent.USER_UNLOCKED, actor=actor, subject=username, detail=detail, at=moment
+    )
+
+
 def _scope(
     session: Session, role: Role, centre: str | None, study_group: str | None
 ) -> tuple[ScopeKind, int | None, int | None, str]:

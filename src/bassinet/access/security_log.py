@@ -24,6 +24,8 @@ class SecurityEvent(StrEnum):
     LOGOUT = "logout"
     USER_ADDED = "user_added"
     USER_DISABLED = "user_disabled"
+    USER_ENABLED = "user_enabled"
+    USER_UNLOCKED = "user_unlocked"
     ROLE_GRANTED = "role_granted"
     ROLE_REVOKED = "role_revoked"
     TOTP_ENROLLED = "totp_enrolled"

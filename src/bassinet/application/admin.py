@@ -63,6 +63,20 @@ def disable_user(actor: Actor, engine: Engine, username: str) -> None:
     _admin(actor, engine, lambda s: run(s, username, actor=actor.username))
 
 
+def enable_user(actor: Actor, engine: Engine, username: str) -> None:
+    """Enable a disabled account again (logged as ``user_enabled``)."""
+    from bassinet.access import enable_user as run
+
+    _admin(actor, engine, lambda s: run(s, username, actor=actor.username))
+
+
+def unlock_user(actor: Actor, engine: Engine, username: str) -> None:
+    """Lift the lock-out of an account after failed sign-ins (logged as ``user_unlocked``)."""
+    from bassinet.access import unlock_user as run
+
+    _admin(actor, engine, lambda s: run(s, username, actor=actor.username))
+
+
 def grant_role(
     actor: Actor,
     engine: Engine,

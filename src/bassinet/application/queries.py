@@ -11,6 +11,7 @@ Results are frozen dataclasses of plain values, ready for a template or JSON.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any, cast
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session
 from bassinet.access import Action, Actor, authorise, get_patient, permits, scope_patients
 from bassinet.endpoints import ClinicalRecords, derive
 from bassinet.registry import models as m
+from bassinet.registry.vocabulary import label
 
 #: The columns a patient list can be sorted by.
 SORTS = ("study_id", "centre", "diagnosis_date", "risk_group", "vital_status", "last_contact_date")
@@ -249,8 +251,27 @@ def _text(value: object) -> str:
     return str(value)
 
 
+def _code(value: object) -> str:
+    """A vocabulary code in words (:func:`bassinet.registry.vocabulary.label`)."""
+    return "not recorded" if value is None else label(value)
+
+
+def plain_fraction(value: float, digits: int = 3) -> str:
+    """A fraction as a plain decimal with ``digits`` significant digits: 0.24, 0.000712, 0.
+
+    MRD is a fraction of cells (1e-4 is one leukemic cell in 10,000); readers compare it with
+    the thresholds of the protocols (1e-4, 5e-4, 1e-3), so the decimal is written out rather
+    than in scientific notation, with trailing zeros dropped.
+    """
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g}"
+    places = max(0, digits - 1 - math.floor(math.log10(abs(value))))
+    text = f"{value:.{places}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def _mrd(result: object, value: float | None) -> str:
-    return f"{value:.2e}" if value is not None else str(result)
+    return plain_fraction(value) if value is not None else label(result)
 
 
 def patient_detail(session: Session, actor: Actor, patient_id: int) -> PatientDetail:
@@ -262,36 +283,40 @@ def patient_detail(session: Session, actor: Actor, patient_id: int) -> PatientDe
         ("Date of birth", _text(p.date_of_birth)),
         ("Diagnosis", _text(p.diagnosis_date)),
         ("Leukemia", _text(p.leukemia_type)),
-        ("Immunophenotype", _text(p.immunophenotype)),
-        ("CD10", _text(p.cd10)),
-        ("KMT2A", _text(p.kmt2a_status) + (f" ({p.kmt2a_partner})" if p.kmt2a_partner else "")),
+        ("Immunophenotype", _code(p.immunophenotype)),
+        ("CD10", _code(p.cd10)),
+        ("KMT2A", _code(p.kmt2a_status) + (f" ({p.kmt2a_partner})" if p.kmt2a_partner else "")),
         ("White cells at diagnosis (x10^9/L)", _text(p.wbc)),
-        ("CNS status", _text(p.cns_status)),
+        ("CNS status", _code(p.cns_status)),
         ("Day-8 blasts (/uL)", _text(p.day8_blasts)),
         ("Protocol", _text(p.protocol) + (f" {p.protocol_version}" if p.protocol_version else "")),
-        ("Randomised arm", _text(p.randomisation_arm)),
-        ("Vital status", _text(p.vital_status)),
+        ("Randomised arm", _code(p.randomisation_arm)),
+        ("Vital status", _code(p.vital_status)),
         ("Last contact", _text(p.last_contact_date)),
     )
     timeline = [TimelineEntry(p.diagnosis_date, "diagnosis", f"diagnosis of {p.leukemia_type}")]
     for r in p.remissions:
         timeline.append(
-            TimelineEntry(r.assessment_date, "assessment", f"remission at {r.time_point}: {r.status}")
+            TimelineEntry(
+                r.assessment_date, "assessment", f"remission at {label(r.time_point)}: {label(r.status)}"
+            )
         )
     for mrd in p.mrd:
         timeline.append(
             TimelineEntry(
                 mrd.measured_on,
                 "assessment",
-                f"MRD at {mrd.time_point} ({mrd.method}): {_mrd(mrd.result, mrd.value)}",
+                f"MRD at {label(mrd.time_point)} ({mrd.method}): {_mrd(mrd.result, mrd.value)}",
             )
         )
     for c in p.courses:
-        timeline.append(TimelineEntry(c.start_date, "course", f"course {c.course} started"))
+        timeline.append(TimelineEntry(c.start_date, "course", f"course {label(c.course)} started"))
     for t in p.transplants:
         timeline.append(
             TimelineEntry(
-                t.transplant_date, "transplant", f"transplant, {t.donor_type} donor, in {t.remission_status}"
+                t.transplant_date,
+                "transplant",
+                f"transplant, {label(t.donor_type)} donor, in {label(t.remission_status)}",
             )
         )
         if t.engraftment_date is not None:
@@ -299,13 +324,15 @@ def patient_detail(session: Session, actor: Actor, patient_id: int) -> PatientDe
     for e in p.events:
         detail = e.relapse_site or e.death_cause
         timeline.append(
-            TimelineEntry(e.event_date, "event", str(e.event_type) + (f" ({detail})" if detail else ""))
+            TimelineEntry(
+                e.event_date, "event", label(e.event_type) + (f" ({label(detail)})" if detail else "")
+            )
         )
     if p.randomisation_date is not None:
         timeline.append(
-            TimelineEntry(p.randomisation_date, "allocation", f"randomised to {p.randomisation_arm}")
+            TimelineEntry(p.randomisation_date, "allocation", f"randomised to {label(p.randomisation_arm)}")
         )
-    timeline.append(TimelineEntry(p.last_contact_date, "follow-up", f"last contact, {p.vital_status}"))
+    timeline.append(TimelineEntry(p.last_contact_date, "follow-up", f"last contact, {label(p.vital_status)}"))
     timeline.sort(key=lambda entry: entry.date)
     decisions = tuple(
         _decision(a)
@@ -346,6 +373,16 @@ def _decision(a: m.RiskAssignment) -> DecisionView:
     )
 
 
+def _audit_value(table: str, field: str | None, value: str | None) -> str | None:
+    """A stored MRD fraction written as on the patient page (0.000712, not 7.12e-04)."""
+    if value is None or (table, field) != ("mrd_measurement", "value"):
+        return value
+    try:
+        return plain_fraction(float(value))
+    except ValueError:
+        return value
+
+
 def _audit_row(e: m.AuditEntry, study_id: str | None) -> AuditRow:
     return AuditRow(
         e.at,
@@ -356,8 +393,8 @@ def _audit_row(e: m.AuditEntry, study_id: str | None) -> AuditRow:
         e.patient_id,
         study_id,
         e.field,
-        e.old_value,
-        e.new_value,
+        _audit_value(e.table_name, e.field, e.old_value),
+        _audit_value(e.table_name, e.field, e.new_value),
         e.import_run_id,
         e.reason,
     )

@@ -14,7 +14,9 @@ import typer
 from bassinet.cli._common import Registry, _actor, _open_registry, _run, app, out
 from bassinet.errors import DataError
 
-users_app = typer.Typer(help="Add, list, disable users; grant and revoke roles.", no_args_is_help=True)
+users_app = typer.Typer(
+    help="Add, list, disable, enable, unlock users; grant and revoke roles.", no_args_is_help=True
+)
 tokens_app = typer.Typer(help="Create, list and revoke personal access tokens.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
@@ -98,6 +100,34 @@ def users_disable(username: str, registry: Registry = None, user: User = None) -
         with _open_registry(registry) as engine:
             admin.disable_user(_actor(user), engine, username)
         out.print(f"disabled user {username}")
+
+    _run(work)
+
+
+@users_app.command("enable")
+def users_enable(username: str, registry: Registry = None, user: User = None) -> None:
+    """Enable a disabled account again: it may sign in once more."""
+
+    def work() -> None:
+        from bassinet.application import admin
+
+        with _open_registry(registry) as engine:
+            admin.enable_user(_actor(user), engine, username)
+        out.print(f"enabled user {username}")
+
+    _run(work)
+
+
+@users_app.command("unlock")
+def users_unlock(username: str, registry: Registry = None, user: User = None) -> None:
+    """Lift the lock-out of an account after failed sign-ins."""
+
+    def work() -> None:
+        from bassinet.application import admin
+
+        with _open_registry(registry) as engine:
+            admin.unlock_user(_actor(user), engine, username)
+        out.print(f"unlocked user {username}")
 
     _run(work)
 

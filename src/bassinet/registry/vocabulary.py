@@ -172,3 +172,35 @@ class PreTransplantStatus(StrEnum):
     CR1 = "CR1"
     CR2_OR_LATER = "CR2+"
     NO_REMISSION = "NR"
+
+
+#: Codes whose words are not simply the code with spaces for underscores: what a reader of
+#: a page or a report sees instead of the stored code (see :func:`label`).
+LABELS: dict[str, str] = {
+    "pro_B": "pro-B",
+    "common_B": "common-B",
+    "pre_B": "pre-B",
+    "mature_B": "mature-B",
+    "T": "T-cell",
+    "no_CR": "no complete remission",
+    "CR": "complete remission",
+    "CR1": "first complete remission",
+    "CR2+": "second or later complete remission",
+    "NR": "no remission",
+    "ADE_MAE": "ADE/MAE",
+    "start_of_octadad": "start of OCTADAD",
+    "positive_nq": "positive, not quantifiable",
+    "cord": "cord blood",
+    "transplant_related": "transplant-related",
+    "haploidentical": "haploidentical",
+}
+
+
+def label(code: object) -> str:
+    """The words for a vocabulary ``code`` on a page: ``"matched_sibling"`` -> "matched sibling".
+
+    Codes listed in :data:`LABELS` take their words from there; any other code is shown with
+    spaces for underscores; a value that is not a code (a number, a date) is shown as text.
+    """
+    text = str(code.value if isinstance(code, StrEnum) else code)
+    return LABELS.get(text, text.replace("_", " "))

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bassinet.access import Action, add_user, authorise, disable_user, grant_role, list_users, revoke_role
+from bassinet.application import admin as application_admin
 from bassinet.errors import DataError
 from bassinet.registry import models as m
 from bassinet.registry import registry_session
@@ -82,6 +83,24 @@ def disable(request: Request, visit: Posted, username: Text = "") -> Response:
     return _change(request, visit, f"disabled user {username!r}.", work)
 
 
+@router.post("/users/enable")
+def enable(request: Request, visit: Posted, username: Text = "") -> Response:
+    def work() -> str | None:
+        application_admin.enable_user(visit.actor, engine_of(request), username)
+        return None
+
+    return _change(request, visit, f"enabled user {username!r}.", work)
+
+
+@router.post("/users/unlock")
+def unlock(request: Request, visit: Posted, username: Text = "") -> Response:
+    def work() -> str | None:
+        application_admin.unlock_user(visit.actor, engine_of(request), username)
+        return None
+
+    return _change(request, visit, f"unlocked user {username!r}.", work)
+
+
 def _scope(centre: str, study_group: str) -> tuple[str | None, str | None]:
     return (centre or None), (study_group or None)
 
@@ -96,6 +115,8 @@ def grant(
     study_group: Text = "",
 ) -> Response:
     def work() -> str | None:
+        if not role:
+            raise DataError("choose a role to grant")
         c, g = _scope(centre, study_group)
         with Session(engine_of(request)) as session, session.begin():
             enrolment = grant_role(

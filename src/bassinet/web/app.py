@@ -25,7 +25,16 @@ from bassinet.errors import AccessDenied, DataError, RegistryError
 from bassinet.registry import make_engine
 from bassinet.registry.store import require_current
 from bassinet.web import admin, auth, oidc, pages, reports_pages
-from bassinet.web.context import CSRFRefused, SignInRequired, current_state, render, sign_in_redirect, visit
+from bassinet.web.context import (
+    CSRFRefused,
+    SignInRequired,
+    current_state,
+    refusal_in_words,
+    render,
+    sign_in_redirect,
+    visit,
+    visit_if_signed_in,
+)
 from bassinet.web.security import HEADERS, csrf_matches
 from bassinet.web.settings import WebSettings
 
@@ -37,8 +46,17 @@ def _error_page(request: Request, status: int, title: str, message: str) -> Resp
         from fastapi.responses import JSONResponse
 
         return JSONResponse({"detail": message}, status_code=status)
+    if status == 403:
+        title, message = "Not allowed", refusal_in_words(message)
+    signed = visit_if_signed_in(request)
     return render(
-        request, "error.html", state=current_state(request), status_code=status, title=title, message=message
+        request,
+        "error.html",
+        visit=signed,
+        state=current_state(request),
+        status_code=status,
+        title=title,
+        message=message,
     )
 
 

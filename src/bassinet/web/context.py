@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -91,6 +92,57 @@ def visit(request: Request) -> Visit:
             raise SignInRequired(_here(request))
         actor = load_actor(session, user.username)
     return Visit(state, actor)
+
+
+def visit_if_signed_in(request: Request) -> Visit | None:
+    """The signed-in visit, or ``None`` (never a redirect): for pages anyone may see, such as errors."""
+    try:
+        return visit(request)
+    except SignInRequired:
+        return None
+
+
+#: Each :class:`~bassinet.access.Action` in the words a refused user reads: "Your role does
+#: not allow ...". The one place the web app words a refusal.
+ACTION_WORDS: dict[Action, str] = {
+    Action.READ_PATIENTS: "viewing patients",
+    Action.EDIT_PATIENTS: "editing patients",
+    Action.IMPORT: "importing data",
+    Action.STRATIFY: "stratifying patients",
+    Action.RANDOMISE: "randomising patients",
+    Action.EXPLAIN: "explaining risk groups",
+    Action.VIEW_AUDIT: "viewing the audit trail",
+    Action.VIEW_BALANCE: "viewing the allocation balance",
+    Action.RUN_REPORT: "running reports",
+    Action.EXPORT_DEIDENTIFIED: "exporting de-identified data",
+    Action.EXPORT_IDENTIFIED: "exporting identified data",
+    Action.MANAGE_USERS: "managing users",
+}
+
+_REFUSAL = re.compile(r"^\S+ may not (?P<action>[a-z_]+)(?P<rest>.*)$")
+
+
+def refusal_in_words(message: str) -> str:
+    """A refusal such as ``"monitor may not run_report"`` as a sentence a user understands.
+
+    ``"... may not run_report"`` becomes "Your role does not allow running reports.";
+    ``" at centre 3"`` and ``" for the whole study"`` are kept in words; any other
+    message is returned unchanged.
+    """
+    match = _REFUSAL.match(message.strip())
+    if match is None:
+        return message
+    try:
+        words = ACTION_WORDS[Action(match["action"])]
+    except ValueError:
+        return message
+    rest = match["rest"].strip()
+    centre = re.fullmatch(r"at centre (\d+)", rest)
+    if centre:
+        rest = f"at this centre ({centre[1]})"
+    elif rest and rest != "for the whole study":
+        rest = ""
+    return f"Your role does not allow {words}{' ' + rest if rest else ''}."
 
 
 def posted_visit(request: Request, csrf_token: Annotated[str, Form()] = "") -> Visit:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -49,4 +50,10 @@ def survival_svg(times: Sequence[float], events: Sequence[int], title: str) -> s
         ticks=ticks,
         time_unit="years",
     )
-    return to_svg(plot_curves(result))
+    return without_metadata(to_svg(plot_curves(result)))
+
+
+def without_metadata(svg: str) -> str:
+    """``svg`` without its ``<metadata>`` block (Matplotlib's RDF: "image/svg+xml", "Matplotlib
+    v3.x", the date), which some browsers show as text when the SVG is inline in a page."""
+    return re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.DOTALL)

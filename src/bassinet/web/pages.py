@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 from bassinet.access import Action, permits
 from bassinet.access.security_log import SecurityEvent, log_security_event
 from bassinet.application import queries
-from bassinet.errors import DataError
 from bassinet.registry.escaping import spreadsheet_cell
 from bassinet.web.context import SignedIn, engine_of, redirect, render, settings_of
 from bassinet.web.figures import survival_svg
@@ -73,19 +72,46 @@ def account(request: Request, visit: SignedIn) -> Response:
     return render(request, "account.html", visit=visit, grants=grants)
 
 
-def _filter(request: Request, page_size: int, *, paged: bool = True) -> queries.PatientFilter:
+def _whole_number(text: str, label: str, problems: list[str]) -> int | None:
+    """``text`` as a whole number from 1; a problem naming ``label`` and the value otherwise."""
+    if text.strip().isdigit() and int(text) >= 1:
+        return int(text)
+    problems.append(f"{label} {text!r} not understood: give a whole number from 1; ignored.")
+    return None
+
+
+def _filter(
+    request: Request, page_size: int, *, paged: bool = True
+) -> tuple[queries.PatientFilter, list[str]]:
+    """The patient filter asked for, and a message for each value not understood (then ignored)."""
     q = request.query_params
-    sort = q.get("sort", "study_id")
-    page_text = q.get("page", "1")
-    return queries.PatientFilter(
-        search=q.get("q") or None,
-        centre=q.get("centre") or None,
-        risk_group=q.get("risk_group") or None,
-        status=q.get("status") or None,
-        sort=sort if sort in queries.SORTS else "study_id",
-        descending=q.get("order") == "desc",
-        page=int(page_text) if page_text.isdigit() and paged else 1,
-        page_size=page_size,
+    problems: list[str] = []
+    sort = q.get("sort") or "study_id"
+    if sort not in queries.SORTS:
+        problems.append(f"Sort column {sort!r} not understood; sorted by study ID.")
+        sort = "study_id"
+    order = q.get("order") or "asc"
+    if order not in ("asc", "desc"):
+        problems.append(f"Order {order!r} not understood: asc or desc; ascending.")
+    status = q.get("status") or None
+    if status is not None and status not in ("alive", "dead"):
+        problems.append(f"Status {status!r} not understood: alive or dead; ignored.")
+        status = None
+    page = 1
+    if paged and q.get("page"):
+        page = _whole_number(q["page"], "Page", problems) or 1
+    return (
+        queries.PatientFilter(
+            search=q.get("q") or None,
+            centre=q.get("centre") or None,
+            risk_group=q.get("risk_group") or None,
+            status=status,
+            sort=sort,
+            descending=order == "desc",
+            page=page,
+            page_size=page_size,
+        ),
+        problems,
     )
 
 
@@ -105,7 +131,7 @@ def _query(chosen: queries.PatientFilter, **changes: object) -> str:
 
 @router.get("/patients")
 def patients(request: Request, visit: SignedIn) -> Response:
-    chosen = _filter(request, settings_of(request).page_size)
+    chosen, problems = _filter(request, settings_of(request).page_size)
     with Session(engine_of(request)) as session:
         listing = queries.list_patients(session, visit.actor, chosen)
     links = {
@@ -131,12 +157,13 @@ def patients(request: Request, visit: SignedIn) -> Response:
         following=_query(chosen, page=listing.page + 1) if listing.page < listing.pages else None,
         csv_query=_query(chosen, page=""),
         can_export=can_export,
+        problems=problems,
     )
 
 
 @router.get("/patients.csv")
 def patients_csv(request: Request, visit: SignedIn) -> Response:
-    chosen = _filter(request, settings_of(request).page_size, paged=False)
+    chosen, _problems = _filter(request, settings_of(request).page_size, paged=False)
     engine = engine_of(request)
     with Session(engine) as session, session.begin():
         rows = queries.export_patients(session, visit.actor, chosen)
@@ -172,32 +199,30 @@ def patient(request: Request, patient_id: int, visit: SignedIn) -> Response:
     return render(request, "patient.html", visit=visit, p=detail)
 
 
-def _date(text: str | None, name: str) -> dt.date | None:
+def _date(text: str | None, label: str, problems: list[str]) -> dt.date | None:
+    """``text`` as an ISO date; a problem naming ``label`` and the value otherwise."""
     if not text:
         return None
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise DataError(f"{name} {text!r} is not a date (YYYY-MM-DD)") from None
+        problems.append(f"{label} {text!r} is not a date (YYYY-MM-DD); ignored.")
+        return None
 
 
 @router.get("/audit")
 def audit(request: Request, visit: SignedIn) -> Response:
     q = request.query_params
-    run = q.get("import_run", "")
-    page = q.get("page", "1")
-    try:
-        chosen = queries.AuditFilter(
-            study_id=q.get("patient") or None,
-            import_run=int(run) if run.isdigit() else None,
-            user=q.get("user") or None,
-            since=_date(q.get("since"), "since"),
-            until=_date(q.get("until"), "until"),
-            page=int(page) if page.isdigit() else 1,
-        )
-        error = None
-    except DataError as exc:
-        chosen, error = queries.AuditFilter(), str(exc)
+    problems: list[str] = []
+    run = q.get("import_run") or q.get("run") or ""
+    chosen = queries.AuditFilter(
+        study_id=q.get("patient") or None,
+        import_run=_whole_number(run, "Import run", problems) if run else None,
+        user=q.get("user") or None,
+        since=_date(q.get("since"), "From date", problems),
+        until=_date(q.get("until"), "Until date", problems),
+        page=(_whole_number(q["page"], "Page", problems) or 1) if q.get("page") else 1,
+    )
     with Session(engine_of(request)) as session:
         entries = queries.audit_entries(session, visit.actor, chosen)
     base = {
@@ -217,7 +242,7 @@ def audit(request: Request, visit: SignedIn) -> Response:
         visit=visit,
         entries=entries,
         chosen=chosen,
-        error=error,
+        problems=problems,
         previous=link(entries.page - 1) if entries.page > 1 else None,
         following=link(entries.page + 1) if entries.page < entries.pages else None,
     )
