@@ -211,6 +211,7 @@ def test_access_names() -> None:
         "authorise",
         "create_token",
         "disable_user",
+        "enable_user",
         "enrol_totp",
         "find_patient",
         "get_patient",
@@ -225,6 +226,7 @@ def test_access_names() -> None:
         "revoke_role",
         "revoke_token",
         "scope_patients",
+        "unlock_user",
     ]
     for name in bassinet.access.__all__:
         assert hasattr(bassinet.access, name), name
