@@ -12,6 +12,7 @@ import pytest
 import uvicorn
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import WebDriverWait
 
 from bassinet.web import create_app
 from tests.access.conftest import PASSWORD
@@ -71,6 +72,12 @@ def _sign_in(browser: WebDriver, base: str, site: Site, username: str) -> None:
     if "/login/code" in b.current_url:
         b.find_element(By.ID, "code").send_keys(site.code_for(username))
         b.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+    # The URL changes before the new page is in place: wait for the patient list itself, so
+    # that no assertion reads the sign-in page's document on a slow machine.
+    WebDriverWait(b, 30).until(
+        lambda d: d.execute_script("return document.readyState") == "complete"
+        and any(h.text == "Patients" for h in d.find_elements(By.TAG_NAME, "h1"))
+    )
     assert b.current_url.endswith("/patients"), b.current_url
 
 
