@@ -312,9 +312,11 @@ def authenticate(
     raise AuthenticationFailed(REFUSED)
 
 
-def _refusal(
-    session: Session, user: User | None, password: str, code: str | None, moment: dt.datetime
-) -> str | None:
+def first_factor_refusal(user: User | None, password: str, moment: dt.datetime) -> str | None:
+    """Why the password step refuses ``user`` (unknown, locked, wrong password, disabled), or None.
+
+    Shared by :func:`authenticate` and the web's two-step sign-in, so both refuse alike.
+    """
     if user is None:
         passwords.verify_password(None, password)  # same time as for a real account
         return "unknown user"
@@ -324,6 +326,15 @@ def _refusal(
         return "wrong password"
     if user.disabled:
         return "account disabled"
+    return None
+
+
+def _refusal(
+    session: Session, user: User | None, password: str, code: str | None, moment: dt.datetime
+) -> str | None:
+    first = first_factor_refusal(user, password, moment)
+    if first is not None or user is None:
+        return first
     if user.totp_secret is None:
         if Actor(user.id, user.username, _permissions(session, user)).needs_second_factor:
             return "second factor required but not enrolled"

@@ -19,7 +19,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, selectinload
 
 from bassinet.access import passwords, totp
-from bassinet.access.accounts import REFUSED, _count_failure, _now, _permissions, utc
+from bassinet.access.accounts import REFUSED, _count_failure, _now, _permissions, first_factor_refusal, utc
 from bassinet.access.policy import Actor
 from bassinet.access.security_log import SecurityEvent, log_security_event
 from bassinet.errors import AuthenticationFailed
@@ -69,7 +69,7 @@ def check_password(
     moment = _now(now)
     with Session(engine, expire_on_commit=False) as session, session.begin():
         user = _locked_user(session, username)
-        reason = _first_factor_refusal(user, password, moment)
+        reason = first_factor_refusal(user, password, moment)
         if reason is None:
             assert user is not None
             if passwords.needs_rehash(user.password_hash):
@@ -81,19 +81,6 @@ def check_password(
             return PasswordStep(user.id, user.username, Next.DONE, _login(session, user, moment))
         _count_failure(session, user, username, reason, moment)
     raise AuthenticationFailed(REFUSED)
-
-
-def _first_factor_refusal(user: User | None, password: str, moment: dt.datetime) -> str | None:
-    if user is None:
-        passwords.verify_password(None, password)  # same time as for a real account
-        return "unknown user"
-    if user.locked_until is not None and utc(user.locked_until) > moment:
-        return "account locked"
-    if not passwords.verify_password(user.password_hash, password):
-        return "wrong password"
-    if user.disabled:
-        return "account disabled"
-    return None
 
 
 def _still_allowed(user: User | None, moment: dt.datetime) -> str | None:
