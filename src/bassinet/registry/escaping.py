@@ -132,8 +132,8 @@ XPORT_NAME, XPORT_LABEL, XPORT_TEXT = 8, 40, 200
 def check_sas_transport(frame: pd.DataFrame, *, dataset: str, label: str) -> None:
     """Raise :class:`~bassinet.errors.DataError` for anything SAS transport v5 cannot hold as written.
 
-    pyreadstat writes longer or non-ASCII text without a word, and SAS then reads it cut
-    or garbled; this names the dataset, column, row and value instead.
+    SAS reads longer or non-ASCII text cut or garbled; this names the dataset, column,
+    row and value instead (before :func:`bassinet.endpoints._adam.write_xpt` writes anything).
     """
     from bassinet.errors import DataError
 
