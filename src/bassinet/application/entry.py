@@ -95,11 +95,24 @@ class FieldError:
 
 
 @dataclass(frozen=True)
+class OtherProblem:
+    """A rule that the form's values break in another record of the patient (or its own row)."""
+
+    kind: str
+    field: str
+    value: str
+    rule: str
+
+    def __str__(self) -> str:
+        return f"{KINDS.get(self.kind, self.kind)} {self.field} ({self.value}) {self.rule}"
+
+
+@dataclass(frozen=True)
 class Verdict:
     """What a form's values break: beside a field (``errors``) or elsewhere in the patient's records."""
 
     errors: tuple[FieldError, ...]
-    elsewhere: tuple[str, ...]
+    elsewhere: tuple[OtherProblem, ...]
 
     @property
     def ok(self) -> bool:
@@ -117,7 +130,7 @@ class EntryRefused(DataError):
 
     def __init__(self, verdict: Verdict) -> None:
         self.verdict = verdict
-        parts = [f"{e.field} {e.rule}" for e in verdict.errors] + list(verdict.elsewhere)
+        parts = [f"{e.field} {e.rule}" for e in verdict.errors] + [str(o) for o in verdict.elsewhere]
         super().__init__("refused, nothing written: " + "; ".join(parts))
 
 
@@ -371,16 +384,14 @@ def _verdict(
 
     errors = list(known)
     taken = {e.field for e in known}
-    elsewhere: list[str] = []
+    elsewhere: list[OtherProblem] = []
     for p in problems:
         sheet = Path(p.source).stem
         if sheet == kind and p.row == row + 2 and p.field in fields:
             if p.field not in taken:
                 errors.append(FieldError(p.field, p.rule))
             continue
-        name = p.field or p.column or ""
-        what = KINDS.get(sheet, sheet)
-        elsewhere.append(f"{what} {name} ({show(p.value)}) {p.rule}".replace("  ", " "))
+        elsewhere.append(OtherProblem(sheet, p.field or p.column or "", show(p.value), p.rule))
     return Verdict(tuple(errors), tuple(dict.fromkeys(elsewhere)))
 
 
@@ -606,3 +617,78 @@ def _create_patient(actor: Actor, engine: Engine, entry: _Entry) -> int:
         created = session.scalar(select(Patient.id).where(Patient.study_id == entry.study_id))
     assert created is not None
     return int(created)
+
+
+# -- a patient's records, to choose one to correct -------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordTable:
+    """The records of one kind: their ids and their form fields, in the user's format."""
+
+    kind: str
+    label: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[int, tuple[str, ...]], ...]
+
+
+@dataclass(frozen=True)
+class PatientEntries:
+    """A patient's records, each with the id its correction form needs."""
+
+    patient_id: int
+    study_id: str
+    centre: str
+    tables: tuple[RecordTable, ...]
+
+
+def patient_entries(
+    actor: Actor, engine: Engine, patient_id: int, *, fmt: EntryFormat | None = None
+) -> PatientEntries:
+    """Every record of a patient the actor may edit, by kind, for the page that opens their forms."""
+    fmt = fmt or EntryFormat()
+    authorise(actor, Action.EDIT_PATIENTS)
+    from sqlalchemy.orm import Session
+
+    from bassinet.access.scope import get_patient
+    from bassinet.registry.import_format import patient_rows
+    from bassinet.registry.sheets import SHEETS
+
+    with Session(engine) as session:
+        found = get_patient(session, actor, patient_id, Action.EDIT_PATIENTS)
+        rows = patient_rows(found)
+        tables = []
+        for kind in KINDS:
+            if kind == "patients":
+                continue
+            columns = form_fields(kind)
+            spec = SHEETS[kind]
+            ids = {
+                tuple(cell_of(getattr(r, k)) for k in spec.key): r.id
+                for r in getattr(found, _ATTRIBUTE[kind])
+            }
+            shown = tuple(
+                (
+                    ids[tuple(row[k] for k in spec.key)],
+                    tuple(fmt.show(c, row.get(c.name, "")) for c in columns),
+                )
+                for row in rows[kind]
+            )
+            tables.append(RecordTable(kind, KINDS[kind], tuple(c.name for c in columns), shown))
+        return PatientEntries(found.id, found.study_id, found.centre.name, tuple(tables))
+
+
+_ATTRIBUTE = {
+    "remissions": "remissions",
+    "mrd": "mrd",
+    "courses": "courses",
+    "transplants": "transplants",
+    "events": "events",
+}
+
+
+def cell_of(value: object) -> str:
+    """A stored value as an import cell (:func:`bassinet.registry.import_format.cell`)."""
+    from bassinet.registry.import_format import cell
+
+    return cell(value)
