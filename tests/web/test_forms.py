@@ -195,8 +195,23 @@ def test_a_clinician_may_not_open_the_forms_and_another_centres_patient_is_not_f
     assert manager.get(f"/patients/{monza}/records/remissions/new").status_code == 404
 
 
-def test_a_form_posted_without_its_csrf_token_is_refused_and_writes_nothing(site: Site) -> None:
+def test_every_form_posted_without_its_csrf_token_is_refused_and_writes_nothing(site: Site) -> None:
     client = _signed_in(site, "dm_rot")
-    response = client.post("/patients/new", data={"study_id": "FORM-6", **NEW})
-    assert response.status_code == 403
+    rot = site.patient_ids["ROT-2"]
+    with Session(site.world.engine) as session:
+        before = session.scalar(select(m.AuditEntry.id).order_by(m.AuditEntry.id.desc()).limit(1))
+    paths = [
+        "/patients/new",
+        f"/patients/{rot}/edit",
+        f"/patients/{rot}/records/remissions/new",
+        "/account/entry-format",
+    ]
+    for path in paths:
+        for token in ({}, {"csrf_token": "forged"}):
+            data = {**token, "study_id": "FORM-6", **NEW, "reason": "r", "version": "0"}
+            response = client.post(path, data=data)
+            assert response.status_code == 403, path
+            assert "security token is missing or out of date" in response.text
     assert _patient(site, "FORM-6") is None
+    with Session(site.world.engine) as session:
+        assert session.scalar(select(m.AuditEntry.id).order_by(m.AuditEntry.id.desc()).limit(1)) == before

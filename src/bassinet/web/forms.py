@@ -24,9 +24,24 @@ from bassinet.web.security import csrf_matches
 router = APIRouter()
 
 
+#: Labels that are not the field's name in words (abbreviations keep their capitals).
+LABELS = {
+    "study_id": "Study ID",
+    "cd10": "CD10",
+    "kmt2a_status": "KMT2A status",
+    "kmt2a_partner": "KMT2A partner",
+    "wbc": "White cells (WBC)",
+    "cns_status": "CNS status",
+    "day8_blasts": "Day-8 blasts",
+    "mrd_value": "MRD before transplant",
+    "mrd_method": "MRD method",
+    "value": "MRD value",
+}
+
+
 def _label(name: str) -> str:
     unit = f" ({LAB_BOUNDS[name][2]})" if name in LAB_BOUNDS else ""
-    return name.replace("_", " ").capitalize() + unit
+    return LABELS.get(name, name.replace("_", " ").capitalize()) + unit
 
 
 def _choices(column: Any) -> list[str] | None:
