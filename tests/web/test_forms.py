@@ -215,3 +215,55 @@ def test_every_form_posted_without_its_csrf_token_is_refused_and_writes_nothing(
     assert _patient(site, "FORM-6") is None
     with Session(site.world.engine) as session:
         assert session.scalar(select(m.AuditEntry.id).order_by(m.AuditEntry.id.desc()).limit(1)) == before
+
+
+def test_a_record_is_corrected_with_its_reason_and_a_stale_form_of_it_is_refused(site: Site) -> None:
+    first = _signed_in(site, "dm_rot")
+    _post(first, "/patients/new", {"study_id": "FORM-7", **NEW})
+    patient = _patient(site, "FORM-7")
+    assert patient is not None
+    record = {"time_point": "day_15", "assessment_date": "2020-03-20", "status": "no_CR"}
+    _post(first, f"/patients/{patient.id}/records/remissions/new", record)
+    with Session(site.world.engine) as session:
+        remission = session.scalars(
+            select(m.RemissionAssessment).where(m.RemissionAssessment.patient_id == patient.id)
+        ).one()
+    path = f"/patients/{patient.id}/records/remissions/{remission.id}"
+    stale = first.get(path).text  # opened, then left open while the correction below is saved
+    status, page, _ = _post(first, path, {**record, "assessment_date": "2020-02-20", "reason": "typo"})
+    assert status == 400
+    assert _field_error(page, "assessment_date") == "assessment_date: is before 'diagnosis_date' (2020-03-01)"
+    status, _, _ = _post(
+        first, path, {**record, "assessment_date": "2020-03-16", "reason": "day 15 is the 16th"}
+    )
+    assert status == 303
+    with Session(site.world.engine) as session:
+        entry = session.scalars(
+            select(m.AuditEntry).where(
+                m.AuditEntry.table_name == "remission_assessment",
+                m.AuditEntry.record_id == remission.id,
+                m.AuditEntry.action == "update",
+            )
+        ).one()
+    assert (entry.field, entry.old_value, entry.new_value) == ("assessment_date", "2020-03-20", "2020-03-16")
+    assert (entry.actor, entry.reason) == ("dm_rot", "day 15 is the 16th")
+    version = re.search(r'name="version" value="(\d+)"', stale)
+    assert version is not None
+    refused = first.post(
+        path,
+        data={
+            "csrf_token": csrf_of(stale),
+            "version": version.group(1),
+            **record,
+            "status": "CR",
+            "reason": "stale",
+        },
+    )
+    assert refused.status_code == 409
+    row = re.search(
+        r'<th scope="row">assessment_date</th><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td>', refused.text
+    )
+    assert row is not None and row.groups() == ("2020-03-20", "2020-03-16", "2020-03-20")
+    with Session(site.world.engine) as session:
+        kept = session.get(m.RemissionAssessment, remission.id)
+        assert kept is not None and kept.status == "no_CR"
