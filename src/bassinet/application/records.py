@@ -23,6 +23,10 @@ if TYPE_CHECKING:
     from bassinet.registry.models import Patient
 
 Progress = Callable[[str, int, int], None]
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    BeforeWrite = Callable[[Session], None]
 
 
 def parse_assignments(pairs: Sequence[str], *, option: str = "") -> dict[str, str]:
@@ -83,14 +87,75 @@ class Correction:
 
 
 def correct(
-    actor: Actor, engine: Engine, study_id: str, changes: Mapping[str, str], *, reason: str | None
+    actor: Actor,
+    engine: Engine,
+    study_id: str,
+    changes: Mapping[str, str],
+    *,
+    reason: str | None,
+    before_write: BeforeWrite | None = None,
 ) -> Correction:
-    """Correct fields of a patient record through the import's rules; the reason is audited."""
+    """Correct fields of a patient record through the import's rules; the reason is audited.
+
+    ``before_write`` runs in the write's transaction once every rule passed (the forms'
+    optimistic lock raises there when the record changed since it was read).
+    """
     authorise_patient(engine, actor, Action.EDIT_PATIENTS, study_id)
     from bassinet.registry.corrections import correct as run_correct
 
-    report = run_correct(engine, study_id, changes, reason=reason, actor=actor.username)
+    report = run_correct(
+        engine, study_id, changes, reason=reason, actor=actor.username, before_write=before_write
+    )
     return Correction(study_id, tuple(changes), report.counts["patients"].updated > 0)
+
+
+def correct_record(
+    actor: Actor,
+    engine: Engine,
+    study_id: str,
+    kind: str,
+    number: int,
+    changes: Mapping[str, str],
+    *,
+    reason: str | None,
+    before_write: BeforeWrite | None = None,
+) -> Correction:
+    """Correct fields of one record (``kind`` and id ``number``) of a patient, as :func:`correct`."""
+    authorise_patient(engine, actor, Action.EDIT_PATIENTS, study_id)
+    from bassinet.registry.corrections import correct_record as run_correct
+
+    report = run_correct(
+        engine,
+        study_id,
+        kind,
+        number,
+        changes,
+        reason=reason,
+        actor=actor.username,
+        before_write=before_write,
+    )
+    count = report.counts[kind]
+    return Correction(study_id, tuple(changes), count.updated + count.inserted > 0)
+
+
+def add_record(
+    actor: Actor,
+    engine: Engine,
+    study_id: str,
+    kind: str,
+    values: Mapping[str, str],
+    *,
+    reason: str,
+    before_write: BeforeWrite | None = None,
+) -> Correction:
+    """Add one record of ``kind`` to a patient through the import's rules, audited with ``reason``."""
+    authorise_patient(engine, actor, Action.EDIT_PATIENTS, study_id)
+    from bassinet.registry.corrections import add_record as run_add
+
+    report = run_add(
+        engine, study_id, kind, values, reason=reason, actor=actor.username, before_write=before_write
+    )
+    return Correction(study_id, tuple(values), report.counts[kind].inserted > 0)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ is never deleted or merged away: the allocation (and its place in the sequence) 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from sqlalchemy import Engine, select
@@ -38,6 +38,8 @@ RECORD_KINDS: dict[str, type[m.Base]] = {
     "transplants": m.Transplant,
     "events": m.Event,
 }
+#: Called with the import's session once every rule passed, before anything is written.
+BeforeWrite = Callable[[Session], None]
 NOT_CORRECTED = {
     "study_id": "a study ID is the patient's identity",
     "centre": "use `bassinet move`",
@@ -63,7 +65,13 @@ def _rows(engine: Engine, study_ids: list[str]) -> Rows:
 
 
 def _apply(
-    engine: Engine, rows: Rows, *, actor: str, reason: str, what: str, before_write: object = None
+    engine: Engine,
+    rows: Rows,
+    *,
+    actor: str,
+    reason: str,
+    what: str,
+    before_write: BeforeWrite | None = None,
 ) -> ImportReport:
     with tempfile.TemporaryDirectory(prefix="bassinet-correction-") as folder:
         paths = write_rows(rows, Path(folder))
@@ -75,7 +83,7 @@ def _apply(
                 long_sheets=paths,
                 actor=actor,
                 reason=reason,
-                before_write=before_write,  # type: ignore[arg-type]
+                before_write=before_write,
             )
         except ImportRejected as exc:
             reasons = "; ".join(
@@ -91,16 +99,114 @@ def _shown(value: object) -> str:
 
 
 def correct(
-    engine: Engine, study_id: str, changes: Mapping[str, str], *, reason: str | None, actor: str
+    engine: Engine,
+    study_id: str,
+    changes: Mapping[str, str],
+    *,
+    reason: str | None,
+    actor: str,
+    before_write: BeforeWrite | None = None,
 ) -> ImportReport:
-    """Set fields of a patient (``{"wbc": "350"}``, text as in an import cell), with a reason."""
+    """Set fields of a patient (``{"wbc": "350"}``, text as in an import cell), with a reason.
+
+    ``before_write`` is called in the write's transaction, after every rule passed and while
+    the registry's import lock is held (a form's check that nobody changed the record since
+    it was read raises there, and nothing is written).
+    """
     why = _reason(reason)
     if not changes:
         raise DataError("name at least one FIELD=VALUE to correct")
     _check_fields(changes)
     rows = _rows(engine, [study_id])
     rows["patients"][0].update(changes)
-    return _apply(engine, rows, actor=actor, reason=why, what=f"correction of {study_id}")
+    return _apply(
+        engine, rows, actor=actor, reason=why, what=f"correction of {study_id}", before_write=before_write
+    )
+
+
+def rows_of(engine: Engine, study_ids: Sequence[str]) -> Rows:
+    """The patients' records as import rows (text cells, by sheet); a DataError for an unknown ID."""
+    return _rows(engine, list(study_ids))
+
+
+def record_key(engine: Engine, study_id: str, kind: str, number: int) -> tuple[str, ...]:
+    """The import key cells (:attr:`~.sheets.SheetSpec.key`) of record ``number`` of ``kind``."""
+    if kind not in RECORD_KINDS:
+        raise DataError(f"no record kind '{kind}'; kinds: {', '.join(RECORD_KINDS)}")
+    with registry_session(engine, actor="bassinet corrections") as session:
+        target = session.get(RECORD_KINDS[kind], number)
+        owner = getattr(target, "patient", None)
+        if target is None or owner is None or owner.study_id != study_id:
+            raise DataError(f"{study_id} has no {kind} record {number}")
+        return tuple(cell(getattr(target, k)) for k in SHEETS[kind].key)
+
+
+def _check_record_fields(kind: str, values: Mapping[str, str]) -> None:
+    fields = SHEETS[kind].by_name
+    for name in values:
+        if name == "study_id" or name not in fields:
+            raise DataError(
+                f"no field '{name}' in a {kind} record; fields: "
+                + ", ".join(f for f in fields if f != "study_id")
+            )
+
+
+def correct_record(
+    engine: Engine,
+    study_id: str,
+    kind: str,
+    number: int,
+    changes: Mapping[str, str],
+    *,
+    reason: str | None,
+    actor: str,
+    before_write: BeforeWrite | None = None,
+) -> ImportReport:
+    """Set fields of record ``number`` of ``kind`` (import cells by column), with a reason.
+
+    Like :func:`correct`, through the import with the patient's other records, so every
+    cell and cross-record rule applies. A changed key (another time point) replaces the row.
+    """
+    why = _reason(reason)
+    _check_record_fields(kind, changes)
+    key = record_key(engine, study_id, kind, number)
+    rows = _rows(engine, [study_id])
+    for row in rows[kind]:
+        if tuple(row[k] for k in SHEETS[kind].key) == key:
+            row.update(changes)
+            break
+    return _apply(
+        engine,
+        rows,
+        actor=actor,
+        reason=why,
+        what=f"correction of {kind}:{number} of {study_id}",
+        before_write=before_write,
+    )
+
+
+def add_record(
+    engine: Engine,
+    study_id: str,
+    kind: str,
+    values: Mapping[str, str],
+    *,
+    reason: str,
+    actor: str,
+    before_write: BeforeWrite | None = None,
+) -> ImportReport:
+    """Add one record of ``kind`` (import cells by column) to a patient, through the import's rules."""
+    _check_record_fields(kind, values)
+    rows = _rows(engine, [study_id])
+    rows[kind].append({"study_id": study_id, **values})
+    return _apply(
+        engine,
+        rows,
+        actor=actor,
+        reason=_reason(reason),
+        what=f"new {kind} record of {study_id}",
+        before_write=before_write,
+    )
 
 
 def _check_fields(changes: Mapping[str, str]) -> None:

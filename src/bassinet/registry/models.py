@@ -476,6 +476,12 @@ class User(Base):
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     disabled: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    date_format: Mapped[str | None] = mapped_column(
+        String(20), doc="How the entry forms show and read dates (strftime); empty: ISO 8601."
+    )
+    decimal_mark: Mapped[str | None] = mapped_column(
+        String(1), doc="The entry forms' decimal mark, '.' or ','; empty: '.'."
+    )
 
     grants: Mapped[list[Grant]] = relationship(back_populates="user", cascade="all, delete-orphan")
 

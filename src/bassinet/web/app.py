@@ -24,7 +24,7 @@ from bassinet.access import Actor
 from bassinet.errors import AccessDenied, DataError, RegistryError
 from bassinet.registry import make_engine
 from bassinet.registry.store import require_current
-from bassinet.web import admin, auth, oidc, pages, reports_pages
+from bassinet.web import admin, auth, forms, oidc, pages, reports_pages
 from bassinet.web.context import (
     CSRFRefused,
     SignInRequired,
@@ -136,6 +136,7 @@ def create_app(registry_url: str | None = None, *, settings: WebSettings | None 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(auth.router)
     app.include_router(oidc.router)
+    app.include_router(forms.router)  # before pages: /patients/new is not /patients/{id}
     app.include_router(pages.router)
     app.include_router(admin.router)
     app.include_router(reports_pages.pages)
