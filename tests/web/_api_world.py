@@ -18,17 +18,19 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.orm import Session
 
-from bassinet.access import Role, ScopeKind, add_user, create_token, grant_role
+from bassinet.access import POLICY, Action, Role, ScopeKind, add_user, create_token, grant_role
 from bassinet.registry import init_registry, make_engine
 from bassinet.registry import models as m
 from bassinet.web.api import router
 from tests.access.conftest import PASSWORD, World, _url, build_world
+from tests.web._totp import fresh_code
 
 SCOPES = {
     ScopeKind.CENTRE: ("Rotterdam", None),
@@ -53,6 +55,43 @@ class ApiWorld:
     tokens: dict[str, str] = field(default_factory=dict)  # user or narrowed token name -> secret
     jobs: dict[str, int] = field(default_factory=dict)  # "study" / "Rotterdam" -> job id
     study_ids: dict[str, str] = field(default_factory=dict)  # study ID -> centre name
+    secrets: dict[str, str] = field(default_factory=dict)  # user -> TOTP secret, where enrolled
+    used: dict[str, int] = field(default_factory=dict)  # user -> last TOTP step handed out
+
+    def code_for(self, username: str) -> str:
+        """A TOTP code the server has not accepted yet, for signing ``username`` in to the pages."""
+        return fresh_code(self.world.engine, username, self.secrets[username], self.used)
+
+
+@dataclass(frozen=True)
+class Subject:
+    """Who calls: user ``token`` (role over scope kind) through its token or its signed-in
+    session, perhaps through a token narrowed to some actions or centres."""
+
+    token: str
+    role: Role
+    kind: ScopeKind
+    actions: frozenset[Action] | None = None  # the token's cut, None: the owner's
+    centres: frozenset[str] | None = None
+
+    def may(self, action: Action) -> bool:
+        if action not in POLICY[self.role]:
+            return False
+        if action is Action.MANAGE_USERS and (self.kind is not ScopeKind.STUDY or self.centres is not None):
+            return False
+        return self.actions is None or action in self.actions
+
+    def scope(self, world: ApiWorld) -> set[str]:
+        centre, group = SCOPES[self.kind]
+        names = set(world.world.centre_ids)
+        if self.kind is ScopeKind.CENTRE:
+            names = {str(centre)}
+        elif self.kind is ScopeKind.STUDY_GROUP:
+            names = {n for n in names if world.world.group_of[n] == group}
+        return names if self.centres is None else names & self.centres
+
+    def reaches_every_centre(self) -> bool:
+        return self.kind is ScopeKind.STUDY and self.centres is None
 
 
 def _job(session: Session, folder: Path, centre_ids: list[int] | None, who: str) -> int:
@@ -87,7 +126,9 @@ def build_api_world(world: World, folder: Path) -> ApiWorld:
             name = username(role, kind)
             centre, group = SCOPES[kind]
             add_user(session, name, PASSWORD, actor="matrix")
-            grant_role(session, name, role, actor="matrix", centre=centre, study_group=group)
+            uri = grant_role(session, name, role, actor="matrix", centre=centre, study_group=group).totp_uri
+            if uri is not None:
+                api.secrets[name] = parse_qs(urlparse(uri).query)["secret"][0]
             api.tokens[name] = create_token(session, name, name="matrix", actor="matrix").secret
         # Narrowed tokens: a study-wide statistician cut to Monza, a DCOG data manager cut to
         # reading, a study-wide monitor cut to Utrecht.

@@ -8,15 +8,15 @@ has not yet accepted (each code is accepted once).
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Protocol
 
-import pyotp
+import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from bassinet.access import add_user, grant_role
@@ -24,6 +24,7 @@ from bassinet.registry import init_registry, make_engine, registry_session
 from bassinet.registry import models as m
 from bassinet.web import WebSettings, create_app
 from tests.access.conftest import PASSWORD, World, _patient, _url, build_world
+from tests.web._totp import fresh_code
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = '"><img src=x onerror=alert(1)>'
@@ -42,19 +43,7 @@ class Site:
 
     def code_for(self, username: str) -> str:
         """A TOTP code of a step the server has not accepted yet for ``username``."""
-        totp = pyotp.TOTP(self.secrets[username])
-        now = totp.timecode(dt.datetime.now(dt.UTC))
-        step = max(now - 1, self.used.get(username, now - 2) + 1)
-        if step > now + 1:
-            # Every code of this 30-s window was used: forget the last accepted one, as the
-            # passing of time would (that a code is accepted once is tested in tests/access).
-            with Session(self.world.engine) as session, session.begin():
-                session.execute(
-                    update(m.User).where(m.User.username == username).values(totp_last_counter=None)
-                )
-            step = now - 1
-        self.used[username] = step
-        return totp.generate_otp(step)
+        return fresh_code(self.world.engine, username, self.secrets[username], self.used)
 
 
 USERS = {
@@ -114,7 +103,13 @@ def csrf_of(html: str) -> str:
     return match.group(1)
 
 
-def sign_in(site: Site, client: TestClient, username: str, *, next_path: str = "/") -> None:
+class Codes(Protocol):
+    """Anything that gives a fresh TOTP code for a username (a :class:`Site`, an API world)."""
+
+    def code_for(self, username: str) -> str: ...
+
+
+def sign_in(site: Codes, client: httpx.Client, username: str, *, next_path: str = "/") -> None:
     """Sign ``username`` in through the pages (password, then a code where enrolled)."""
     page = client.get("/login", params={"next": next_path})
     response = client.post(
@@ -140,3 +135,6 @@ def sign_in(site: Site, client: TestClient, username: str, *, next_path: str = "
 
 # The API tests' world (a user and token per role x scope) is a fixture here too.
 from tests.web._api_world import api_world  # noqa: E402, F401
+
+# The browser tests' server (uvicorn on the site) and headless Chromium.
+from tests.web._browser import browser, server  # noqa: E402, F401

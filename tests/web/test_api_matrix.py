@@ -12,7 +12,6 @@ running uvicorn server.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -21,42 +20,12 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from bassinet.access import POLICY, Action, Role, ScopeKind, revoke_token
+from bassinet.access import Action, Role, ScopeKind, revoke_token
 from bassinet.access.security_log import SecurityEvent, read_security_log
 from bassinet.web.api import router
-from tests.web._api_world import CELLS, SCOPES, ApiWorld, LiveServer, make_app, username
+from tests.web._api_world import CELLS, ApiWorld, LiveServer, Subject, make_app, username
 
 R, A = Role, Action
-
-
-@dataclass(frozen=True)
-class Subject:
-    """Who calls: a token of ``owner`` (role over scope kind), perhaps narrowed."""
-
-    token: str
-    role: Role
-    kind: ScopeKind
-    actions: frozenset[Action] | None = None  # the token's cut, None: the owner's
-    centres: frozenset[str] | None = None
-
-    def may(self, action: Action) -> bool:
-        if action not in POLICY[self.role]:
-            return False
-        if action is A.MANAGE_USERS and (self.kind is not ScopeKind.STUDY or self.centres is not None):
-            return False
-        return self.actions is None or action in self.actions
-
-    def scope(self, world: ApiWorld) -> set[str]:
-        centre, group = SCOPES[self.kind]
-        names = set(world.world.centre_ids)
-        if self.kind is ScopeKind.CENTRE:
-            names = {str(centre)}
-        elif self.kind is ScopeKind.STUDY_GROUP:
-            names = {n for n in names if world.world.group_of[n] == group}
-        return names if self.centres is None else names & self.centres
-
-    def reaches_every_centre(self) -> bool:
-        return self.kind is ScopeKind.STUDY and self.centres is None
 
 
 SUBJECTS = [Subject(username(role, kind), role, kind) for role, kind in CELLS] + [

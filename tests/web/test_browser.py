@@ -2,83 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
-import socket
-import threading
-import time
-from collections.abc import Iterator
-
 import pytest
-import uvicorn
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support.ui import WebDriverWait
 
-from bassinet.web import create_app
-from tests.access.conftest import PASSWORD
+from tests.web._browser import sign_in as _sign_in
 from tests.web.conftest import Site
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def server(site: Site) -> Iterator[str]:
-    port = _free_port()
-    config = uvicorn.Config(create_app(site.url), host="127.0.0.1", port=port, log_level="warning")
-    running = uvicorn.Server(config)
-    thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not running.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    running.should_exit = True
-    thread.join(10)
-
-
-@pytest.fixture
-def browser() -> Iterator[WebDriver]:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    driver = shutil.which("chromedriver")
-    binary = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert driver and binary, (
-        "chromium and chromedriver are needed (apt-get install chromium chromium-driver)"
-    )
-    options = webdriver.ChromeOptions()
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
-        options.add_argument(argument)
-    options.binary_location = binary
-    chrome = webdriver.Chrome(service=Service(driver), options=options)
-    yield chrome
-    chrome.quit()
-
-
-def _sign_in(browser: WebDriver, base: str, site: Site, username: str) -> None:
-    b = browser
-    b.get(base + "/patients")
-    assert "/login" in b.current_url
-    b.find_element(By.ID, "username").send_keys(username)
-    b.find_element(By.ID, "password").send_keys(PASSWORD)
-    b.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    if "/login/code" in b.current_url:
-        b.find_element(By.ID, "code").send_keys(site.code_for(username))
-        b.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
-    # The URL changes before the new page is in place: wait for the patient list itself, so
-    # that no assertion reads the sign-in page's document on a slow machine.
-    WebDriverWait(b, 30).until(
-        lambda d: d.execute_script("return document.readyState") == "complete"
-        and any(h.text == "Patients" for h in d.find_elements(By.TAG_NAME, "h1"))
-    )
-    assert b.current_url.endswith("/patients"), b.current_url
 
 
 def test_a_clinician_sees_only_the_centre_and_opens_a_patient(
