@@ -16,8 +16,8 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
+from tests.web._browser import sign_in as _sign_in
 from tests.web.conftest import Site
-from tests.web.test_browser import _sign_in, browser, server  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.slow
 
@@ -68,8 +68,8 @@ def _submit(b: WebDriver, heading: str) -> None:
 
 
 def test_a_data_manager_enters_an_infant_fixes_a_mistake_and_adds_a_remission(
-    server: str,  # noqa: F811
-    browser: WebDriver,  # noqa: F811
+    server: str,
+    browser: WebDriver,
     site: Site,
     tmp_path: Path,
 ) -> None:
