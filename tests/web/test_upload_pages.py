@@ -215,6 +215,12 @@ def test_roles_without_import_are_refused_the_page(site: Site, tmp_path: Path, u
     client = _client(site, username, tmp_path)
     page = client.get("/upload")
     assert page.status_code == 403 and "Your role does not allow importing data" in page.text
+    assert 'href="/upload"' not in client.get("/patients").text
+
+
+def test_the_navigation_offers_the_upload_to_data_managers(site: Site, tmp_path: Path) -> None:
+    page = _client(site, "dm_rot", tmp_path).get("/patients").text
+    assert '<li><a href="/upload">Upload</a></li>' in page
 
 
 def test_a_file_that_is_not_csv_or_xlsx_is_refused_in_words(site: Site, tmp_path: Path) -> None:

@@ -192,6 +192,7 @@ def nav(actor: Actor | None) -> dict[str, bool]:
         "audit": permits(actor, Action.VIEW_AUDIT),
         "admin": permits(actor, Action.MANAGE_USERS),
         "reports": permits(actor, Action.RUN_REPORT),
+        "upload": permits(actor, Action.IMPORT),
     }
 
 
