@@ -259,3 +259,16 @@ def test_a_mapping_file_is_checked_saved_for_the_centre_and_offered_again(site: 
         },
     )
     assert broken.status_code == 400 and "mapping file" in broken.text and "colour" in broken.text
+
+
+def test_the_importers_size_limit_applies_to_an_upload(
+    site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = _client(site, "dm_rot", tmp_path)
+    content = _csv([patient("BIG-1"), patient("BIG-2")])
+    monkeypatch.setenv("BASSINET_MAX_INPUT_BYTES", str(len(content) - 1))
+    page, token = _dry_run(client, content)
+    assert token is None
+    assert f"centre.csv is larger than the import&#39;s limit of {len(content) - 1:,} bytes" in page
+    assert list((tmp_path / "pending").iterdir()) == []  # nothing kept
+    assert _patient(site, "BIG-1") is None

@@ -9,8 +9,9 @@ what would be added, changed (old -> new), deleted and refused (row, field, valu
 since the dry run or if it was imported already; the patients without problems are
 committed and the refused rows written to a quarantine file, offered for download
 (``GET /upload/{token}/quarantine.csv``). Only the user who uploaded a file may confirm it
-or fetch its quarantine file. The importer's size limits (``docs/import.md``) apply, and
-the upload itself is cut off past the input-file limit.
+or fetch its quarantine file. The importer's size limits (``docs/import.md``) apply: a file
+past the input-file limit is refused before the importer reads it (the request body itself
+is best bounded at the TLS proxy, e.g. nginx's ``client_max_body_size``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -247,6 +249,7 @@ async def dry_run(
             mapping_path = chosen[mapping]
         report = uploads.upload_import(visit.actor, engine, data, mapping=mapping_path, dry_run=True)
     except ImportRejected as exc:
+        shutil.rmtree(folder, ignore_errors=True)  # nothing to confirm: the file is not kept
         return render(
             request,
             "upload/preview.html",
@@ -263,6 +266,7 @@ async def dry_run(
             mapping_name=mapping_path.name if mapping_path else None,
         )
     except (DataError, ConfigurationError) as exc:
+        shutil.rmtree(folder, ignore_errors=True)
         return _form(request, visit, message=str(exc), status=400)
     digest = sha256(data)
     meta = {
