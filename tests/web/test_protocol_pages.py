@@ -283,3 +283,22 @@ def test_the_print_stylesheet_hides_the_site_around_the_text(site: Site) -> None
 )
 def test_refusals_are_plain_sentences_without_command_lines(message: str, sentence: str) -> None:
     assert plain_refusal(message) == sentence
+
+
+def test_without_a_randomisation_key_the_page_says_so_and_draws_nothing(
+    site: Site, world: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = _client(site, "cli_rot")
+    target = world["ROT-MR"]
+    page = client.get(f"/patients/{target}")
+    client.post(f"/patients/{target}/protocol/stratify", data={"csrf_token": csrf_of(page.text)})
+    monkeypatch.delenv("BASSINET_RANDOMISATION_KEY")
+    refused = client.post(
+        f"/patients/{target}/protocol/randomise",
+        data={"csrf_token": csrf_of(page.text), "stratum": "MR / DCOG"},
+    )
+    assert refused.status_code == 409
+    assert "Randomisation is not set up on this server (no randomisation key): ask the trial office." in (
+        refused.text
+    )
+    assert _allocations(site, "ROT-MR") == []
