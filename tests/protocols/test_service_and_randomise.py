@@ -281,6 +281,7 @@ def test_the_public_api_offers_no_way_to_read_the_sequence_but_unblind() -> None
         "NotEligible",
         "StratumBalance",
         "balance",
+        "preview",  # the stratum for a confirmation step: checks only, no key, never an arm
         "randomise",
         "record_arm",
         "strata",

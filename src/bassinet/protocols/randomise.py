@@ -167,6 +167,25 @@ def randomise(
     raise RegistryError(f"could not allocate {study_id} after {RETRIES} attempts: the registry is too busy")
 
 
+def preview(engine: Engine, study_id: str, *, centre: str | None = None, on: dt.date | None = None) -> str:
+    """The stratum a randomisation of the patient would use today (or ``on``); never the arm.
+
+    The same conditions as :func:`randomise`, checked without the key and without writing,
+    so that a confirmation step can show the stratum; the allocation itself checks them
+    again, in its own transaction.
+
+    Raises
+    ------
+    NotEligible
+        With the reason, as :func:`randomise` would refuse.
+    """
+    require_current(engine)
+    today = on or dt.datetime.now(dt.UTC).date()
+    with Session(engine) as session:
+        patient = find_patient(session, study_id, centre=centre)
+        return _eligible(session, patient, study_id, today)[1]
+
+
 def _refuse_if_allocated(session: Session, patient: m.Patient, study_id: str) -> None:
     existing = session.scalars(
         select(m.Allocation).where(m.Allocation.protocol == PROTOCOL, m.Allocation.patient_id == patient.id)
@@ -251,33 +270,40 @@ def _refuse_outside_window(patient: m.Patient, study_id: str, on: dt.date) -> No
         )
 
 
+def _eligible(
+    session: Session, patient: m.Patient, study_id: str, on: dt.date
+) -> tuple[m.RiskAssignment, str]:
+    """Every condition of the module docstring, in order; the stored decision and the stratum."""
+    _refuse_if_allocated(session, patient, study_id)
+    facts = facts_of(patient)
+    group = interfant06.risk_group(facts)
+    stored = _current_decision(session, patient, study_id, group)
+    eligibility = interfant06.randomisation_eligibility(facts, group)
+    if eligibility.outcome != "eligible":
+        raise NotEligible(study_id, eligibility)
+    study_group = patient.centre.study_group
+    if study_group is None:
+        raise NotEligible(
+            study_id,
+            Decision(
+                PROTOCOL,
+                interfant06.VERSION,
+                "randomisation eligibility",
+                None,
+                missing=("study group (a stratification factor)",),
+            ),
+        )
+    _refuse_outside_window(patient, study_id, on)
+    assert group.outcome is not None
+    return stored, stratum_of(group.outcome, study_group.name)
+
+
 def _allocate(
     engine: Engine, secret: str, study_id: str, actor: str, centre: str | None, on: dt.date
 ) -> Assignment:
     with registry_session(engine, actor=actor) as session:
         patient = find_patient(session, study_id, centre=centre)
-        _refuse_if_allocated(session, patient, study_id)
-        facts = facts_of(patient)
-        group = interfant06.risk_group(facts)
-        stored = _current_decision(session, patient, study_id, group)
-        eligibility = interfant06.randomisation_eligibility(facts, group)
-        if eligibility.outcome != "eligible":
-            raise NotEligible(study_id, eligibility)
-        study_group = patient.centre.study_group
-        if study_group is None:
-            raise NotEligible(
-                study_id,
-                Decision(
-                    PROTOCOL,
-                    interfant06.VERSION,
-                    "randomisation eligibility",
-                    None,
-                    missing=("study group (a stratification factor)",),
-                ),
-            )
-        _refuse_outside_window(patient, study_id, on)
-        assert group.outcome is not None
-        stratum = stratum_of(group.outcome, study_group.name)
+        stored, stratum = _eligible(session, patient, study_id, on)
         taken = (
             session.scalar(
                 select(func.count())

@@ -37,7 +37,7 @@ import csv
 import datetime as dt
 import os
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from collections.abc import Mapping as AbcMapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -519,6 +519,18 @@ def _check_against_registry(session: Session, parsed: _Parsed, reason: str | Non
     return problems
 
 
+def _outside(parsed: _Parsed, centres: Collection[str] | None) -> list[Problem]:
+    """A problem for each patient row naming a centre outside ``centres`` (``None``: none)."""
+    if centres is None:
+        return []
+    allowed = ", ".join(sorted(centres)) or "none"
+    return [
+        bundle.patient.problem("centre", f"is not a centre you may import for (yours: {allowed})")
+        for bundle in parsed.patients.values()
+        if bundle.patient.values.get("centre") not in centres
+    ]
+
+
 def _model_values(sheet: str, record: Record) -> dict[str, object]:
     values: dict[str, object] = {}
     for name, value in record.values.items():
@@ -808,6 +820,7 @@ def import_files(
     reason: str | None = None,
     dry_run: bool = False,
     before_write: Callable[[Session], None] | None = None,
+    centres: Collection[str] | None = None,
 ) -> ImportReport:
     """Import a patients file (CSV, or a workbook with all sheets) and optional long-sheet files.
 
@@ -836,6 +849,10 @@ def import_files(
     before_write
         Called with the session after every check passed and before the rows are
         written, in the same transaction (a merge deletes the duplicate there).
+    centres
+        The names of the centres whose patients this import may add or change (the
+        importing user's scope); ``None``: every centre. A patient row naming another
+        centre is a problem like any broken rule (refused, or quarantined).
 
     Raises
     ------
@@ -862,6 +879,7 @@ def import_files(
             raise DataError("--reason is empty: say why the records change")
         serialise_imports(session)  # a concurrent import of the same new centre waits, then sees it
         problems = parsed.problems + _check_against_registry(session, parsed, reason)
+        problems += _outside(parsed, centres)
         rejected_rows: dict[tuple[str, str, int], list[str]] = defaultdict(list)
         rejected_patients = set()
         for problem in problems:

@@ -193,6 +193,7 @@ def nav(actor: Actor | None) -> dict[str, bool]:
         "admin": permits(actor, Action.MANAGE_USERS),
         "reports": permits(actor, Action.RUN_REPORT),
         "edit": permits(actor, Action.EDIT_PATIENTS),
+        "upload": permits(actor, Action.IMPORT),
     }
 
 

@@ -15,6 +15,7 @@ from bassinet.access import Action, permits
 from bassinet.access.security_log import SecurityEvent, log_security_event
 from bassinet.application import queries
 from bassinet.registry.escaping import spreadsheet_cell
+from bassinet.web import protocol_pages
 from bassinet.web.context import SignedIn, engine_of, redirect, render, settings_of
 from bassinet.web.figures import survival_svg
 
@@ -196,7 +197,13 @@ def _cell(value: object) -> object:
 def patient(request: Request, patient_id: int, visit: SignedIn) -> Response:
     with Session(engine_of(request)) as session:
         detail = queries.patient_detail(session, visit.actor, patient_id)
-    return render(request, "patient.html", visit=visit, p=detail)
+    return render(
+        request,
+        "patient.html",
+        visit=visit,
+        p=detail,
+        protocol=protocol_pages.panel(request, visit, patient_id),
+    )
 
 
 def _date(text: str | None, label: str, problems: list[str]) -> dt.date | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from bassinet.errors import ConfigurationError
 
@@ -55,6 +56,10 @@ class WebSettings:
         Patients per page in the patient list.
     oidc
         Single sign-on, if offered.
+    upload_dir
+        Where the upload-import page keeps uploaded files between the dry run and the
+        import, their quarantine files, and the centres' saved mapping files (default:
+        ``bassinet-uploads`` in the system's temporary folder).
     """
 
     secure_cookies: bool | None = None
@@ -63,6 +68,7 @@ class WebSettings:
     cookie_name: str = "bassinet_session"
     page_size: int = 50
     oidc: OIDCSettings | None = None
+    upload_dir: Path | None = None
 
 
 def settings_from_environment(environ: Mapping[str, str]) -> WebSettings:

@@ -1,0 +1,158 @@
+"""Protocol actions in the browser: the patient page's panel, stratify, randomise, explain.
+
+Every action goes through :mod:`bassinet.application.protocol` as the signed-in user (so
+it is authorised by :data:`bassinet.access.POLICY` at the patient's centre and audited under
+that user's name); every POST carries the session's CSRF token. Randomisation has a
+confirmation step that shows the stratum the allocation will use and never the arm: the
+arm is drawn only by the POST that follows, and shown once drawn. A refusal of the safe
+workflow (already randomised, an arm on record, facts missing, AML, outside the window)
+is shown as a plain sentence, never as a command line.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+
+from bassinet.access import Action
+from bassinet.application import protocol
+from bassinet.application.protocol import ProtocolPanel
+from bassinet.errors import DataError
+from bassinet.web.context import Posted, SignedIn, Visit, engine_of, redirect, render
+
+router = APIRouter()
+
+#: Command-line advice in the engine's refusals, and what the page says instead.
+_ADVICE = (
+    (re.compile(r"run `bassinet stratify [^`]*` first"), "stratify the patient first (the Stratify button)"),
+    (re.compile(r"\s*\(`bassinet correct [^`]*`\)"), ""),
+    (re.compile(r", or give --on the date of the request"), ""),
+    (re.compile(r"\s*\(bassinet explain [^)]*\)"), ""),
+    (re.compile(r"`([^`]*)`"), r"\1"),
+)
+
+_KEY_MISSING = re.compile(r"randomisation key|BASSINET_RANDOMISATION_KEY")
+
+
+def plain_refusal(message: str) -> str:
+    """An engine's refusal as a sentence for the page: no command lines, a capital, a full stop.
+
+    >>> plain_refusal("R1 is not randomised: no stored decision: run `bassinet stratify R1` first")
+    'R1 is not randomised: no stored decision: stratify the patient first (the Stratify button).'
+    """
+    text = message.strip()
+    for pattern, words in _ADVICE:
+        text = pattern.sub(words, text)
+    if _KEY_MISSING.search(text):
+        text = "Randomisation is not set up on this server (no randomisation key): ask the trial office"
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def panel(request: Request, visit: Visit, patient_id: int) -> ProtocolPanel:
+    """The protocol panel of the patient page (``templates/protocol/panel.html``)."""
+    return protocol.protocol_panel(visit.actor, engine_of(request), patient_id)
+
+
+def _back(patient_id: int) -> str:
+    return f"/patients/{patient_id}#protocol"
+
+
+def _refused(
+    request: Request, visit: Visit, patient_id: int, study_id: str, title: str, exc: Exception
+) -> Response:
+    return render(
+        request,
+        "protocol/refused.html",
+        visit=visit,
+        status_code=409,
+        title=title,
+        study_id=study_id,
+        message=plain_refusal(str(exc)),
+        back=_back(patient_id),
+    )
+
+
+@router.post("/patients/{patient_id}/protocol/stratify")
+def stratify(request: Request, patient_id: int, visit: Posted) -> Response:
+    engine = engine_of(request)
+    study_id = protocol.study_id_of(visit.actor, engine, patient_id, Action.STRATIFY)
+    try:
+        protocol.stratify_patient(visit.actor, engine, study_id)
+    except DataError as exc:
+        return _refused(request, visit, patient_id, study_id, "Not stratified", exc)
+    return redirect(_back(patient_id))
+
+
+@router.get("/patients/{patient_id}/protocol/randomise")
+def confirm_randomise(request: Request, patient_id: int, visit: SignedIn) -> Response:
+    """The confirmation step: the stratum the allocation will use, never the arm."""
+    engine = engine_of(request)
+    study_id = protocol.study_id_of(visit.actor, engine, patient_id, Action.RANDOMISE)
+    try:
+        stratum = protocol.randomisation_preview(visit.actor, engine, study_id)
+    except DataError as exc:
+        return _refused(request, visit, patient_id, study_id, "Not randomised", exc)
+    return render(
+        request,
+        "protocol/confirm.html",
+        visit=visit,
+        study_id=study_id,
+        patient_id=patient_id,
+        stratum=stratum,
+        back=_back(patient_id),
+    )
+
+
+@router.post("/patients/{patient_id}/protocol/randomise")
+def randomise(
+    request: Request, patient_id: int, visit: Posted, stratum: Annotated[str, Form()] = ""
+) -> Response:
+    """Allocate, if the stratum confirmed is still the one the allocation would use."""
+    engine = engine_of(request)
+    study_id = protocol.study_id_of(visit.actor, engine, patient_id, Action.RANDOMISE)
+    try:
+        now = protocol.randomisation_preview(visit.actor, engine, study_id)
+        if now != stratum:
+            raise DataError(
+                f"{study_id} is not randomised: the stratum is now {now}, not the {stratum or 'none'} "
+                "you confirmed; check the patient's facts and confirm again"
+            )
+        assignment = protocol.randomise(visit.actor, engine, study_id)
+    except DataError as exc:
+        return _refused(request, visit, patient_id, study_id, "Not randomised", exc)
+    return render(
+        request,
+        "protocol/randomised.html",
+        visit=visit,
+        a=assignment,
+        back=_back(patient_id),
+    )
+
+
+@router.get("/patients/{patient_id}/protocol/explain")
+def explain(request: Request, patient_id: int, visit: SignedIn) -> Response:
+    """The explanation for the clinician or the family, printable (a print stylesheet)."""
+    audience = request.query_params.get("for", "clinician")
+    engine = engine_of(request)
+    study_id = protocol.study_id_of(visit.actor, engine, patient_id, Action.EXPLAIN)
+    if audience not in ("clinician", "family"):
+        raise DataError(f"explanation for {audience!r}: choose clinician or family")
+    try:
+        document = protocol.explain(
+            visit.actor, engine, study_id, audience="family" if audience == "family" else "clinician"
+        )
+    except DataError as exc:
+        return _refused(request, visit, patient_id, study_id, "No explanation", exc)
+    return render(
+        request,
+        "protocol/explain.html",
+        visit=visit,
+        document=document,
+        audience=audience,
+        patient_id=patient_id,
+        back=_back(patient_id),
+    )
