@@ -447,11 +447,73 @@ class AuditFilter:
 
 
 @dataclass(frozen=True)
+class AuditField:
+    """One field of a change: its name and its value before and after (None: no value)."""
+
+    field: str
+    old_value: str | None
+    new_value: str | None
+
+
+@dataclass(frozen=True)
+class AuditChange:
+    """One change to one record: who made it, when, why, and every field it touched.
+
+    The audit trail stores a row per field; a correction of five fields with one reason is
+    five rows that share the time, the actor, the record, the import run and the reason.
+    The browser shows them as one change with the fields listed under it.
+    """
+
+    at: dt.datetime
+    actor: str
+    action: str
+    table_name: str
+    record_id: int
+    patient_id: int | None
+    study_id: str | None
+    import_run_id: int | None
+    reason: str | None
+    fields: tuple[AuditField, ...]
+
+
+def _change_key(row: AuditRow) -> tuple[object, ...]:
+    return (row.at, row.actor, row.action, row.table_name, row.record_id, row.import_run_id, row.reason)
+
+
+def group_changes(rows: tuple[AuditRow, ...] | list[AuditRow]) -> tuple[AuditChange, ...]:
+    """``rows``, newest first as :func:`audit_entries` gives them, with the consecutive rows
+    of one change made one :class:`AuditChange` (same time, actor, action, record, import
+    run and reason), its fields in the order they were written (oldest entry first)."""
+    changes: list[AuditChange] = []
+    fields: list[AuditField] = []
+    for index, row in enumerate(rows):
+        fields.append(AuditField(row.field, row.old_value, row.new_value))
+        last = index + 1 == len(rows) or _change_key(rows[index + 1]) != _change_key(row)
+        if last:
+            changes.append(
+                AuditChange(
+                    row.at, row.actor, row.action, row.table_name, row.record_id, row.patient_id,
+                    row.study_id, row.import_run_id, row.reason, tuple(reversed(fields)),
+                )
+            )  # fmt: skip
+            fields = []
+    return tuple(changes)
+
+
+@dataclass(frozen=True)
 class AuditPage:
+    """A page of audit entries (one a field), newest first, and the same rows as changes."""
+
     rows: tuple[AuditRow, ...]
     total: int
     page: int
     pages: int
+
+    @property
+    def changes(self) -> tuple[AuditChange, ...]:
+        """The page's rows grouped into changes (:func:`group_changes`); a change whose
+        fields straddle two pages shows on each the fields that page holds."""
+        return group_changes(self.rows)
 
 
 def audit_entries(session: Session, actor: Actor, chosen: AuditFilter) -> AuditPage:
