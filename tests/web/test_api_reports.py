@@ -125,7 +125,7 @@ def test_an_uploaded_plan_runs_and_its_hostile_title_is_escaped_in_the_report(
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ({"plan": "no-such-plan"}, "no shipped plan called 'no-such-plan'"),
+        ({"plan": "no-such-plan"}, 'There is no shipped plan called "no-such-plan": choose one of'),
         ({"plan_yaml": "title: [unclosed"}, "uploaded-plan.yaml"),
         ({"plan_yaml": "just text"}, "a plan is a YAML mapping"),
         (  # every problem on the one line shown, with its field, message and line
@@ -134,7 +134,7 @@ def test_an_uploaded_plan_runs_and_its_hostile_title_is_escaped_in_the_report(
             "uploaded-plan.yaml:1: analyses: Field required; "
             "uploaded-plan.yaml:2: cohort: Extra inputs are not permitted",
         ),
-        ({}, "name a shipped plan or upload one"),
+        ({}, "Choose a shipped plan or upload a plan file: one of the two, not both."),
         ({"plan": "interfant06", "plan_yaml": "x: 1"}, "not both"),
     ],
 )

@@ -26,7 +26,15 @@ from bassinet.registry import models as m
 from bassinet.registry.vocabulary import label
 
 #: The columns a patient list can be sorted by.
-SORTS = ("study_id", "centre", "diagnosis_date", "risk_group", "vital_status", "last_contact_date")
+SORTS = (
+    "study_id",
+    "centre",
+    "protocol",
+    "diagnosis_date",
+    "risk_group",
+    "vital_status",
+    "last_contact_date",
+)
 
 
 @dataclass(frozen=True)
@@ -35,6 +43,7 @@ class PatientFilter:
 
     search: str | None = None
     centre: str | None = None
+    protocol: str | None = None
     risk_group: str | None = None
     status: str | None = None
     sort: str = "study_id"
@@ -56,6 +65,8 @@ class PatientRow:
     risk_group: str | None
     vital_status: str
     last_contact_date: dt.date
+    protocol: str | None = None
+    protocol_version: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +79,7 @@ class PatientList:
     pages: int
     centres: tuple[str, ...]
     risk_groups: tuple[str, ...]
+    protocols: tuple[str, ...] = ()
 
 
 def _risk_group() -> Any:
@@ -95,12 +107,16 @@ def _patient_query(actor: Actor, chosen: PatientFilter) -> tuple[Select[Any], An
         risk,
         m.Patient.vital_status,
         m.Patient.last_contact_date,
+        m.Patient.protocol,
+        m.Patient.protocol_version,
     ).join(m.Centre, m.Patient.centre_id == m.Centre.id)
     query = scope_patients(query, actor, Action.READ_PATIENTS)
     if chosen.search:
         query = query.where(m.Patient.study_id.contains(chosen.search.strip(), autoescape=True))
     if chosen.centre:
         query = query.where(m.Centre.name == chosen.centre)
+    if chosen.protocol:
+        query = query.where(m.Patient.protocol == chosen.protocol)
     if chosen.risk_group:
         query = query.where(_risk_group() == chosen.risk_group)
     if chosen.status:
@@ -112,18 +128,26 @@ def _sorted(query: Select[Any], risk: Any, chosen: PatientFilter) -> Select[Any]
     key = {
         "study_id": m.Patient.study_id,
         "centre": m.Centre.name,
+        "protocol": m.Patient.protocol,
         "diagnosis_date": m.Patient.diagnosis_date,
         "risk_group": risk,
         "vital_status": m.Patient.vital_status,
         "last_contact_date": m.Patient.last_contact_date,
     }.get(chosen.sort, m.Patient.study_id)
     ordered = key.desc() if chosen.descending else key.asc()
+    if chosen.sort in ("protocol", "risk_group"):
+        # nobody-on-a-protocol / no-risk-group last in either order, on every store (PostgreSQL
+        # would put NULLs first when descending, SQLite when ascending)
+        ordered = ordered.nulls_last()
     return query.order_by(ordered, m.Patient.id)
 
 
 def _row(values: Any) -> PatientRow:
-    pid, study_id, centre, sex, diagnosed, leukemia, risk, status, last = values
-    return PatientRow(pid, study_id, centre, str(sex), diagnosed, str(leukemia), risk, str(status), last)
+    pid, study_id, centre, sex, diagnosed, leukemia, risk, status, last, protocol, version = values
+    return PatientRow(
+        pid, study_id, centre, str(sex), diagnosed, str(leukemia), risk, str(status), last,
+        protocol or None, version or None,
+    )  # fmt: skip
 
 
 def list_patients(session: Session, actor: Actor, chosen: PatientFilter) -> PatientList:
@@ -150,9 +174,18 @@ def list_patients(session: Session, actor: Actor, chosen: PatientFilter) -> Pati
             actor,
         ).order_by(m.RiskAssignment.risk_group)
     )
-    return PatientList(
-        tuple(_row(r) for r in rows), total, page, pages, tuple(centres), tuple(g for g in groups if g)
+    protocols = session.scalars(
+        scope_patients(
+            select(m.Patient.protocol)
+            .where(m.Patient.protocol.is_not(None), m.Patient.protocol != "")
+            .distinct(),
+            actor,
+        ).order_by(m.Patient.protocol)
     )
+    return PatientList(
+        tuple(_row(r) for r in rows), total, page, pages, tuple(centres), tuple(g for g in groups if g),
+        tuple(p for p in protocols if p),
+    )  # fmt: skip
 
 
 def export_patients(session: Session, actor: Actor, chosen: PatientFilter) -> tuple[PatientRow, ...]:
@@ -414,11 +447,73 @@ class AuditFilter:
 
 
 @dataclass(frozen=True)
+class AuditField:
+    """One field of a change: its name and its value before and after (None: no value)."""
+
+    field: str
+    old_value: str | None
+    new_value: str | None
+
+
+@dataclass(frozen=True)
+class AuditChange:
+    """One change to one record: who made it, when, why, and every field it touched.
+
+    The audit trail stores a row per field; a correction of five fields with one reason is
+    five rows that share the time, the actor, the record, the import run and the reason.
+    The browser shows them as one change with the fields listed under it.
+    """
+
+    at: dt.datetime
+    actor: str
+    action: str
+    table_name: str
+    record_id: int
+    patient_id: int | None
+    study_id: str | None
+    import_run_id: int | None
+    reason: str | None
+    fields: tuple[AuditField, ...]
+
+
+def _change_key(row: AuditRow) -> tuple[object, ...]:
+    return (row.at, row.actor, row.action, row.table_name, row.record_id, row.import_run_id, row.reason)
+
+
+def group_changes(rows: tuple[AuditRow, ...] | list[AuditRow]) -> tuple[AuditChange, ...]:
+    """``rows``, newest first as :func:`audit_entries` gives them, with the consecutive rows
+    of one change made one :class:`AuditChange` (same time, actor, action, record, import
+    run and reason), its fields in the order they were written (oldest entry first)."""
+    changes: list[AuditChange] = []
+    fields: list[AuditField] = []
+    for index, row in enumerate(rows):
+        fields.append(AuditField(row.field, row.old_value, row.new_value))
+        last = index + 1 == len(rows) or _change_key(rows[index + 1]) != _change_key(row)
+        if last:
+            changes.append(
+                AuditChange(
+                    row.at, row.actor, row.action, row.table_name, row.record_id, row.patient_id,
+                    row.study_id, row.import_run_id, row.reason, tuple(reversed(fields)),
+                )
+            )  # fmt: skip
+            fields = []
+    return tuple(changes)
+
+
+@dataclass(frozen=True)
 class AuditPage:
+    """A page of audit entries (one a field), newest first, and the same rows as changes."""
+
     rows: tuple[AuditRow, ...]
     total: int
     page: int
     pages: int
+
+    @property
+    def changes(self) -> tuple[AuditChange, ...]:
+        """The page's rows grouped into changes (:func:`group_changes`); a change whose
+        fields straddle two pages shows on each the fields that page holds."""
+        return group_changes(self.rows)
 
 
 def audit_entries(session: Session, actor: Actor, chosen: AuditFilter) -> AuditPage:

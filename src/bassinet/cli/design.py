@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from contextlib import ExitStack
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -14,34 +14,24 @@ from bassinet.errors import ConfigurationError, DataError
 if TYPE_CHECKING:
     from rich.table import Table
 
+    from bassinet.application.design import TrialDesign
     from bassinet.design import (
-        Curve,
         InterimAnalysis,
-        PiecewiseExponential,
         SequentialDesign,
         SequentialSurvival,
-        SimulatedPower,
         SimulatedSequential,
-        Test,
     )
     from bassinet.plans import Scalar
 
-DAYS_PER_MONTH = 30.4375
-T = TypeVar("T")
 
-
-def _piecewise(text: str) -> PiecewiseExponential:
-    from bassinet.design import PiecewiseExponential
-
+def _piecewise(text: str) -> tuple[tuple[float, float], ...]:
     try:
         pairs = [item.split(":") for item in text.split(",")]
-        starts = tuple(float(a) for a, _ in pairs)
-        rates = tuple(float(b) for _, b in pairs)
+        return tuple((float(a), float(b)) for a, b in pairs)
     except ValueError:
         raise ConfigurationError(
             f"--piecewise is {text!r}: give START:HAZARD pairs, e.g. 0:0.03,12:0.01,24:0"
         ) from None
-    return PiecewiseExponential(starts, rates)
 
 
 def _where(conditions: list[str]) -> dict[str, Scalar | list[Scalar]]:
@@ -59,76 +49,13 @@ def _where(conditions: list[str]) -> dict[str, Scalar | list[Scalar]]:
     return wanted
 
 
-def _registry_curve(
-    url: str | None, endpoint: str, origin: str | None, cutoff: str | None, where: list[str]
-) -> PiecewiseExponential:
-    """The Kaplan-Meier estimate of ``endpoint`` among the patients ``where`` selects, in months."""
-    from bassinet.application.design import registry_curve
-    from bassinet.registry import database_url
-
-    when = _option_date("--cutoff", cutoff) if cutoff else None
+def _numbers(option: str, text: str | None) -> tuple[float, ...] | None:
+    if text is None:
+        return None
     try:
-        found = registry_curve(_actor(None), url, endpoint, origin=origin, cutoff=when, where=_where(where))
-    except DataError as exc:
-        if "matches --where" not in str(exc):
-            raise
-        raise DataError(f"no patient in {database_url(url)} matches --where {' '.join(where)}") from None
-    out.print(
-        f"control curve: {endpoint} in {found.patients} patients of {database_url(url)} "
-        f"(Kaplan-Meier, {found.steps} steps)"
-    )
-    return found.curve
-
-
-def _numbers(option: str, text: str) -> list[float]:
-    try:
-        return [float(item) for item in text.split(",")]
+        return tuple(float(item) for item in text.split(","))
     except ValueError:
         raise DataError(f"{option} is {text!r}: give numbers separated by commas, e.g. 0.33,0.67,1") from None
-
-
-def _sequential_design(
-    looks: int, information: str | None, boundary: str, spending: str, spending_parameter: float | None,
-    futility: str | None, beta_spending: str | None, beta_parameter: float | None, binding: bool,
-    alpha: float, power: float, sided: int, alpha_spending: str | None = None,
-) -> SequentialDesign | None:  # fmt: skip
-    """The group-sequential design the options ask for, or None for a fixed design."""
-    from bassinet.design import check_rates, group_sequential
-
-    if information is not None:
-        rates: list[float] | int = list(
-            check_rates(_numbers("--information", information), argument="--information")
-        )
-        if looks not in (1, len(rates)):  # type: ignore[arg-type]
-            raise DataError(f"--looks is {looks}: --information gives {len(rates)} analyses")  # type: ignore[arg-type]
-    else:
-        if not 1 <= looks <= 20:
-            raise DataError(f"--looks is {looks}: between 1 and 20 analyses")
-        rates = looks
-    if rates == 1 or (isinstance(rates, list) and len(rates) == 1 and futility is None):
-        return None
-    # name the command-line option that is missing, not the library's argument
-    meaning = {"kd": "rho of kd, e.g. 2", "hsd": "gamma of hsd, e.g. -4"}
-    if (
-        boundary == "spending"
-        and alpha_spending is None
-        and spending in meaning
-        and spending_parameter is None
-    ):
-        raise DataError(f"--spending {spending} needs --spending-parameter: the {meaning[spending]}")
-    if boundary == "wang-tsiatis" and spending_parameter is None:
-        raise DataError("--boundary wang-tsiatis needs --spending-parameter: the delta, e.g. 0.25")
-    if beta_spending in meaning and beta_parameter is None:
-        raise DataError(
-            f"--beta-spending {beta_spending} needs --beta-parameter: the {meaning[beta_spending]}"
-        )
-    return group_sequential(
-        rates, alpha=alpha, beta=1 - power, sided=sided, boundary=boundary,  # type: ignore[arg-type]
-        spending=spending, parameter=spending_parameter,  # type: ignore[arg-type]
-        futility=_numbers("--futility", futility) if futility is not None else None,
-        binding=binding, beta_spending=beta_spending, beta_parameter=beta_parameter,  # type: ignore[arg-type]
-        alpha_spending=_numbers("--alpha-spending", alpha_spending) if alpha_spending is not None else None,
-    )  # fmt: skip
 
 
 def _sequential_table(plan: SequentialSurvival) -> Table:
@@ -360,244 +287,153 @@ interim monitoring of a running trial.
     """
 
     def work() -> None:
-        from rich.table import Table
+        from bassinet.application.design import DesignQuestion, design_trial, simulate_trial
+        from bassinet.design import SimulatedPower, SimulatedSequential
+        from bassinet.registry import database_url
 
-        from bassinet.design import (
-            CureFraction,
-            Exponential,
-            Method,
-            check_design,
-            dropout_hazard,
-            hazard_ratio_from_survival,
-            interim_analysis,
-            power_for_patients,
-            sample_size,
-            sequential_power,
-            sequential_sample_size,
-            simulate_sequential,
-        )
-
-        if piecewise is not None and curve != "piecewise":
-            raise ConfigurationError(f"--piecewise is given but --curve is {curve!r}: add --curve piecewise")
-        if curve in ("exponential", "cure"):
-            if control is None:
-                raise ConfigurationError("--control is required: the control arm's survival at --at")
-            if not 0 < control < 1:
-                raise DataError(f"--control is {control:g}: a survival proportion must lie in (0, 1)")
-        if curve == "exponential":
-            assert control is not None
-            base: Curve = Exponential.from_survival(control, at)
-        elif curve == "cure":
-            assert control is not None
-            base = CureFraction.from_survival(cure_fraction, control, at)
-        elif curve == "piecewise":
-            if piecewise is None:
-                raise ConfigurationError("--curve piecewise needs --piecewise START:HAZARD,...")
-            base = _piecewise(piecewise)
-        elif curve == "registry":
-            base = _registry_curve(registry, endpoint, origin, cutoff, where or [])
-        else:
-            raise ConfigurationError(f"--curve is {curve!r}: exponential, cure, piecewise or registry")
-        s0 = float(base.survival(at))
-        if hazard_ratio is not None:
-            hr = hazard_ratio
-        elif experimental is not None:
-            hr = hazard_ratio_from_survival(s0, experimental)
-        else:
-            raise ConfigurationError("give --experimental (survival at --at) or --hazard-ratio")
-        phi = dropout_hazard(dropout, dropout_time)
-        chosen: Method = method  # type: ignore[assignment]
-        check_design(
-            hazard_ratio=hr, alpha=alpha, power=power, sided=sided, allocation=allocation, method=method
-        )
-        if (observed_events is None) != (observed_z is None):
-            raise ConfigurationError("give --observed-events and --observed-z together")
-        if observed_events is not None and not (looks > 1 or information is not None):
-            raise ConfigurationError(
-                "--observed-events needs a group-sequential design: --looks or --information"
-            )
-        plan = _sequential_design(
-            looks, information, boundary, spending, spending_parameter, futility, beta_spending,
-            beta_parameter, binding, alpha, power, sided, alpha_spending,
+        question = DesignQuestion(
+            control=control, experimental=experimental, at=at, hazard_ratio=hazard_ratio, curve=curve,
+            cure_fraction=cure_fraction, piecewise=_piecewise(piecewise) if piecewise is not None else None,
+            registry=registry, endpoint=endpoint, origin=origin,
+            cutoff=_option_date("--cutoff", cutoff) if cutoff else None, where=_where(where or []),
+            alpha=alpha, power=power, sided=sided, allocation=allocation, accrual=accrual,
+            accrual_rate=accrual_rate, follow_up=follow_up, dropout=dropout, dropout_time=dropout_time,
+            method=method, patients=patients, looks=looks,
+            information=_numbers("--information", information), boundary=boundary, spending=spending,
+            spending_parameter=spending_parameter,
+            alpha_spending=_numbers("--alpha-spending", alpha_spending),
+            futility=_numbers("--futility", futility), beta_spending=beta_spending,
+            beta_parameter=beta_parameter, binding=binding,
+            observed_events=_numbers("--observed-events", observed_events),
+            observed_z=_numbers("--observed-z", observed_z),
         )  # fmt: skip
-        table = Table(title="trial design", show_header=False)
-        table.add_column("", style="bold")
-        table.add_column("")
-        table.add_row("control curve", base.describe())
-        table.add_row(f"survival at {at:g} months", f"control {s0:.3f}, experimental {s0**hr:.3f}")
-        table.add_row("hazard ratio", f"{hr:.4f}")
-        table.add_row("test", f"{'two' if sided == 2 else 'one'}-sided alpha {alpha:g}, {chosen} events")
-        if plan is not None:
-            table.add_row("analyses", f"{plan.k_max}: {_describe_design(plan)}")
-            table.add_row("inflation factor", f"{plan.inflation_factor:.4f}")
-        if dropout:
-            table.add_row("dropout", f"{dropout:.0%} over {dropout_time:g} months (hazard {phi:.4g})")
-        sequential: SequentialSurvival | None = None
-        if patients is None:
-            if plan is not None:
-                sequential = sequential_sample_size(
-                    plan, base, hr, accrual=accrual, accrual_rate=accrual_rate, follow_up=follow_up,
-                    allocation=allocation, dropout=(phi, phi), method=chosen,
-                )  # fmt: skip
-                events, rounded, omega = (
-                    sequential.max_events,
-                    sequential.max_events_rounded,
-                    sequential.event_probability,
-                )
-                total, per_arm, months = (
-                    sequential.patients,
-                    sequential.patients_per_arm_rounded,
-                    sequential.accrual,
-                )
-                exact_arms = (total * allocation / (1 + allocation), total / (1 + allocation))
-            else:
-                size = sample_size(
-                    base, hr, accrual=accrual, accrual_rate=accrual_rate, follow_up=follow_up, alpha=alpha,
-                    power=power, sided=sided, allocation=allocation, dropout=(phi, phi), method=chosen,
-                )  # fmt: skip
-                events, rounded, omega = size.events, size.events_rounded, size.event_probability
-                total, per_arm, months = size.patients, size.patients_per_arm_rounded, size.accrual
-                exact_arms = (size.patients_experimental, size.patients_control)
-            n = sum(per_arm)
-            table.add_row("power wanted", f"{power:.0%}")
-            table.add_row(
-                "maximum events" if plan is not None else "events needed", f"{events:.1f} -> {rounded}"
+        actor = _actor(None)
+        trial = design_trial(actor, question)
+        if trial.registry is not None:
+            out.print(
+                f"control curve: {endpoint} in {trial.registry.patients} patients of "
+                f"{database_url(registry)} (Kaplan-Meier, {trial.registry.steps} steps)"
             )
-            table.add_row("accrual, follow-up", f"{months:.1f} months, then {follow_up:g} months")
-            table.add_row("P(event) by the analysis", f"{omega:.4f}")
-            table.add_row(
-                "patients needed",
-                f"{total:.1f} -> {n} = {per_arm[0]} experimental + {per_arm[1]} control "
-                f"({exact_arms[0]:.1f} + {exact_arms[1]:.1f})",
-            )
-        else:
-            if accrual is None:
-                raise ConfigurationError("--patients needs --accrual (months)")
-            n, months = patients, accrual
-            result = power_for_patients(
-                n, base, hr, accrual=accrual, follow_up=follow_up, alpha=alpha, sided=sided,
-                allocation=allocation, dropout=(phi, phi), method=chosen,
-            )  # fmt: skip
-            table.add_row("patients", f"{n} over {accrual:g} months, then {follow_up:g} months")
-            if plan is not None:
-                sequential = sequential_power(
-                    plan, base, hr, events=result.events, patients=n, accrual=accrual, allocation=allocation,
-                    dropout=(phi, phi), method=chosen,
-                )  # fmt: skip
-                table.add_row("maximum events", f"{result.events:.1f}")
-                table.add_row("power", f"{sequential.power:.4f}")
-            else:
-                table.add_row("expected events", f"{result.events:.1f}")
-                table.add_row("power", f"{result.power:.4f}")
-        if sequential is not None:
-            table.add_row(
-                "expected events",
-                f"{sequential.expected_events_h0:.1f} under H0, {sequential.expected_events_h1:.1f} under H1",
-            )
-            table.add_row(
-                "expected under H1",
-                f"{sequential.expected_patients_h1:.1f} patients, "
-                f"{sequential.expected_duration_h1:.1f} months",
-            )
-        monitoring = None
-        if observed_events is not None and observed_z is not None:
-            if plan is None or sequential is None:
-                raise ConfigurationError(
-                    "--observed-events needs a group-sequential design: --looks or --information"
-                )
-            monitoring = interim_analysis(
-                plan, _numbers("--observed-events", observed_events), _numbers("--observed-z", observed_z),
-                max_events=sequential.max_events, hazard_ratio=hr, allocation=allocation,
-            )  # fmt: skip
-        out.print(table)
-        if sequential is not None:
-            out.print(_sequential_table(sequential))
-        if allocation != 1 and chosen == "schoenfeld":
+        out.print(_design_table(trial))
+        if trial.sequential is not None:
+            out.print(_sequential_table(trial.sequential))
+        if allocation != 1 and trial.method == "schoenfeld":
             out.print(
                 "note: Schoenfeld's formula is approximate under unequal allocation (at 2:1, simulated power "
                 "0.732 against the formula's 0.713); check with --simulate",
                 soft_wrap=True,
             )
-        if monitoring is not None:
-            _print_interim(monitoring)
-        if simulate and plan is not None and sequential is not None:
-            if test != "logrank":
-                raise ConfigurationError(
-                    f"--test is {test!r}: group-sequential trials are simulated with logrank"
-                )
-            _print_sequential_simulation(
-                _on_dask(
-                    simulate, workers, scheduler,
-                    lambda client, progress: simulate_sequential(
-                        plan, base, hr, n, events=sequential.max_events, accrual=months,
-                        allocation=allocation,
-                        dropout=(phi, phi), replicates=simulate, seed=seed, client=client, progress=progress,
-                    ),
-                ),
-                sequential, n,
+        if trial.monitoring is not None:
+            _print_interim(trial.monitoring)
+        if not simulate:
+            return
+        with _progress(simulate) as progress:
+            sim = simulate_trial(
+                actor, trial, simulate, seed=seed, test=test, workers=workers, scheduler=scheduler,
+                progress=progress, connected=_connected,
             )  # fmt: skip
-        elif simulate:
-            if test not in ("logrank", "cox"):
-                raise ConfigurationError(f"--test is {test!r}: logrank or cox")
-            sim = _simulate(base, hr, n, months, follow_up, alpha, sided, allocation, phi, simulate, seed,
-                            test, workers, scheduler)  # type: ignore[arg-type]  # fmt: skip
-            low, high = sim.interval
-            out.print(
-                f"simulated: {sim.replicates:,} trials of {n} patients ({sim.test}, seed {sim.seed}): "
-                f"power {sim.power:.4f} (95% Monte Carlo interval {low:.4f} to {high:.4f}), "
-                f"{sim.mean_events:.1f} events on average",
-                soft_wrap=True,
-            )
+        if trial.sequential is not None:
+            assert isinstance(sim, SimulatedSequential)
+            _print_sequential_simulation(sim, trial.sequential, trial.patients)
+            return
+        assert isinstance(sim, SimulatedPower)
+        low, high = sim.interval
+        out.print(
+            f"simulated: {sim.replicates:,} trials of {trial.patients} patients "
+            f"({sim.test}, seed {sim.seed}): power {sim.power:.4f} "
+            f"(95% Monte Carlo interval {low:.4f} to {high:.4f}), "
+            f"{sim.mean_events:.1f} events on average",
+            soft_wrap=True,
+        )
 
     _run(work)
 
 
-def _simulate(
-    base: Curve, hr: float, n: int, accrual: float, follow_up: float, alpha: float, sided: int,
-    allocation: float, phi: float, replicates: int, seed: int, test: Test, workers: int,
-    scheduler: str | None,
-) -> SimulatedPower:  # fmt: skip
-    """Power by simulation, on a local Dask cluster, an existing one, or (workers 0) in this process."""
-    from bassinet.design import simulate_power
+def _design_table(trial: TrialDesign) -> Table:
+    """The design's inputs and its answer: events and patients needed, or the power."""
+    from rich.table import Table
 
-    return _on_dask(
-        replicates, workers, scheduler,
-        lambda client, progress: simulate_power(
-            base, hr, n, accrual=accrual, follow_up=follow_up, alpha=alpha, sided=sided,
-            allocation=allocation, dropout=(phi, phi), replicates=replicates, seed=seed, test=test,
-            client=client, progress=progress,
-        ),
-    )  # fmt: skip
+    q = trial.question
+    hr = trial.hazard_ratio
+    table = Table(title="trial design", show_header=False)
+    table.add_column("", style="bold")
+    table.add_column("")
+    table.add_row("control curve", trial.control_curve.describe())
+    s0 = trial.control_survival
+    table.add_row(f"survival at {q.at:g} months", f"control {s0:.3f}, experimental {s0**hr:.3f}")
+    table.add_row("hazard ratio", f"{hr:.4f}")
+    table.add_row(
+        "test", f"{'two' if q.sided == 2 else 'one'}-sided alpha {q.alpha:g}, {trial.method} events"
+    )
+    if trial.plan is not None:
+        table.add_row("analyses", f"{trial.plan.k_max}: {_describe_design(trial.plan)}")
+        table.add_row("inflation factor", f"{trial.plan.inflation_factor:.4f}")
+    if q.dropout:
+        table.add_row(
+            "dropout", f"{q.dropout:.0%} over {q.dropout_time:g} months (hazard {trial.dropout_hazard:.4g})"
+        )
+    if trial.size is not None:
+        size = trial.size
+        per_arm, exact = size.patients_per_arm, size.patients_per_arm_exact
+        table.add_row("power wanted", f"{q.power:.0%}")
+        table.add_row(
+            "maximum events" if trial.plan is not None else "events needed",
+            f"{size.events:.1f} -> {size.events_rounded}",
+        )
+        table.add_row("accrual, follow-up", f"{size.accrual:.1f} months, then {q.follow_up:g} months")
+        table.add_row("P(event) by the analysis", f"{size.event_probability:.4f}")
+        table.add_row(
+            "patients needed",
+            f"{size.patients:.1f} -> {trial.patients} = {per_arm[0]} experimental + {per_arm[1]} control "
+            f"({exact[0]:.1f} + {exact[1]:.1f})",
+        )
+    else:
+        assert trial.powered is not None
+        powered = trial.powered
+        table.add_row(
+            "patients", f"{powered.patients} over {powered.accrual:g} months, then {q.follow_up:g} months"
+        )
+        table.add_row(
+            "maximum events" if trial.plan is not None else "expected events", f"{powered.events:.1f}"
+        )
+        table.add_row("power", f"{powered.power:.4f}")
+    sequential = trial.sequential
+    if sequential is not None:
+        table.add_row(
+            "expected events",
+            f"{sequential.expected_events_h0:.1f} under H0, {sequential.expected_events_h1:.1f} under H1",
+        )
+        table.add_row(
+            "expected under H1",
+            f"{sequential.expected_patients_h1:.1f} patients, {sequential.expected_duration_h1:.1f} months",
+        )
+    return table
 
 
-def _on_dask(
-    replicates: int, workers: int, scheduler: str | None, job: Callable[[Any, Callable[[int], None]], T]
-) -> T:
-    """Run ``job(client, progress)`` on a local Dask cluster, an existing one, or (workers 0) here."""
+def _connected(workers: int, address: str) -> None:
+    err.print(f"dask: {workers} worker(s) at {address}")
+
+
+@contextmanager
+def _progress(replicates: int) -> Iterator[Callable[[int], None]]:
+    """A progress bar of the simulated trials on the error stream, shown from the first trial
+    done (not while the options are still being checked) and gone when they are all done."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with ExitStack() as stack:
-        client = None
-        if scheduler is not None or workers > 0:
-            from distributed import Client, LocalCluster
+    bar = Progress(*columns, console=err, transient=True)
+    task = bar.add_task("simulated trials", total=replicates)
+    shown = False
 
-            if scheduler is not None:
-                client = stack.enter_context(Client(scheduler))
-            else:
-                cluster = stack.enter_context(
-                    LocalCluster(
-                        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-                    )
-                )
-                client = stack.enter_context(Client(cluster))
-            err.print(
-                f"dask: {len(client.scheduler_info()['workers'])} worker(s) at {client.scheduler.address}"
-            )
-        bar = stack.enter_context(Progress(*columns, console=err, transient=True))
-        task = bar.add_task("simulated trials", total=replicates)
-        try:
-            result: T = job(client, lambda k: bar.update(task, completed=k))
-            return result
-        except OSError as exc:
-            raise DataError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({exc})") from None
+    def update(done: int) -> None:
+        nonlocal shown
+        if not shown:
+            bar.start()
+            shown = True
+        bar.update(task, completed=done)
+
+    try:
+        yield update
+    finally:
+        if shown:
+            bar.stop()

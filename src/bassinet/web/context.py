@@ -119,6 +119,35 @@ ACTION_WORDS: dict[Action, str] = {
     Action.MANAGE_USERS: "managing users",
 }
 
+#: Risk groups in words, for the pages: the protocols' decisions store the code (Interfant-06:
+#: LR, MR, HR; Interfant-99's prednisone response: SR, HR). A code not listed is shown as it is.
+RISK_GROUP_WORDS: dict[str, str] = {
+    "LR": "low risk",
+    "SR": "standard risk",
+    "MR": "medium risk",
+    "HR": "high risk",
+}
+
+#: Leukemia types in words, for the pages (the registry stores ALL or AML).
+LEUKEMIA_WORDS: dict[str, str] = {
+    "ALL": "acute lymphoblastic leukemia",
+    "AML": "acute myeloid leukemia",
+}
+
+
+def risk_group_words(code: str | None) -> str:
+    """``"HR"`` -> "high risk"; no risk group -> "" (an unknown code is shown unchanged)."""
+    return "" if code is None else RISK_GROUP_WORDS.get(code, code)
+
+
+def leukemia_words(code: str | None) -> str:
+    """``"ALL"`` -> "acute lymphoblastic leukemia" (an unknown code is shown unchanged)."""
+    return "" if code is None else LEUKEMIA_WORDS.get(code, code)
+
+
+environment.filters["risk_group_words"] = risk_group_words
+environment.filters["leukemia_words"] = leukemia_words
+
 _REFUSAL = re.compile(r"^\S+ may not (?P<action>[a-z_]+)(?P<rest>.*)$")
 
 

@@ -13,6 +13,7 @@ left to them.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import re
 import shutil
@@ -33,6 +34,8 @@ from bassinet.access.policy import Action, Actor
 from bassinet.application.reports import simulation_label
 from bassinet.errors import BassinetError, ConfigurationError, DataError
 from bassinet.registry.models import Patient, ReportJob
+
+LOG = logging.getLogger(__name__)
 
 #: Statuses a job passes through.
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
@@ -143,7 +146,7 @@ def get_job(engine: Engine, actor: Actor, job_id: int) -> JobView:
     with Session(engine) as session:
         job = session.get(ReportJob, job_id)
         if job is None or not visible(job, actor):
-            raise DataError(f"no report with id {job_id}")
+            raise DataError(_no_report(job_id))
         return view(job)
 
 
@@ -152,14 +155,28 @@ def job_file(engine: Engine, actor: Actor, job_id: int, name: str) -> Path:
     with Session(engine) as session:
         job = session.get(ReportJob, job_id)
         if job is None or not visible(job, actor):
-            raise DataError(f"no report with id {job_id}")
+            raise DataError(_no_report(job_id))
         if name not in (job.files or ()):
-            raise DataError(f"report {job_id} has no file {name!r}")
+            raise DataError(_no_file(job_id, name))
         folder = Path(job.output_dir)
     path = (folder / name).resolve()
     if path.parent != folder.resolve() or not path.is_file():
-        raise DataError(f"report {job_id} has no file {name!r}")
+        raise DataError(_no_file(job_id, name))
     return path
+
+
+def _no_report(job_id: int) -> str:
+    """The one answer for a report that does not exist and for one the user may not see."""
+    return f"There is no report number {job_id} among the reports you may see."
+
+
+def _no_file(job_id: int, name: str) -> str:
+    return f'Report {job_id} has no file called "{name}".'
+
+
+def _plan_name(text: str) -> str:
+    """A plan name from a form, as the user typed it (control characters dropped, at most 100)."""
+    return "".join(c for c in text if c.isprintable())[:100]
 
 
 def download(engine: Engine, actor: Actor, job_id: int, name: str) -> Path:
@@ -248,20 +265,23 @@ class JobRunner:
         from bassinet.plans import load_plan, shipped_plan
 
         if (plan is None) == (plan_text is None):
-            raise DataError("name a shipped plan or upload one, not both or neither")
+            raise DataError("Choose a shipped plan or upload a plan file: one of the two, not both.")
         if plan is not None and plan not in shipped_plan_names():
             raise DataError(
-                f"no shipped plan called {plan!r}: choose one of {', '.join(shipped_plan_names())}"
+                f'There is no shipped plan called "{_plan_name(plan)}": '
+                f"choose one of {', '.join(shipped_plan_names())}."
             )
         if plan_text is not None:
             if len(plan_text.encode()) > MAX_PLAN_BYTES:
-                raise DataError(f"an uploaded plan is at most {MAX_PLAN_BYTES // 1024} kB")
+                raise DataError(
+                    f"The uploaded plan is too large: a plan file may be at most {MAX_PLAN_BYTES // 1024} kB."
+                )
             stem = Path(upload_name).stem
             if not _PLAN_NAME.fullmatch(stem):
                 stem = "uploaded-plan"
         centres = actor.centres_for(Action.RUN_REPORT)
         if centres == frozenset():
-            raise DataError(f"{actor.username} may not run_report")
+            raise DataError(f"Your role does not allow running reports ({actor.username}).")
         name = f"{plan}.yaml" if plan is not None else f"{stem}.yaml"
         # The plan is read in a folder of its own first: a wrong plan leaves no job and no folder.
         incoming = Path(tempfile.mkdtemp(prefix="incoming-", dir=self._ensure_root()))
@@ -309,8 +329,9 @@ class JobRunner:
         from bassinet.endpoints import ClinicalRecords
         from bassinet.registry import read_frames
 
+        step = "reading the registry"
         try:
-            _set(self.engine, job_id, status=RUNNING, progress=10, step="reading the registry")
+            _set(self.engine, job_id, status=RUNNING, progress=10, step=step)
             records = ClinicalRecords.from_frames(read_frames(self.engine))
             ids: list[str] | None = None
             if centres is not None:
@@ -324,7 +345,8 @@ class JobRunner:
             # A registry of simulated cohorts (`bassinet demo`, `simulate --into-registry`) is
             # labelled as such on every page, as the command line's reports are.
             simulation = simulation_label(self.engine, ids)
-            _set(self.engine, job_id, progress=30, step="running the plan and writing the report")
+            step = "running the plan and writing the report"
+            _set(self.engine, job_id, progress=30, step=step)
             report = self.report or _default_report()
             folder = plan_path.parent.parent
             # The PDF too, as `bassinet report` writes it: it adds some 4-5 s to a report of a
@@ -347,7 +369,14 @@ class JobRunner:
             )
         except Exception as exc:  # a failed report is recorded, never lost in the worker thread
             text = str(exc).splitlines()[0] if str(exc) else ""
-            message = text if isinstance(exc, BassinetError) else f"{type(exc).__name__}: {text}"
+            if isinstance(exc, BassinetError):  # Bassinet's own errors name the row, field and rule
+                message = text
+            else:  # not a user's mistake: no Python words on the page, the details in the server log
+                LOG.exception("report %s failed while %s", job_id, step)
+                message = (
+                    f"Something unexpected went wrong while {step}, so the report was not made. "
+                    "The server's log has the details for the administrator."
+                )
             _set(self.engine, job_id, status=FAILED, step="failed", error=message[:2000], finished_at=_now())
 
     def wait(self, job_id: int, timeout: float | None = None) -> None:

@@ -81,12 +81,36 @@ def _whole_number(text: str, label: str, problems: list[str]) -> int | None:
     return None
 
 
+#: The page sizes a reader may choose on the patient list (besides the site's own default).
+PAGE_SIZES = (20, 50, 100)
+
+
+def page_sizes(default: int) -> tuple[int, ...]:
+    """The page sizes offered: :data:`PAGE_SIZES` and the site's default."""
+    return tuple(sorted({*PAGE_SIZES, default}))
+
+
 def _filter(
     request: Request, page_size: int, *, paged: bool = True
 ) -> tuple[queries.PatientFilter, list[str]]:
-    """The patient filter asked for, and a message for each value not understood (then ignored)."""
+    """The patient filter asked for, and a message for each value not understood (then ignored).
+
+    ``page_size`` is the site's default; the query's ``size`` may choose another of
+    :func:`page_sizes`.
+    """
     q = request.query_params
     problems: list[str] = []
+    size = page_size
+    if paged and q.get("size"):
+        offered = page_sizes(page_size)
+        text = q["size"].strip()
+        if text.isdigit() and int(text) in offered:
+            size = int(text)
+        else:
+            choices = ", ".join(str(n) for n in offered)
+            problems.append(
+                f"Patients per page {q['size']!r} not understood: choose {choices}; showing {page_size}."
+            )
     sort = q.get("sort") or "study_id"
     if sort not in queries.SORTS:
         problems.append(f"Sort column {sort!r} not understood; sorted by study ID.")
@@ -105,26 +129,30 @@ def _filter(
         queries.PatientFilter(
             search=q.get("q") or None,
             centre=q.get("centre") or None,
+            protocol=q.get("protocol") or None,
             risk_group=q.get("risk_group") or None,
             status=status,
             sort=sort,
             descending=order == "desc",
             page=page,
-            page_size=page_size,
+            page_size=size,
         ),
         problems,
     )
 
 
-def _query(chosen: queries.PatientFilter, **changes: object) -> str:
+def _query(chosen: queries.PatientFilter, default_size: int | None = None, **changes: object) -> str:
+    """The query string of ``chosen`` with ``changes``; the page size only if not the default."""
     values: dict[str, object] = {
         "q": chosen.search or "",
         "centre": chosen.centre or "",
+        "protocol": chosen.protocol or "",
         "risk_group": chosen.risk_group or "",
         "status": chosen.status or "",
         "sort": chosen.sort,
         "order": "desc" if chosen.descending else "asc",
         "page": chosen.page,
+        "size": "" if chosen.page_size == default_size else chosen.page_size,
     }
     values.update(changes)
     return urlencode({k: v for k, v in values.items() if v not in ("", None)})
@@ -132,12 +160,14 @@ def _query(chosen: queries.PatientFilter, **changes: object) -> str:
 
 @router.get("/patients")
 def patients(request: Request, visit: SignedIn) -> Response:
-    chosen, problems = _filter(request, settings_of(request).page_size)
+    default_size = settings_of(request).page_size
+    chosen, problems = _filter(request, default_size)
     with Session(engine_of(request)) as session:
         listing = queries.list_patients(session, visit.actor, chosen)
     links = {
         column: _query(
             chosen,
+            default_size,
             sort=column,
             order="desc" if chosen.sort == column and not chosen.descending else "asc",
             page=1,
@@ -154,9 +184,12 @@ def patients(request: Request, visit: SignedIn) -> Response:
         listing=listing,
         chosen=chosen,
         sort_links=links,
-        previous=_query(chosen, page=listing.page - 1) if listing.page > 1 else None,
-        following=_query(chosen, page=listing.page + 1) if listing.page < listing.pages else None,
-        csv_query=_query(chosen, page=""),
+        previous=_query(chosen, default_size, page=listing.page - 1) if listing.page > 1 else None,
+        following=(
+            _query(chosen, default_size, page=listing.page + 1) if listing.page < listing.pages else None
+        ),
+        csv_query=_query(chosen, page="", size=""),
+        page_sizes=page_sizes(default_size),
         can_export=can_export,
         problems=problems,
     )
@@ -174,7 +207,7 @@ def patients_csv(request: Request, visit: SignedIn) -> Response:
             actor=visit.actor.username,
             subject=visit.actor.username,
             detail=f"patient list CSV from the web: {len(rows)} patients; "
-            f"filter {_query(chosen, page='') or 'none'}",
+            f"filter {_query(chosen, page='', size='') or 'none'}",
         )
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")

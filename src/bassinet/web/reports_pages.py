@@ -42,7 +42,7 @@ def page_actor(request: Request) -> Actor:
     """The signed-in user, as the web application's sessions put it in ``request.state.actor``."""
     actor = getattr(request.state, "actor", None)
     if not isinstance(actor, Actor):
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "sign in first")
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Sign in to see the reports.")
     return actor
 
 
@@ -125,13 +125,15 @@ async def report_upload(
     content = await plan_file.read(jobs.MAX_PLAN_BYTES + 1)
     if len(content) > jobs.MAX_PLAN_BYTES:
         raise HTTPException(
-            status.HTTP_400_BAD_REQUEST, f"an uploaded plan is at most {jobs.MAX_PLAN_BYTES // 1024} kB"
+            status.HTTP_400_BAD_REQUEST,
+            f"The uploaded plan is too large: a plan file may be at most {jobs.MAX_PLAN_BYTES // 1024} kB.",
         )
     try:
         text = content.decode("utf-8")
     except UnicodeDecodeError:
         raise HTTPException(
-            status.HTTP_400_BAD_REQUEST, "the plan is not UTF-8 text: save it as UTF-8"
+            status.HTTP_400_BAD_REQUEST,
+            "The uploaded plan is not UTF-8 text: save the file as UTF-8 and upload it again.",
         ) from None
     return _started(request, actor, plan_text=text, upload_name=plan_file.filename or "uploaded-plan.yaml")
 
