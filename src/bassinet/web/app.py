@@ -24,7 +24,7 @@ from bassinet.access import Actor
 from bassinet.errors import AccessDenied, DataError, RegistryError
 from bassinet.registry import make_engine
 from bassinet.registry.store import require_current
-from bassinet.web import admin, auth, oidc, pages, quality_pages, reports_pages
+from bassinet.web import admin, auth, oidc, pages, quality_pages, query_pages, reports_pages
 from bassinet.web.context import (
     CSRFRefused,
     SignInRequired,
@@ -140,6 +140,7 @@ def create_app(registry_url: str | None = None, *, settings: WebSettings | None 
     app.include_router(admin.router)
     app.include_router(reports_pages.pages)
     app.include_router(quality_pages.router)
+    app.include_router(query_pages.router)
     app.dependency_overrides[reports_pages.page_actor] = _signed_in_actor
     _include_api(app)
     return app
