@@ -37,6 +37,8 @@ class Action(StrEnum):
     EXPORT_DEIDENTIFIED = "export_deidentified"
     EXPORT_IDENTIFIED = "export_identified"
     MANAGE_USERS = "manage_users"
+    RAISE_QUERY = "raise_query"
+    ANSWER_QUERY = "answer_query"
 
 
 A = Action
@@ -49,10 +51,10 @@ POLICY: dict[Role, frozenset[Action]] = {
         {A.READ_PATIENTS, A.VIEW_BALANCE, A.RUN_REPORT, A.EXPORT_DEIDENTIFIED}
     ),
     Role.DATA_MANAGER: frozenset(
-        {A.READ_PATIENTS, A.EDIT_PATIENTS, A.IMPORT, A.VIEW_AUDIT, A.EXPORT_IDENTIFIED}
+        {A.READ_PATIENTS, A.EDIT_PATIENTS, A.IMPORT, A.VIEW_AUDIT, A.EXPORT_IDENTIFIED, A.ANSWER_QUERY}
     ),
     Role.CLINICIAN: frozenset({A.READ_PATIENTS, A.STRATIFY, A.RANDOMISE, A.EXPLAIN}),
-    Role.MONITOR: frozenset({A.READ_PATIENTS, A.VIEW_AUDIT}),
+    Role.MONITOR: frozenset({A.READ_PATIENTS, A.VIEW_AUDIT, A.RAISE_QUERY}),
 }
 
 #: Actions that concern the whole study, not a centre's patients: only a grant over the

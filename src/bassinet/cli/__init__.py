@@ -17,6 +17,7 @@ from bassinet.cli import design  # `bassinet design`
 from bassinet.cli import exchange  # export-as, exports, deidentify-key, import-redcap, import-fhir
 from bassinet.cli import federate  # `bassinet federate`
 from bassinet.cli import records  # correct, delete, merge, move
+from bassinet.cli import quality  # `bassinet quality check`
 from bassinet.cli import report  # `bassinet report` and `bassinet endpoints`
 from bassinet.cli import web  # `bassinet serve`
 
@@ -29,6 +30,7 @@ __all__ = [
     "exchange",
     "federate",
     "main",
+    "quality",
     "records",
     "registry",
     "report",

@@ -400,6 +400,38 @@ class BalanceView(Base):
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
+class DataQuery(Base):
+    """A monitor's query on one field of one record (migration 0011): raised, answered, closed.
+
+    Registry data, audited field by field like the records it is about: each step (raise,
+    answer, close) is an insert or update of this row, with its actor and reason in the
+    audit trail. ``record`` is ``patient`` or ``KIND:ID`` (as ``bassinet delete --record``).
+    """
+
+    __tablename__ = "data_query"
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'answered', 'closed')", name="status"),
+        CheckConstraint("(status = 'open') OR (answered_at IS NOT NULL)", name="answered_before_closed"),
+        CheckConstraint("(status = 'closed') = (closed_at IS NOT NULL)", name="closed_iff_closed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id", ondelete="CASCADE"), index=True)
+    record: Mapped[str] = mapped_column(String(64), doc="'patient' or KIND:ID.")
+    field: Mapped[str] = mapped_column(String(64))
+    question: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(8))
+    raised_by: Mapped[str] = mapped_column(String(100))
+    raised_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_by: Mapped[str | None] = mapped_column(String(100))
+    answered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_by: Mapped[str | None] = mapped_column(String(100))
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    patient: Mapped[Patient] = relationship()
+
+
 #: Tables that hold registry data (audited), in an order safe for inserting.
 REGISTRY_TABLES: tuple[type[Base], ...] = (
     StudyGroup,
@@ -414,6 +446,7 @@ REGISTRY_TABLES: tuple[type[Base], ...] = (
     Allocation,
     Unblinding,
     BalanceView,
+    DataQuery,
 )
 
 

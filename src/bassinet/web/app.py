@@ -24,7 +24,18 @@ from bassinet.access import Actor
 from bassinet.errors import AccessDenied, DataError, RegistryError
 from bassinet.registry import make_engine
 from bassinet.registry.store import require_current
-from bassinet.web import admin, auth, forms, oidc, pages, protocol_pages, reports_pages, upload
+from bassinet.web import (
+    admin,
+    auth,
+    forms,
+    oidc,
+    pages,
+    protocol_pages,
+    quality_pages,
+    query_pages,
+    reports_pages,
+    upload,
+)
 from bassinet.web.context import (
     CSRFRefused,
     SignInRequired,
@@ -142,6 +153,8 @@ def create_app(registry_url: str | None = None, *, settings: WebSettings | None 
     app.include_router(reports_pages.pages)
     app.include_router(protocol_pages.router)
     app.include_router(upload.router)
+    app.include_router(quality_pages.router)
+    app.include_router(query_pages.router)
     app.dependency_overrides[reports_pages.page_actor] = _signed_in_actor
     _include_api(app)
     return app

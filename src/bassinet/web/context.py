@@ -117,6 +117,8 @@ ACTION_WORDS: dict[Action, str] = {
     Action.EXPORT_DEIDENTIFIED: "exporting de-identified data",
     Action.EXPORT_IDENTIFIED: "exporting identified data",
     Action.MANAGE_USERS: "managing users",
+    Action.RAISE_QUERY: "raising data queries",
+    Action.ANSWER_QUERY: "answering data queries",
 }
 
 #: Risk groups in words, for the pages: the protocols' decisions store the code (Interfant-06:
