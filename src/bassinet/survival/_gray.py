@@ -300,6 +300,13 @@ def gray_test(
         For each cause in ascending order: the statistic (chi-square with groups - 1
         degrees of freedom) and its upper-tail P value. Where the covariance is
         singular the statistic is NaN (cmprsk reports -1 there).
+
+    Raises
+    ------
+    DataError
+        Where a covariance is not finite: the pooled incidence of the cause reaches 1
+        before its last event time (Gray's covariance divides by 1 - F(t-)).
+        R's ``cmprsk::cuminc`` stops with an error on such data.
     """
     if not (isinstance(rho, int | float) and np.isfinite(rho)):
         raise DataError(f"rho is {rho!r}: it must be a finite number")
@@ -369,7 +376,9 @@ def _result(
 ) -> GrayTest:
     """The statistics from each cause's score and covariance over all groups (the last one dropped)."""
     statistics, kept_scores, kept_variances = [], [], []
-    for score, variance in zip(scores, variances, strict=True):
+    for cause, score, variance in zip(causes, scores, variances, strict=True):
+        if not (np.isfinite(variance).all() and np.isfinite(score).all()):
+            raise DataError(_not_estimable(cause, labels))
         u, w = score[:-1], variance[:-1, :-1]
         if np.linalg.matrix_rank(w) < len(u):
             statistics.append(float("nan"))
@@ -381,6 +390,17 @@ def _result(
     df = len(labels) - 1
     return GrayTest(
         labels, causes, statistic, df, chi2.sf(statistic, df), tuple(kept_scores), tuple(kept_variances), rho
+    )
+
+
+def _not_estimable(cause: int, labels: tuple[Any, ...]) -> str:
+    """Why Gray's test of ``cause`` has no finite covariance (one line)."""
+    groups = ", ".join(repr(label) for label in labels)
+    return (
+        f"gray_test: cause {cause} cannot be compared between groups {groups}: Gray's covariance is"
+        f" not finite, because the pooled incidence of cause {cause}, F(t-), reaches 1 before the last"
+        " event time (the groups' risk sets run out) and the covariance divides by 1 - F(t-);"
+        " R's cmprsk::cuminc stops on the same data (NA/NaN/Inf in its qr)"
     )
 
 
