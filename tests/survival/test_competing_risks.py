@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -149,6 +151,40 @@ def test_gray_test_equals_cuminc_tests(name: str, rho: float) -> None:
     assert_close(result.statistic, r["stat"], what="statistic")
     assert result.df == int(r["df"][0])
     assert_close(result.p_value, r["p"], what="P")
+
+
+# Group 1's two subjects both have cause 2 at time 0; group 0's at times 1 and 2. The pooled
+# incidence of cause 2 is 1/2 after time 0 (two of the reweighted four) and 1 after time 1,
+# while group 0 still has a subject at risk: at time 2 Gray's covariance divides by 1 - F = 0.
+NOT_ESTIMABLE = {"time": [1.0, 0.0, 2.0, 0.0], "cause": [2, 2, 2, 2], "group": ["a", "b", "a", "b"]}
+
+
+@pytest.mark.r
+def test_gray_test_refuses_a_covariance_that_is_not_finite_as_cuminc_stops() -> None:
+    with pytest.raises(RuntimeError, match=r"NA/NaN/Inf in foreign function call"):
+        run_r("ci <- cuminc(d$time, d$cause, d$group); out <- list(stat = ci$Tests[, 1])", NOT_ESTIMABLE)
+    d = NOT_ESTIMABLE
+    message = (
+        "gray_test: cause 2 cannot be compared between groups 'a', 'b': Gray's covariance is not finite, "
+        "because the pooled incidence of cause 2, F(t-), reaches 1 before the last event time"
+    )
+    with pytest.raises(DataError, match="^" + re.escape(message)):
+        gray_test(d["time"], d["cause"], d["group"])
+    with pytest.raises(DataError, match="^" + re.escape(message)):  # continuous times: the packed sort
+        gray_test(np.add(d["time"], 0.5), d["cause"], d["group"])
+
+
+@pytest.mark.r
+def test_gray_test_of_a_cause_absent_from_a_group_is_still_estimable() -> None:
+    # group 2 has no event of cause 2: its incidence stays 0, the covariance stays finite
+    d = {
+        "time": np.arange(1.0, 13.0),
+        "cause": [1, 2, 1, 0, 2, 1, 1, 0, 1, 1, 0, 1],
+        "group": [1] * 6 + [2] * 6,
+    }
+    r = run_r("ci <- cuminc(d$time, d$cause, d$group); out <- list(stat = ci$Tests[, 'stat'])", d)
+    result = gray_test(d["time"], d["cause"], d["group"])
+    assert_close(result.statistic, r["stat"], what="statistic")
 
 
 # -- invariants -----------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ Two variances are offered, named in the result:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import ModuleType
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -38,6 +39,7 @@ from scipy.stats import norm
 
 from bassinet.errors import DataError
 from bassinet.survival._kaplan_meier import confidence_limits
+from bassinet.survival._partial_likelihood import compiled_available
 from bassinet.survival._results import Grouped, TableResult
 from bassinet.survival._risk_sets import at_risk, sort_rows, tabulate
 from bassinet.survival._sorted import Sorted, enabled, split
@@ -215,6 +217,19 @@ class GroupedCumulativeIncidence(Grouped[CumulativeIncidence]):
     """One :class:`CumulativeIncidence` per group, in the order of the sorted group labels."""
 
 
+def compiled_kernels(n_rows: int) -> ModuleType | None:
+    """The module of fused loops if they are used for ``n_rows`` rows, else None.
+
+    As for the Cox fit: from ``BASSINET_JIT_MIN_ROWS`` rows (20,000 by default), with Numba
+    installed and BASSINET_NO_JIT unset; Numba is not imported for smaller data.
+    """
+    if not compiled_available(n_rows):
+        return None
+    from bassinet.survival import _incidence_kernels
+
+    return _incidence_kernels if _incidence_kernels.available() else None
+
+
 def _gray_variance(
     n: FloatArray, d: FloatArray, d_k: FloatArray, s_left: FloatArray, s: FloatArray, f: FloatArray
 ) -> FloatArray:
@@ -374,8 +389,21 @@ def _estimate(
     method: VarianceMethod,
     conf_level: float,
 ) -> CumulativeIncidence:
-    """The estimates and variances from the counts by time and code, and each row's exit time and code."""
+    """The estimates and variances from the counts by time and code, and each row's exit time and code.
+
+    Without late entry, from ``BASSINET_JIT_MIN_ROWS`` rows and with Numba, the fused loops
+    of ``_incidence_kernels.py`` compute the same numbers in one pass over the times.
+    """
     n_censor, n_event = counts[:, 0], counts[:, 1:]
+    kernels = None if entry is not None else compiled_kernels(len(code))
+    if kernels is not None:
+        # one pass over the times: at risk, all-cause survival, incidences and both variances
+        n_fused, s_fused, f_fused, v_fused, sv_fused = kernels.incidence(
+            np.ascontiguousarray(counts, dtype=np.float64), method == "cuminc"
+        )
+        return CumulativeIncidence(
+            times, causes, n_fused, n_event, n_censor, s_fused, f_fused, v_fused, method, conf_level, sv_fused
+        )
     exits = counts.sum(axis=1)
     n = at_risk(times, exits[:, None], entry=entry)[:, 0]
     d = n_event.sum(axis=1)

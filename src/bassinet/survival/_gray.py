@@ -17,6 +17,7 @@ shape times x groups x groups), rather than in a loop over times.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -24,6 +25,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.stats import chi2
 
 from bassinet.errors import DataError
+from bassinet.survival._competing_risks import compiled_kernels
 from bassinet.survival._results import TableResult
 from bassinet.survival._risk_sets import split_by_strata, tabulate
 from bassinet.survival._sorted import enabled, tables_by_stratum
@@ -298,6 +300,13 @@ def gray_test(
         For each cause in ascending order: the statistic (chi-square with groups - 1
         degrees of freedom) and its upper-tail P value. Where the covariance is
         singular the statistic is NaN (cmprsk reports -1 there).
+
+    Raises
+    ------
+    DataError
+        Where a covariance is not finite: the pooled incidence of the cause reaches 1
+        before its last event time (Gray's covariance divides by 1 - F(t-)).
+        R's ``cmprsk::cuminc`` stops with an error on such data.
     """
     if not (isinstance(rho, int | float) and np.isfinite(rho)):
         raise DataError(f"rho is {rho!r}: it must be a finite number")
@@ -316,6 +325,12 @@ def gray_test(
     n_groups, n_kinds = len(labels), len(causes) + 1
     cause_index = np.searchsorted(np.array((0, *causes)), k)
     fast = enabled()
+    kernels = compiled_kernels(len(t))
+    if kernels is not None:
+        compiled = _compiled(
+            kernels, t, codes, cause_index, (n_groups, n_kinds, len(causes)), strata_codes, rho
+        )
+        return _result(labels, causes, *compiled, float(rho))
     shared = _fast_tables(t, codes * n_kinds + cause_index, n_groups, n_kinds, strata_codes) if fast else None
     tables = []
     if shared is None:
@@ -334,7 +349,7 @@ def gray_test(
                 for rs, deaths in tables
             ]
             tables = []
-    statistics, scores, variances = [], [], []
+    scores, variances = [], []
     for j in range(len(causes)):
         score, variance = np.zeros(n_groups), np.zeros((n_groups, n_groups))
         if shared is not None:
@@ -347,18 +362,86 @@ def gray_test(
             s, v = _stratum(rs, own, deaths.sum(axis=2) - own, float(rho))
             score += s
             variance += v
+        scores.append(score)
+        variances.append(variance)
+    return _result(labels, causes, scores, variances, float(rho))
+
+
+def _result(
+    labels: tuple[Any, ...],
+    causes: tuple[int, ...],
+    scores: list[FloatArray],
+    variances: list[FloatArray],
+    rho: float,
+) -> GrayTest:
+    """The statistics from each cause's score and covariance over all groups (the last one dropped)."""
+    statistics, kept_scores, kept_variances = [], [], []
+    for cause, score, variance in zip(causes, scores, variances, strict=True):
+        if not (np.isfinite(variance).all() and np.isfinite(score).all()):
+            raise DataError(_not_estimable(cause, labels))
         u, w = score[:-1], variance[:-1, :-1]
         if np.linalg.matrix_rank(w) < len(u):
             statistics.append(float("nan"))
         else:
             statistics.append(float(u @ np.linalg.solve(w, u)))
-        scores.append(u)
-        variances.append(w)
+        kept_scores.append(u)
+        kept_variances.append(w)
     statistic = np.array(statistics)
-    df = n_groups - 1
+    df = len(labels) - 1
     return GrayTest(
-        labels, causes, statistic, df, chi2.sf(statistic, df), tuple(scores), tuple(variances), float(rho)
+        labels, causes, statistic, df, chi2.sf(statistic, df), tuple(kept_scores), tuple(kept_variances), rho
     )
+
+
+def _not_estimable(cause: int, labels: tuple[Any, ...]) -> str:
+    """Why Gray's test of ``cause`` has no finite covariance (one line)."""
+    groups = ", ".join(repr(label) for label in labels)
+    return (
+        f"gray_test: cause {cause} cannot be compared between groups {groups}: Gray's covariance is"
+        f" not finite, because the pooled incidence of cause {cause}, F(t-), reaches 1 before the last"
+        " event time (the groups' risk sets run out) and the covariance divides by 1 - F(t-);"
+        " R's cmprsk::cuminc stops on the same data (NA/NaN/Inf in its qr)"
+    )
+
+
+def _compiled(
+    kernels: ModuleType,
+    time: FloatArray,
+    groups: IntArray,
+    kind: IntArray,
+    shape: tuple[int, int, int],
+    strata: IntArray | None,
+    rho: float,
+) -> tuple[list[FloatArray], list[FloatArray]]:
+    """Scores and covariances of every cause by the fused loops of ``_incidence_kernels.py``.
+
+    The counts by stratum come from the one packed sort of the fast path, or, for
+    whole-number times in a narrow range (or with the fast paths off), from
+    :func:`tabulate`. ``shape`` is (groups, kinds of exit, causes).
+    """
+    n_groups, n_kinds, n_causes = shape
+    code = groups * n_kinds + kind
+    n_codes = n_groups * n_kinds
+    n_strata = 1 if strata is None else int(strata.max()) + 1
+    counts: list[FloatArray] = []
+    tables = tables_by_stratum(time, code, n_codes, strata, n_strata, False) if enabled() else None
+    if tables is not None:
+        counts = [columns.reshape(n_groups, n_kinds, -1) for _, columns in tables]
+    else:
+        for rows in split_by_strata(strata, len(time)):
+            _, by_time = tabulate(time[rows], code[rows], n_codes)
+            counts.append(by_time.reshape(-1, n_groups, n_kinds).transpose(1, 2, 0))
+    scores = [np.zeros(n_groups) for _ in range(n_causes)]
+    variances = [np.zeros((n_groups, n_groups)) for _ in range(n_causes)]
+    for by_kind in counts:
+        rs, deaths = kernels.event_tables(np.ascontiguousarray(by_kind, dtype=np.float64))
+        if rs.shape[1] == 0:
+            continue  # a stratum without events adds nothing
+        for j in range(n_causes):
+            score, variance = kernels.gray_stratum(rs, deaths, j, rho)
+            scores[j] += score
+            variances[j] += variance
+    return scores, variances
 
 
 def _fast_tables(
