@@ -144,6 +144,23 @@ def create_app(registry_url: str | None = None, *, settings: WebSettings | None 
     return app
 
 
+#: The import string of :func:`app_from_environment`, for ``uvicorn --factory`` (several workers).
+APP_FACTORY = "bassinet.web.app:app_from_environment"
+
+
+def app_from_environment() -> FastAPI:
+    """The application on ``$BASSINET_DATABASE_URL`` with the settings of the environment.
+
+    What each uvicorn worker process builds when ``bassinet serve --workers N`` runs more
+    than one (uvicorn then needs the application as an import string, not an object).
+    """
+    import os
+
+    from bassinet.web.settings import settings_from_environment
+
+    return create_app(None, settings=settings_from_environment(os.environ))
+
+
 async def _signed_in_actor(request: Request) -> Actor:
     """The report pages' actor: the signed-in visit's, with the CSRF token checked on a POST.
 
