@@ -489,6 +489,33 @@ class Dashboard:
     survival: Survival
 
 
+#: How many of the newest audit entries :func:`data_version` counts.
+RECENT_ENTRIES = 10_000
+
+
+def data_version(session: Session) -> tuple[int, int]:
+    """A version of the registry's data that changes with every committed write: the newest
+    audit entry's id and how many entries lie within :data:`RECENT_ENTRIES` ids below it.
+
+    Every change to registry data adds audit entries (by Bassinet, or by the database's
+    triggers for a change made outside it), and the audit trail is append-only, so the
+    newest id only grows. The count covers a transaction that took its ids before another
+    one committed, and committed after it: its entries appear below the newest id, which
+    did not move, but within the window the count grows. (A transaction would be missed
+    only if more than :data:`RECENT_ENTRIES` ids were taken and committed by others between
+    its last id and its commit.) Two index lookups on the audit trail's primary key: a few
+    milliseconds at any size of registry.
+
+    A cache keyed by this version should read it before the data it computes, so that a
+    write committing in between leaves the cached result newer than its key, never older.
+    """
+    a = m.AuditEntry
+    newest = select(func.coalesce(func.max(a.id), 0)).scalar_subquery()
+    recent = select(func.count()).select_from(a).where(a.id > newest - RECENT_ENTRIES).scalar_subquery()
+    last, count = session.execute(select(newest, recent)).one()
+    return int(last), int(count)
+
+
 def dashboard(session: Session, actor: Actor) -> Dashboard:
     """Accrual by month and centre, risk groups, events, and EFS and OS (as the reports define them)."""
     authorise(actor, Action.READ_PATIENTS)

@@ -25,6 +25,7 @@ from bassinet.errors import AccessDenied, DataError, RegistryError
 from bassinet.registry import make_engine
 from bassinet.registry.store import require_current
 from bassinet.web import admin, auth, oidc, pages, reports_pages
+from bassinet.web.cache import ScopeCache
 from bassinet.web.context import (
     CSRFRefused,
     SignInRequired,
@@ -82,6 +83,7 @@ def create_app(registry_url: str | None = None, *, settings: WebSettings | None 
     )
     app.state.engine = engine
     app.state.settings = settings or WebSettings()
+    app.state.dashboard_cache = ScopeCache[pages.DashboardView](size=32)
 
     @app.middleware("http")
     async def security_headers(
