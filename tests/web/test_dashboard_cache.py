@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+import threading
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -102,3 +104,44 @@ def test_the_cache_keeps_the_newest_entries_and_computes_a_missing_one_once() ->
     assert calls == ["a", "b", "c", "b2"] and len(cache) == 2
     cache.clear()
     assert len(cache) == 0
+
+
+def test_a_missing_entry_is_computed_by_one_thread_while_the_others_wait() -> None:
+    cache: ScopeCache[str] = ScopeCache()
+    started, release = threading.Event(), threading.Event()
+    calls: list[str] = []
+
+    def slow() -> str:
+        calls.append("slow")
+        started.set()
+        release.wait(60)
+        return "computed"
+
+    results: list[str] = []
+    first = threading.Thread(target=lambda: results.append(cache.get("k", slow)))
+    first.start()
+    started.wait(60)
+    waiters = [
+        threading.Thread(target=lambda: results.append(cache.get("k", lambda: "again"))) for _ in range(3)
+    ]
+    for thread in waiters:
+        thread.start()
+    while cache.waits < 3:  # each waiter has found the entry being computed
+        threading.Event().wait(0.01)
+    assert cache.get("other", lambda: "free") == "free"  # another key does not wait
+    release.set()
+    for thread in (first, *waiters):
+        thread.join(60)
+    assert results == ["computed"] * 4 and calls == ["slow"]
+    assert (cache.misses, cache.hits) == (2, 3)
+
+
+def test_a_failed_computation_is_tried_again_by_the_next_request() -> None:
+    cache: ScopeCache[str] = ScopeCache()
+
+    def fail() -> str:
+        raise RuntimeError("database gone")
+
+    with pytest.raises(RuntimeError, match="database gone"):
+        cache.get("k", fail)
+    assert cache.get("k", lambda: "ok") == "ok" and len(cache) == 1

@@ -63,10 +63,17 @@ def _dashboard_view(session: Session, actor: Actor) -> DashboardView:
 def home(request: Request, visit: SignedIn) -> Response:
     if not permits(visit.actor, Action.READ_PATIENTS):
         return redirect("/admin" if permits(visit.actor, Action.MANAGE_USERS) else "/account")
-    with Session(engine_of(request)) as session:
+    engine = engine_of(request)
+    with Session(engine) as session:
         # The version is read first: a write committed meanwhile leaves the entry newer than its key.
         key = (visit.actor.centres_for(Action.READ_PATIENTS), queries.data_version(session))
-        view = dashboard_cache(request).get(key, lambda: _dashboard_view(session, visit.actor))
+
+    def compute() -> DashboardView:
+        with Session(engine) as session:
+            return _dashboard_view(session, visit.actor)
+
+    # No database connection is held while waiting for another request computing the same entry.
+    view = dashboard_cache(request).get(key, compute)
     board = view.board
     by_month: dict[tuple[str, str], int] = {}
     by_centre: dict[tuple[str, str], int] = {}
