@@ -228,11 +228,13 @@ def page_requests(client: Client, rng: random.Random, api: bool) -> list[tuple[s
 class Tally:
     times: dict[str, list[float]] = field(default_factory=dict)
     errors: dict[str, int] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)  # a failed request of each kind, for the report
 
-    def add(self, name: str, seconds: float, ok: bool) -> None:
+    def add(self, name: str, seconds: float, ok: bool, what: str = "") -> None:
         self.times.setdefault(name, []).append(seconds)
         if not ok:
             self.errors[name] = self.errors.get(name, 0) + 1
+            self.failed.setdefault(f"{name}: {what.split(' ')[0]}", what)
 
 
 async def run_client(
@@ -249,10 +251,11 @@ async def run_client(
             try:
                 response = await http.get(path, headers=headers)
                 ok = response.status_code == 200
-            except httpx.HTTPError:
-                ok = False
+                what = f"{response.status_code} {path} {response.headers.get('location', '')}"
+            except httpx.HTTPError as exc:
+                ok, what = False, f"{type(exc).__name__} {path}"
             if tally is not None:
-                tally.add(name, time.perf_counter() - start, ok)
+                tally.add(name, time.perf_counter() - start, ok, what)
             if think:
                 await asyncio.sleep(rng.uniform(0.5 * think, 1.5 * think))
 
@@ -322,6 +325,8 @@ def serve_and_load(args: argparse.Namespace, clients: list[Client]) -> None:
             str(port),
             "--workers",
             str(args.workers),
+            "--timeout-keep-alive",
+            str(args.keep_alive),
             "--log-level",
             "warning",
             "--no-access-log",
@@ -358,6 +363,8 @@ def serve_and_load(args: argparse.Namespace, clients: list[Client]) -> None:
         server.terminate()
         server.wait(timeout=30)
     print_table(tally, args.seconds)
+    for kind, example in tally.failed.items():
+        print(f"errors {kind}, for instance {example}")
     print(f"load after the run: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
@@ -453,6 +460,12 @@ def main() -> None:
         type=float,
         default=0,
         help="Mean seconds a user reads a page before the next request (uniform, 0.5x to 1.5x); 0: none.",
+    )
+    parser.add_argument(
+        "--keep-alive",
+        type=int,
+        default=5,
+        help="Seconds uvicorn keeps an idle connection open (its default, as `bassinet serve`: 5).",
     )
     parser.add_argument("--api", action="store_true", help="Token holders on the JSON API, not the pages.")
     parser.add_argument(
