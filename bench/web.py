@@ -1,62 +1,74 @@
-"""Load test of the web API on loopback: signed-in clients on the patient list and patient pages.
+"""Load test of the web pages on loopback: signed-in browser sessions on the patient list,
+patient pages and dashboard (``--api``: token holders on the JSON API).
 
-``python bench/web.py --registry postgresql://... [--fresh] [--clients 50] [--seconds 60]``
+``python bench/web.py --registry postgresql://... [--fresh] [--clients 50] [--seconds 60]
+[--workers N] [--think S] [--api] [--profile N]``
 
 With ``--fresh`` the registry (PostgreSQL; its ``public`` schema is dropped) is filled
 with 10,000 synthetic infants (``bassinet.simulate.registry_rows``, seed 1), imported
-with validation and audit as ``bassinet import`` does. The script then makes bench users
-(a study-wide trial statistician and data managers of four centres) and one personal
-access token per client, starts ``uvicorn`` in a child process (one worker, as
-``bassinet serve`` does), and runs ``--clients`` asynchronous httpx clients for
-``--seconds`` seconds after a short warm-up. Each client sends, one after the other,
-``GET /api/v1/patients`` (a page of 50 at a random offset of its scope, sorted by study
-ID) and ``GET /api/v1/patients/{study_id}`` (a random patient of its scope), and, if the
-application has one, the dashboard; with ``--think S`` each waits about S seconds after each
-response, as a person reading the page would (``--think 0``, the default, is saturation:
-every client sends its next request at once). It prints p50 and p95 latency and errors per
-endpoint. Latency is measured from the client's side, loopback included; a response
-other than 200 is an error. Tests never assert a time: this script does.
+with validation and audit as ``bassinet import`` does. The script then makes one bench
+user per client, in turn a study-wide trial statistician (who must give a TOTP code) and
+data managers of four centres (one centre each), so the clients read through different
+scopes. It starts ``uvicorn`` in a child process with the application ``bassinet serve``
+runs (``--workers N`` processes, as ``bassinet serve --workers N``), and signs every client
+in through the real sign-in pages as a browser does: ``GET /login``, the form posted with
+its CSRF token, then, for a statistician, the code page posted with a code computed by
+pyotp from the secret enrolled for the bench. Each client then keeps its session cookie
+and, for ``--seconds`` seconds after a short warm-up, requests one after the other:
+
+- ``GET /patients``: a random page of its scope's list, half the time filtered (vital
+  status, risk group, or a centre for a statistician) and sorted by a random column;
+- ``GET /patients/<id>``: a random patient of its scope;
+- ``GET /``: the dashboard of its scope.
+
+With ``--think S`` each waits about S seconds after each response, as a person reading the
+page would (``--think 0``, the default, is saturation: every client sends its next request
+at once). It prints, per endpoint, the requests, p50, p95 and max latency, errors and
+requests per second. Latency is measured from the client's side, loopback included; a
+response other than 200 (a redirect to the sign-in page included) is an error. With
+``--api`` the clients are personal-access-token holders on ``/api/v1/patients`` and
+``/api/v1/patients/<study ID>`` instead (the rows of the first version of this script).
+
+``--profile N`` measures, instead of a load, the service time of each page in this
+process (no server, no loopback): one signed-in statistician (the whole study, the
+largest scope) and one data manager, N requests per page each, through the application's
+ASGI interface (Starlette's test client), reporting the median CPU time
+(``time.process_time``) and wall time per request, and the functions with the largest
+cumulative time (cProfile) of the statistician's requests. PostgreSQL's own CPU time is
+not counted (another process). The dashboard is measured twice: as served (cached
+after the first request while the data do not change) and with its cache emptied before
+every request (the cost after every write). Tests never assert a time: this script does.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
+import io
 import os
+import pstats
 import random
+import re
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 from _timing import machine  # noqa: E402
 
 PASSWORD = "bench passphrase for the web load test"
-
-
-def make_app() -> object:
-    """The app the child uvicorn serves: the web application if there is one, else the API alone."""
-    from bassinet.registry import make_engine
-
-    url = os.environ["BASSINET_DATABASE_URL"]
-    try:
-        from bassinet.web.app import create_app  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        from fastapi import FastAPI
-
-        from bassinet.web.api import router
-
-        app = FastAPI(title="Bassinet API")
-        app.state.engine = make_engine(url)
-        app.include_router(router, prefix="/api/v1")
-        return app
-    return create_app()  # the integrated application reads $BASSINET_DATABASE_URL
+COOKIE = "bassinet_session"
+STATUSES = ("alive", "dead")
+SORTS = ("study_id", "centre", "diagnosis_date", "risk_group", "vital_status", "last_contact_date")
 
 
 def fill(url: str, patients: int) -> None:
@@ -83,79 +95,167 @@ def fill(url: str, patients: int) -> None:
 
 @dataclass
 class Client:
-    token: str
+    """One simulated user: an account, what it may read, and (once signed in) its session."""
+
+    username: str
+    totp_secret: str | None
+    token: str | None
+    patient_ids: list[int]
     study_ids: list[str]
-    total: int
+    centres: list[str]
+    risk_groups: list[str]
+    session: str = ""
 
 
-def accounts(url: str, clients: int) -> list[Client]:
-    """Bench users and one token per client, with the study IDs each client may read."""
+def accounts(url: str, clients: int, *, tokens: bool) -> list[Client]:
+    """One bench user per client (a statistician, then data managers of four centres, in
+    turn), a fresh TOTP secret for those who need one, and with ``tokens`` a personal access
+    token each; with what each may read."""
+    from pyotp import parse_uri
     from sqlalchemy import select
     from sqlalchemy.orm import Session
 
-    from bassinet.access import add_user, create_token, grant_role, load_actor, scope_patients
+    from bassinet.access import (
+        add_user,
+        create_token,
+        enrol_totp,
+        grant_role,
+        load_actor,
+        scope_patients,
+    )
     from bassinet.registry import make_engine
-    from bassinet.registry.models import Centre, Patient, User
+    from bassinet.registry.models import Centre, Patient, RiskAssignment, User
 
     engine = make_engine(url)
+    made = []
     with Session(engine) as session, session.begin():
         centres = list(session.scalars(select(Centre.name).order_by(Centre.name)))[:4]
-        users = {"bench-statistician": ("trial_statistician", None)}
-        users |= {f"bench-dm-{i}": ("data_manager", centre) for i, centre in enumerate(centres)}
-        for name, (role, centre) in users.items():
+        groups = sorted(
+            g for g in session.scalars(select(RiskAssignment.risk_group).distinct()) if g is not None
+        )
+        for i in range(clients):
+            kind = i % (len(centres) + 1)
+            role, centre = ("trial_statistician", None) if kind == 0 else ("data_manager", centres[kind - 1])
+            name = f"bench-stat-{i}" if centre is None else f"bench-dm-{i}"
             if session.scalars(select(User.id).where(User.username == name)).first() is None:
                 add_user(session, name, PASSWORD, actor="bench")
                 grant_role(session, name, role, actor="bench", centre=centre)
-        made = []
-        names = list(users)
-        for i in range(clients):
-            owner = names[i % len(names)]
-            made.append(
-                (owner, create_token(session, owner, name=f"bench-{i}", actor="bench", days=1).secret)
-            )
-        scopes = {}
-        for name in names:
             actor = load_actor(session, name)
-            scopes[name] = list(session.scalars(scope_patients(select(Patient.study_id), actor)))
+            secret = None
+            if actor.needs_second_factor:  # a new secret each run: its codes were never used
+                secret = parse_uri(enrol_totp(session, name, actor="bench")).secret
+            token = (
+                create_token(session, name, name=f"bench-{i}-{time.time_ns()}", actor="bench", days=1).secret
+                if tokens
+                else None
+            )
+            rows = list(
+                session.execute(
+                    scope_patients(select(Patient.id, Patient.study_id, Centre.name).join(Centre), actor)
+                )
+            )
+            made.append(
+                Client(
+                    name,
+                    secret,
+                    token,
+                    [r[0] for r in rows],
+                    [r[1] for r in rows],
+                    sorted({r[2] for r in rows}),
+                    groups,
+                )
+            )
     engine.dispose()
-    return [Client(secret, scopes[owner], len(scopes[owner])) for owner, secret in made]
+    return made
+
+
+def _csrf(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    if match is None:
+        raise SystemExit("the sign-in page has no CSRF token")
+    return match.group(1)
+
+
+def sign_in(http: Any, client: Client) -> str:
+    """Sign ``client`` in through the pages with ``http`` (an ``httpx.Client``, or Starlette's
+    test client) as a browser does; returns the session cookie's value."""
+    page = http.get("/login")
+    response = http.post(
+        "/login",
+        data={"username": client.username, "password": PASSWORD, "next": "/", "csrf_token": _csrf(page.text)},
+        follow_redirects=False,
+    )
+    if response.status_code == 303 and response.headers["location"].startswith("/login/code"):
+        import pyotp
+
+        assert client.totp_secret is not None
+        page = http.get(response.headers["location"])
+        response = http.post(
+            "/login/code",
+            data={"code": pyotp.TOTP(client.totp_secret).now(), "next": "/", "csrf_token": _csrf(page.text)},
+            follow_redirects=False,
+        )
+    if response.status_code != 303 or response.headers["location"] != "/":
+        raise SystemExit(f"{client.username} could not sign in: {response.status_code} {response.text[:200]}")
+    cookie: str = http.cookies[COOKIE]
+    return cookie
+
+
+def page_requests(client: Client, rng: random.Random, api: bool) -> list[tuple[str, str]]:
+    """The requests of one round of ``client``: (endpoint name, path)."""
+    total = len(client.patient_ids)
+    if api:
+        return [
+            ("patient list", f"/api/v1/patients?limit=50&offset={rng.randrange(max(total - 50, 1))}"),
+            ("patient page", f"/api/v1/patients/{rng.choice(client.study_ids)}"),
+        ]
+    query = f"page={rng.randint(1, max(1, -(-total // 50)))}"
+    if rng.random() < 0.5:
+        choices = [f"status={rng.choice(STATUSES)}"]
+        if client.risk_groups:
+            choices.append(f"risk_group={rng.choice(client.risk_groups)}")
+        if len(client.centres) > 1:
+            choices.append(f"centre={rng.choice(client.centres)}")
+        query = f"{rng.choice(choices)}&sort={rng.choice(SORTS)}&order={rng.choice(('asc', 'desc'))}&page=1"
+    return [
+        ("patient list", f"/patients?{query}"),
+        ("patient page", f"/patients/{rng.choice(client.patient_ids)}"),
+        ("dashboard", "/"),
+    ]
 
 
 @dataclass
 class Tally:
     times: dict[str, list[float]] = field(default_factory=dict)
     errors: dict[str, int] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)  # a failed request of each kind, for the report
 
-    def add(self, name: str, seconds: float, ok: bool) -> None:
+    def add(self, name: str, seconds: float, ok: bool, what: str = "") -> None:
         self.times.setdefault(name, []).append(seconds)
         if not ok:
             self.errors[name] = self.errors.get(name, 0) + 1
+            self.failed.setdefault(f"{name}: {what.split(' ')[0]}", what)
 
 
 async def run_client(
-    http: object, client: Client, until: float, tally: Tally | None, dashboard: bool, think: float
+    http: object, client: Client, until: float, tally: Tally | None, api: bool, think: float
 ) -> None:
     import httpx
 
     assert isinstance(http, httpx.AsyncClient)
-    headers = {"Authorization": f"Bearer {client.token}"}
-    rng = random.Random(client.token)
+    headers = {"Authorization": f"Bearer {client.token}"} if api else {"Cookie": f"{COOKIE}={client.session}"}
+    rng = random.Random(client.username)
     while time.perf_counter() < until:
-        requests = [
-            ("patient list", f"/api/v1/patients?limit=50&offset={rng.randrange(max(client.total - 50, 1))}"),
-            ("patient page", f"/api/v1/patients/{rng.choice(client.study_ids)}"),
-        ]
-        if dashboard:
-            requests.append(("dashboard", "/api/v1/dashboard"))
-        for name, path in requests:
+        for name, path in page_requests(client, rng, api):
             start = time.perf_counter()
             try:
                 response = await http.get(path, headers=headers)
                 ok = response.status_code == 200
-            except httpx.HTTPError:
-                ok = False
+                what = f"{response.status_code} {path} {response.headers.get('location', '')}"
+            except httpx.HTTPError as exc:
+                ok, what = False, f"{type(exc).__name__} {path}"
             if tally is not None:
-                tally.add(name, time.perf_counter() - start, ok)
+                tally.add(name, time.perf_counter() - start, ok, what)
             if think:
                 await asyncio.sleep(rng.uniform(0.5 * think, 1.5 * think))
 
@@ -168,18 +268,32 @@ def quantile(values: list[float], q: float) -> float:
     )
 
 
-async def load(base: str, clients: list[Client], seconds: float, warm_up: float, think: float) -> Tally:
+async def load(
+    base: str, clients: list[Client], seconds: float, warm_up: float, think: float, api: bool
+) -> Tally:
     import httpx
 
     limits = httpx.Limits(max_connections=len(clients), max_keepalive_connections=len(clients))
-    async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as http:
-        dashboard = (await http.get("/api/v1/dashboard")).status_code != 404
+    # The session travels in each request's Cookie header; no response of these pages sets one.
+    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as http:
         until = time.perf_counter() + warm_up
-        await asyncio.gather(*(run_client(http, c, until, None, dashboard, think) for c in clients))
+        await asyncio.gather(*(run_client(http, c, until, None, api, think) for c in clients))
         tally = Tally()
         until = time.perf_counter() + seconds
-        await asyncio.gather(*(run_client(http, c, until, tally, dashboard, think) for c in clients))
+        await asyncio.gather(*(run_client(http, c, until, tally, api, think) for c in clients))
     return tally
+
+
+def print_table(tally: Tally, seconds: float) -> None:
+    print(
+        f"\n{'endpoint':<16}{'requests':>10}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}{'errors':>8}{'req/s':>8}"
+    )
+    for name, times in tally.times.items():
+        print(
+            f"{name:<16}{len(times):>10,}"
+            f"{quantile(times, 0.5) * 1000:>9.0f}{quantile(times, 0.95) * 1000:>9.0f}"
+            f"{max(times) * 1000:>9.0f}{tally.errors.get(name, 0):>8}{len(times) / seconds:>8.1f}"
+        )
 
 
 def free_port() -> int:
@@ -187,6 +301,147 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
+
+
+def serve_and_load(args: argparse.Namespace, clients: list[Client]) -> None:
+    """Start uvicorn on the registry, sign the clients in, run the load and print the table."""
+    import httpx
+
+    port = free_port()
+    env = os.environ | {
+        "BASSINET_DATABASE_URL": args.registry,
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
+    }
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "bassinet.web.app:app_from_environment",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(args.workers),
+            "--timeout-keep-alive",
+            str(args.keep_alive),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                httpx.get(f"{base}/login", timeout=2)
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise SystemExit("the server did not start") from None
+                time.sleep(0.5)
+        if not args.api:
+            start = time.perf_counter()
+            for client in clients:
+                with httpx.Client(base_url=base, timeout=60) as http:
+                    client.session = sign_in(http, client)
+            print(
+                f"{len(clients)} clients signed in through the pages in {time.perf_counter() - start:.1f} s"
+            )
+        print(f"machine: {machine()}")
+        print(
+            f"{len(clients)} clients, {args.seconds:g} s after {args.warm_up:g} s of warm-up, "
+            f"think time {args.think:g} s, {args.workers} uvicorn worker{'s' if args.workers > 1 else ''}, "
+            + ("API with tokens" if args.api else "pages in signed-in sessions")
+        )
+        tally = asyncio.run(load(base, clients, args.seconds, args.warm_up, args.think, args.api))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    print_table(tally, args.seconds)
+    for kind, example in tally.failed.items():
+        print(f"errors {kind}, for instance {example}")
+    print(f"load after the run: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+def profile(url: str, clients: list[Client], repeats: int) -> None:
+    """Service time per page in this process: median CPU and wall ms per request, and a profile.
+
+    The requests go through the application's ASGI interface in this thread, its synchronous
+    handlers run inline rather than in the thread pool, so that cProfile sees them.
+    """
+    import fastapi.dependencies.utils
+    import fastapi.routing
+    import httpx
+    from fastapi.testclient import TestClient
+
+    from bassinet.web import create_app
+
+    async def inline(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return func(*args, **kwargs)
+
+    app = create_app(url)
+    for client in clients:
+        with TestClient(app) as http:
+            client.session = sign_in(http, client)
+    cache = getattr(app.state, "dashboard_cache", None)
+
+    def empty_cache() -> None:
+        if cache is not None:
+            cache.clear()
+
+    fastapi.routing.run_in_threadpool = inline  # type: ignore[assignment]
+    fastapi.dependencies.utils.run_in_threadpool = inline  # type: ignore[assignment]
+    profiling = bool(os.environ.get("BENCH_WEB_PROFILE"))
+    print(f"machine: {machine()}")
+    print(f"{repeats} requests per page and user, in process (no server); median per request")
+    print(f"{'user':<14}{'page':<24}{'CPU ms':>8}{'wall ms':>9}")
+
+    async def measure() -> None:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            for client in clients:
+                rng = random.Random(1)
+                pages: list[tuple[str, Callable[[], str], Callable[[], None] | None]] = [
+                    ("patient list", lambda: page_requests(client, rng, False)[0][1], None),  # noqa: B023
+                    ("patient page", lambda: page_requests(client, rng, False)[1][1], None),  # noqa: B023
+                    ("dashboard", lambda: "/", None),
+                    ("dashboard, no cache", lambda: "/", empty_cache),
+                ]
+                role = "statistician" if client.totp_secret else "data manager"
+                headers = {"Cookie": f"{COOKIE}={client.session}"}
+                for name, path_of, before in pages:
+                    await http.get(path_of(), headers=headers)  # warm-up
+                    cpu, wall = [], []
+                    profiler = cProfile.Profile() if profiling and role == "statistician" else None
+                    for _ in range(repeats):
+                        path = path_of()
+                        if before is not None:
+                            before()
+                        c0, w0 = time.process_time(), time.perf_counter()
+                        if profiler is not None:
+                            profiler.enable()
+                        response = await http.get(path, headers=headers)
+                        if profiler is not None:
+                            profiler.disable()
+                        cpu.append(time.process_time() - c0)
+                        wall.append(time.perf_counter() - w0)
+                        if response.status_code != 200:
+                            raise SystemExit(f"{path}: {response.status_code}")
+                    print(
+                        f"{role:<14}{name:<24}{statistics.median(cpu) * 1000:>8.1f}"
+                        f"{statistics.median(wall) * 1000:>9.1f}"
+                    )
+                    if profiler is not None:
+                        text = io.StringIO()
+                        pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(40)
+                        print(text.getvalue())
+
+    asyncio.run(measure())
 
 
 def main() -> None:
@@ -199,71 +454,36 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--warm-up", type=float, default=5)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes.")
     parser.add_argument(
         "--think",
         type=float,
         default=0,
         help="Mean seconds a user reads a page before the next request (uniform, 0.5x to 1.5x); 0: none.",
     )
+    parser.add_argument(
+        "--keep-alive",
+        type=int,
+        default=5,
+        help="Seconds uvicorn keeps an idle connection open (its default, as `bassinet serve`: 5).",
+    )
+    parser.add_argument("--api", action="store_true", help="Token holders on the JSON API, not the pages.")
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="Service time of each page in process, N requests.",
+    )
     args = parser.parse_args()
     if not args.registry:
         parser.error("name a PostgreSQL registry with --registry or $BASSINET_BENCH_POSTGRES_URL")
     if args.fresh:
         fill(args.registry, args.patients)
-    clients = accounts(args.registry, args.clients)
-    port = free_port()
-    env = os.environ | {
-        "BASSINET_DATABASE_URL": args.registry,
-        "PYTHONPATH": os.pathsep.join(
-            [str(ROOT / "src"), str(ROOT / "bench"), os.environ.get("PYTHONPATH", "")]
-        ),
-    }
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "web:make_app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
-        env=env,
-    )
-    try:
-        import httpx
-
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=2)
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise SystemExit("the server did not start") from None
-                time.sleep(0.5)
-        print(f"machine: {machine()}")
-        print(
-            f"{len(clients)} clients, {args.seconds:g} s after {args.warm_up:g} s of warm-up, "
-            f"think time {args.think:g} s, one uvicorn worker"
-        )
-        tally = asyncio.run(load(f"http://127.0.0.1:{port}", clients, args.seconds, args.warm_up, args.think))
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-    print(f"\n{'endpoint':<16}{'requests':>10}{'p50 ms':>10}{'p95 ms':>10}{'errors':>8}{'req/s':>8}")
-    for name, times in tally.times.items():
-        print(
-            f"{name:<16}{len(times):>10,}"
-            f"{quantile(times, 0.5) * 1000:>10.0f}{quantile(times, 0.95) * 1000:>10.0f}"
-            f"{tally.errors.get(name, 0):>8}{len(times) / args.seconds:>8.1f}"
-        )
-    print(f"load after the run: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
+    if args.profile:
+        profile(args.registry, accounts(args.registry, 2, tokens=False), args.profile)
+        return
+    serve_and_load(args, accounts(args.registry, args.clients, tokens=args.api))
 
 
 if __name__ == "__main__":

@@ -109,7 +109,13 @@ def _patient_query(actor: Actor, chosen: PatientFilter) -> tuple[Select[Any], An
         m.Patient.last_contact_date,
         m.Patient.protocol,
         m.Patient.protocol_version,
-    ).join(m.Centre, m.Patient.centre_id == m.Centre.id)
+    )
+    return _filtered(query, actor, chosen), risk
+
+
+def _filtered(query: Select[Any], actor: Actor, chosen: PatientFilter) -> Select[Any]:
+    """``query`` (selecting from ``patient``) joined to the centre, in scope and filtered by ``chosen``."""
+    query = query.join(m.Centre, m.Patient.centre_id == m.Centre.id)
     query = scope_patients(query, actor, Action.READ_PATIENTS)
     if chosen.search:
         query = query.where(m.Patient.study_id.contains(chosen.search.strip(), autoescape=True))
@@ -121,7 +127,7 @@ def _patient_query(actor: Actor, chosen: PatientFilter) -> tuple[Select[Any], An
         query = query.where(_risk_group() == chosen.risk_group)
     if chosen.status:
         query = query.where(m.Patient.vital_status == chosen.status)
-    return query, risk
+    return query
 
 
 def _sorted(query: Select[Any], risk: Any, chosen: PatientFilter) -> Select[Any]:
@@ -154,7 +160,8 @@ def list_patients(session: Session, actor: Actor, chosen: PatientFilter) -> Pati
     """One page of the patients in ``actor``'s scope matching ``chosen``, and the filters' choices."""
     authorise(actor, Action.READ_PATIENTS)
     query, risk = _patient_query(actor, chosen)
-    total = int(session.execute(select(func.count()).select_from(query.subquery())).scalar_one())
+    # Counted without the listed columns: the risk group of every patient is not looked up to count them.
+    total = int(session.scalar(_filtered(select(func.count(m.Patient.id)), actor, chosen)) or 0)
     size = max(1, min(chosen.page_size, 500))
     pages = max(1, -(-total // size))
     page = min(max(1, chosen.page), pages)
@@ -582,6 +589,33 @@ class Dashboard:
     risk_groups: tuple[Count, ...]
     events: tuple[Count, ...]
     survival: Survival
+
+
+#: How many of the newest audit entries :func:`data_version` counts.
+RECENT_ENTRIES = 10_000
+
+
+def data_version(session: Session) -> tuple[int, int]:
+    """A version of the registry's data that changes with every committed write: the newest
+    audit entry's id and how many entries lie within :data:`RECENT_ENTRIES` ids below it.
+
+    Every change to registry data adds audit entries (by Bassinet, or by the database's
+    triggers for a change made outside it), and the audit trail is append-only, so the
+    newest id only grows. The count covers a transaction that took its ids before another
+    one committed, and committed after it: its entries appear below the newest id, which
+    did not move, but within the window the count grows. (A transaction would be missed
+    only if more than :data:`RECENT_ENTRIES` ids were taken and committed by others between
+    its last id and its commit.) Two index lookups on the audit trail's primary key: a few
+    milliseconds at any size of registry.
+
+    A cache keyed by this version should read it before the data it computes, so that a
+    write committing in between leaves the cached result newer than its key, never older.
+    """
+    a = m.AuditEntry
+    newest = select(func.coalesce(func.max(a.id), 0)).scalar_subquery()
+    recent = select(func.count()).select_from(a).where(a.id > newest - RECENT_ENTRIES).scalar_subquery()
+    last, count = session.execute(select(newest, recent)).one()
+    return int(last), int(count)
 
 
 def dashboard(session: Session, actor: Actor) -> Dashboard:

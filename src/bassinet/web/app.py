@@ -36,6 +36,7 @@ from bassinet.web import (
     reports_pages,
     upload,
 )
+from bassinet.web.cache import ScopeCache
 from bassinet.web.context import (
     CSRFRefused,
     SignInRequired,
@@ -93,6 +94,7 @@ def create_app(registry_url: str | None = None, *, settings: WebSettings | None 
     )
     app.state.engine = engine
     app.state.settings = settings or WebSettings()
+    app.state.dashboard_cache = ScopeCache[pages.DashboardView](size=32)
 
     @app.middleware("http")
     async def security_headers(
@@ -158,6 +160,23 @@ def create_app(registry_url: str | None = None, *, settings: WebSettings | None 
     app.dependency_overrides[reports_pages.page_actor] = _signed_in_actor
     _include_api(app)
     return app
+
+
+#: The import string of :func:`app_from_environment`, for ``uvicorn --factory`` (several workers).
+APP_FACTORY = "bassinet.web.app:app_from_environment"
+
+
+def app_from_environment() -> FastAPI:
+    """The application on ``$BASSINET_DATABASE_URL`` with the settings of the environment.
+
+    What each uvicorn worker process builds when ``bassinet serve --workers N`` runs more
+    than one (uvicorn then needs the application as an import string, not an object).
+    """
+    import os
+
+    from bassinet.web.settings import settings_from_environment
+
+    return create_app(None, settings=settings_from_environment(os.environ))
 
 
 async def _signed_in_actor(request: Request) -> Actor:

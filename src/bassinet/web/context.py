@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from bassinet.access import Action, Actor, load_actor, permits
+from bassinet.errors import DataError
 from bassinet.registry.models import User
 from bassinet.web import sessions
 from bassinet.web.security import csrf_matches
@@ -87,10 +88,16 @@ def visit(request: Request) -> Visit:
     if state is None or state.stage != "signed_in" or state.user_id is None:
         raise SignInRequired(_here(request) if request.method == "GET" else "/")
     with Session(engine_of(request)) as session:
-        user = session.get(User, state.user_id)
-        if user is None or user.disabled:
-            raise SignInRequired(_here(request))
-        actor = load_actor(session, user.username)
+        username = state.username
+        if username is None:  # a state not read by sessions.load (which checks the user)
+            user = session.get(User, state.user_id)
+            if user is None or user.disabled:
+                raise SignInRequired(_here(request))
+            username = user.username
+        try:
+            actor = load_actor(session, username)
+        except DataError:  # the user was deleted since the session was read
+            raise SignInRequired(_here(request)) from None
     return Visit(state, actor)
 
 

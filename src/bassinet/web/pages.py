@@ -5,17 +5,19 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from bassinet.access import Action, permits
+from bassinet.access import Action, Actor, permits
 from bassinet.access.security_log import SecurityEvent, log_security_event
 from bassinet.application import queries
 from bassinet.registry.escaping import spreadsheet_cell
 from bassinet.web import protocol_pages
+from bassinet.web.cache import ScopeCache
 from bassinet.web.context import SignedIn, engine_of, redirect, render, settings_of
 from bassinet.web.figures import survival_svg
 
@@ -33,12 +35,47 @@ CSV_COLUMNS = (
 )
 
 
+@dataclass(frozen=True)
+class DashboardView:
+    """What the dashboard of one scope shows at one version of the data, figures drawn."""
+
+    board: queries.Dashboard
+    efs_svg: str | None
+    os_svg: str | None
+
+
+def dashboard_cache(request: Request) -> ScopeCache[DashboardView]:
+    """The application's cache of dashboards, by (scope, data version)."""
+    cache: ScopeCache[DashboardView] = request.app.state.dashboard_cache
+    return cache
+
+
+def _dashboard_view(session: Session, actor: Actor) -> DashboardView:
+    board = queries.dashboard(session, actor)
+    s = board.survival
+    return DashboardView(
+        board,
+        survival_svg(s.efs_time, s.efs_event, "event-free survival") if s.efs_time else None,
+        survival_svg(s.os_time, s.os_event, "overall survival") if s.os_time else None,
+    )
+
+
 @router.get("/")
 def home(request: Request, visit: SignedIn) -> Response:
     if not permits(visit.actor, Action.READ_PATIENTS):
         return redirect("/admin" if permits(visit.actor, Action.MANAGE_USERS) else "/account")
-    with Session(engine_of(request)) as session:
-        board = queries.dashboard(session, visit.actor)
+    engine = engine_of(request)
+    with Session(engine) as session:
+        # The version is read first: a write committed meanwhile leaves the entry newer than its key.
+        key = (visit.actor.centres_for(Action.READ_PATIENTS), queries.data_version(session))
+
+    def compute() -> DashboardView:
+        with Session(engine) as session:
+            return _dashboard_view(session, visit.actor)
+
+    # No database connection is held while waiting for another request computing the same entry.
+    view = dashboard_cache(request).get(key, compute)
+    board = view.board
     by_month: dict[tuple[str, str], int] = {}
     by_centre: dict[tuple[str, str], int] = {}
     for a in board.accrual:
@@ -50,7 +87,6 @@ def home(request: Request, visit: SignedIn) -> Response:
     for (centre, _year), n in by_centre.items():
         centre_totals[centre] = centre_totals.get(centre, 0) + n
     centres = sorted(centre_totals, key=lambda c: (-centre_totals[c], c))
-    s = board.survival
     return render(
         request,
         "dashboard.html",
@@ -62,8 +98,8 @@ def home(request: Request, visit: SignedIn) -> Response:
         centres=centres,
         centre_totals=centre_totals,
         by_centre=by_centre,
-        efs_svg=survival_svg(s.efs_time, s.efs_event, "event-free survival") if s.efs_time else None,
-        os_svg=survival_svg(s.os_time, s.os_event, "overall survival") if s.os_time else None,
+        efs_svg=view.efs_svg,
+        os_svg=view.os_svg,
     )
 
 

@@ -39,6 +39,7 @@ class WebState:
     pending_totp_secret: str | None
     oidc_state: str | None = None
     oidc_nonce: str | None = None
+    username: str | None = None  #: the user's, when read with the session (:func:`load`)
 
 
 def create(
@@ -69,29 +70,45 @@ def create(
     return WebState(session_id, stage, csrf, user_id, pending_totp_secret)
 
 
+#: A session's last use is written when it is at least this old (or a tenth of its timeout,
+#: if that is shorter), not at every request: a page view then reads its session with one
+#: query and writes nothing. The session may so end up to this much before its timeout.
+TOUCH_EVERY = dt.timedelta(seconds=60)
+
+
 def load(
     engine: Engine, session_id: str | None, settings: WebSettings, *, now: dt.datetime | None = None
 ) -> WebState | None:
     """The live session with this id, its last use updated; ``None`` if unknown, expired or its
-    user disabled (an expired one is deleted)."""
+    user disabled (an expired one is deleted).
+
+    One query reads the session with its user; the last use is written only when older than
+    :data:`TOUCH_EVERY` (or a tenth of the timeout).
+    """
     if not session_id or len(session_id) > 100:
         return None
     moment = now or dt.datetime.now(dt.UTC)
     with Session(engine) as session, session.begin():
-        row = session.scalars(select(WebSession).where(WebSession.session_hash == _hash(session_id))).first()
-        if row is None:
+        found = session.execute(
+            select(WebSession, User.username, User.disabled)
+            .outerjoin(User, User.id == WebSession.user_id)
+            .where(WebSession.session_hash == _hash(session_id))
+        ).first()
+        if found is None:
             return None
+        row, username, disabled = found
         limit = settings.idle_timeout
         if row.stage in ("password", "enrol"):
             limit = min(limit, settings.sign_in_timeout)
-        expired = utc(row.last_seen) + limit < moment
+        last_seen = utc(row.last_seen)
+        expired = last_seen + limit < moment
         if not expired and row.user_id is not None:
-            user = session.get(User, row.user_id)
-            expired = user is None or user.disabled
+            expired = username is None or bool(disabled)
         if expired:
             session.delete(row)
             return None
-        row.last_seen = moment
+        if moment - last_seen >= min(TOUCH_EVERY, limit / 10):
+            row.last_seen = moment
         return WebState(
             session_id,
             row.stage,
@@ -100,6 +117,7 @@ def load(
             row.pending_totp_secret,
             row.oidc_state,
             row.oidc_nonce,
+            username,
         )
 
 
