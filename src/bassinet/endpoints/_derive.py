@@ -315,7 +315,8 @@ def gvhd_events(transplants: pd.DataFrame) -> pd.DataFrame:
             treated = transplants.get("cgvhd_systemic_treatment")
             if treated is None:
                 continue
-            hit &= treated.eq(True).to_numpy()
+            # True from the registry's frames, "yes" from import-format rows
+            hit &= treated.astype(str).str.casefold().isin(["true", "yes", "1", "1.0"]).to_numpy()
         chosen = transplants.loc[hit, ["study_id", date_column]]
         parts.append(
             pd.DataFrame(
