@@ -3,7 +3,9 @@
 The cohort (days from a transplant on 2011-01-01) has ties between patients (acute GVHD on
 day 30 three times, events on day 200 and 400 twice), a GVHD and a death on one day,
 censoring, a relapse before GVHD (P03), chronic GVHD before day 100 (P12), and a patient
-transplanted with no GVHD data at all (P04).
+transplanted with no GVHD data at all (P04): its GVHD is unknown, so it has no row for these
+endpoints (the case tables leave it out), and P03, with only the acute grade recorded, has no
+chronic GVHD row.
 """
 
 from __future__ import annotations
@@ -34,13 +36,13 @@ COHORT: dict[str, tuple[int, str | None, int | None, str | None, int | None, boo
     "P04": (700, None, None, None, None, None, ()),
     "P05": (60, "0", None, "none", None, None, (("death", 60),)),
     "P06": (1200, "I", 20, "mild", 250, False, ()),
-    "P07": (45, "IV", 45, None, None, None, (("death", 45),)),
+    "P07": (45, "IV", 45, "none", None, None, (("death", 45),)),
     "P08": (800, "II", 60, "severe", 200, True, ()),
     "P09": (200, "0", None, "none", None, None, ()),
-    "P10": (400, "0", None, None, None, None, (("death", 400),)),
+    "P10": (400, "0", None, "none", None, None, (("death", 400),)),
     "P11": (350, "0", None, "none", None, None, (("relapse", 300), ("death", 350))),
     "P12": (600, "0", None, "moderate", 95, True, ()),
-    "P13": (50, "III", 30, None, None, None, ()),
+    "P13": (50, "III", 30, "none", None, None, ()),
 }
 
 # (endpoint, study_id) -> (days, status, event), by hand from the definitions
@@ -49,7 +51,6 @@ EXPECTED: dict[str, dict[str, tuple[int, int, str]]] = {
         "P01": (30, 1, "acute GVHD grade III-IV"),
         "P02": (400, 1, "relapse"),  # grade II acute GVHD is not a GRFS event
         "P03": (100, 1, "relapse"),
-        "P04": (700, 0, "censored: last contact"),
         "P05": (60, 1, "death"),
         "P06": (1200, 0, "censored: last contact"),  # grade I, mild untreated chronic: GVHD-free
         "P07": (45, 1, "acute GVHD grade III-IV"),
@@ -60,11 +61,10 @@ EXPECTED: dict[str, dict[str, tuple[int, int, str]]] = {
         "P12": (95, 1, "chronic GVHD needing systemic treatment"),
         "P13": (30, 1, "acute GVHD grade III-IV"),
     },
-    "aGVHD2-4": {
+    "AGVHD24": {
         "P01": (30, 1, "acute GVHD grade II-IV"),
         "P02": (30, 1, "acute GVHD grade II-IV"),
         "P03": (150, 1, "acute GVHD grade II-IV"),  # relapse first: relapse does not compete
-        "P04": (700, 0, "censored: last contact"),
         "P05": (60, 2, "death"),
         "P06": (1200, 0, "censored: last contact"),
         "P07": (45, 1, "acute GVHD grade II-IV"),  # GVHD and death on one day: GVHD first
@@ -75,11 +75,10 @@ EXPECTED: dict[str, dict[str, tuple[int, int, str]]] = {
         "P12": (600, 0, "censored: last contact"),
         "P13": (30, 1, "acute GVHD grade II-IV"),
     },
-    "aGVHD3-4": {
+    "AGVHD34": {
         "P01": (30, 1, "acute GVHD grade III-IV"),
         "P02": (500, 2, "death"),
         "P03": (150, 1, "acute GVHD grade III-IV"),
-        "P04": (700, 0, "censored: last contact"),
         "P05": (60, 2, "death"),
         "P06": (1200, 0, "censored: last contact"),
         "P07": (45, 1, "acute GVHD grade III-IV"),
@@ -90,11 +89,9 @@ EXPECTED: dict[str, dict[str, tuple[int, int, str]]] = {
         "P12": (600, 0, "censored: last contact"),
         "P13": (30, 1, "acute GVHD grade III-IV"),
     },
-    "cGVHD": {
+    "CGVHD": {
         "P01": (200, 1, "chronic GVHD"),
         "P02": (500, 2, "death"),
-        "P03": (900, 0, "censored: last contact"),
-        "P04": (700, 0, "censored: last contact"),
         "P05": (60, 2, "death"),
         "P06": (250, 1, "chronic GVHD"),  # mild, untreated: still chronic GVHD
         "P07": (45, 2, "death"),
@@ -152,17 +149,29 @@ def test_each_patient_has_the_hand_derived_time_status_and_event(endpoint: str) 
 def test_the_gvhd_endpoints_run_from_the_transplant_and_compete_with_death_only() -> None:
     assert ENDPOINTS["GRFS"].origin == "transplant" and not ENDPOINTS["GRFS"].competing_risks
     assert set(ENDPOINTS["GRFS"].events) == {"agvhd_3_4", "cgvhd_systemic", "relapse", "death"}
-    for name in ("aGVHD2-4", "aGVHD3-4", "cGVHD"):
+    for name in ("AGVHD24", "AGVHD34", "CGVHD"):
         assert ENDPOINTS[name].origin == "transplant" and ENDPOINTS[name].competing == ("death",)
 
 
-def test_a_cohort_without_any_gvhd_columns_has_no_gvhd_events() -> None:
+def test_a_transplant_without_gvhd_recorded_has_no_gvhd_row_but_keeps_its_others() -> None:
+    frame = derive(records(), [*EXPECTED, "OS", "TRM"], cutoff=CUTOFF)
+    assert set(frame.loc[frame["study_id"] == "P04", "endpoint"]) == {"OS", "TRM"}
+
+
+def test_the_chronic_incidence_needs_the_chronic_severity_and_grfs_either_grade() -> None:
+    # P03 has an acute grade but no chronic severity recorded; P04 neither.
+    frame = derive(records(), ["CGVHD", "GRFS"], cutoff=CUTOFF)
+    assert set(COHORT) - set(frame.loc[frame["endpoint"] == "CGVHD", "study_id"]) == {"P03", "P04"}
+    assert set(COHORT) - set(frame.loc[frame["endpoint"] == "GRFS", "study_id"]) == {"P04"}
+
+
+def test_a_cohort_without_any_gvhd_columns_has_no_gvhd_rows() -> None:
     plain = records()
     bare = ClinicalRecords.from_tables(
         plain.patients, None, plain.events, plain.transplants[["study_id", "transplant_date"]]
     )
-    frame = derive(bare, ["aGVHD2-4", "cGVHD"], cutoff=CUTOFF)
-    assert set(frame["status"]) == {0, 2}
+    assert derive(bare, list(EXPECTED), cutoff=CUTOFF).empty
+    assert len(derive(bare, ["TRM"], cutoff=CUTOFF)) == len(COHORT)
 
 
 @pytest.mark.r
@@ -181,19 +190,21 @@ def test_grfs_equals_survfit() -> None:
     assert 0 < fit.surv[-1] < 1  # type: ignore[attr-defined]
 
 
-GRID = [20, 30, 45, 60, 95, 150, 200, 250, 400, 600, 900]  # 900: the last time of every endpoint
+GRID = [20, 30, 45, 60, 95, 150, 200, 250, 400, 500, 600, 900]
 
 
 @pytest.mark.r
-@pytest.mark.parametrize("endpoint", ["aGVHD2-4", "aGVHD3-4", "cGVHD"])
+@pytest.mark.parametrize("endpoint", ["AGVHD24", "AGVHD34", "CGVHD"])
 def test_gvhd_incidence_equals_cuminc(endpoint: str) -> None:
     frame = derived(endpoint)
+    grid = [g for g in GRID if g <= frame["time_days"].max()]  # cuminc gives NA after the last time
+    assert len(grid) >= 9
     r = run_r(
-        f"ci <- cuminc(d$time, d$status, cencode = 0); tp <- timepoints(ci, c({', '.join(map(str, GRID))}))\n"
+        f"ci <- cuminc(d$time, d$status, cencode = 0); tp <- timepoints(ci, c({', '.join(map(str, grid))}))\n"
         "out <- list(est = tp$est, var = tp$var)",
         {"time": frame["time_days"].to_numpy(), "status": frame["status"].to_numpy()},
     )
-    at = cumulative_incidence(frame["time_days"], frame["status"]).at(GRID)
+    at = cumulative_incidence(frame["time_days"], frame["status"]).at(grid)
     # cuminc gives causes within times (1 GVHD, 2 death without it), as our rows of (time, cause)
     assert_close(at.estimate.ravel(), r["est"], what=f"{endpoint} incidence")
     assert_close(at.variance.ravel(), r["var"], what=f"{endpoint} variance")

@@ -30,7 +30,7 @@ ITEMS = [
     "cmv_donor",
     "cmv_recipient",
 ]
-GVHD = ["GRFS", "aGVHD2-4", "aGVHD3-4", "cGVHD"]
+GVHD = ["GRFS", "AGVHD24", "AGVHD34", "CGVHD"]
 
 
 @pytest.mark.parametrize("seed", [6, 41])

@@ -14,15 +14,17 @@ The definitions follow the trials (../shared/docs/domain.md):
 
 - GRFS (Holtan et al., Blood 2015;125:1333-1338): from transplant to the first of grade
   III-IV acute GVHD, chronic GVHD that needed systemic treatment, relapse or death.
-- aGVHD2-4, aGVHD3-4, cGVHD: cumulative incidence of acute GVHD of maximum MAGIC grade
+- AGVHD24, AGVHD34, CGVHD: cumulative incidence of acute GVHD of maximum MAGIC grade
   II-IV and III-IV, and of chronic GVHD (NIH mild to severe), from transplant, with death
   without GVHD as the competing event. Relapse is not competing: EBMT's statistical
   guidelines (Iacobelli, Bone Marrow Transplant 2013;48:S1-S37) take death without GVHD
   as the competing event of GVHD, and a relapsed patient can still develop GVHD (after
   immunosuppression is withdrawn or donor lymphocytes given), so censoring or competing
-  them at relapse would understate it. A transplant without GVHD recorded counts as
-  without GVHD. The acute GVHD date is the date the maximum grade was reached, so
-  grade II-IV is dated at the maximum grade's date even where grade II came earlier.
+  them at relapse would understate it. A transplant without its GVHD status recorded
+  (no acute grade for the acute incidences, no chronic severity for chronic GVHD,
+  neither for GRFS) has no row: its GVHD is unknown, not absent. The acute GVHD date is
+  the date the maximum grade was reached, so grade II-IV is dated at the maximum grade's
+  date even where grade II came earlier.
 
 Every endpoint is censored at the last contact and at the data cut-off date; events
 after the cut-off are not seen.
@@ -154,9 +156,9 @@ ENDPOINTS: dict[str, Endpoint] = {
         # Death without GVHD competes (Iacobelli, Bone Marrow Transplant 2013;48:S1-S37);
         # relapse does not: a relapsed patient stays at risk of GVHD (and more so after the
         # withdrawal of immunosuppression or donor lymphocytes that follow a relapse).
-        Endpoint("aGVHD2-4", "acute GVHD grade II-IV", "transplant", ("agvhd_2_4",), ("death",)),
-        Endpoint("aGVHD3-4", "acute GVHD grade III-IV", "transplant", ("agvhd_3_4",), ("death",)),
-        Endpoint("cGVHD", "chronic GVHD", "transplant", ("cgvhd",), ("death",)),
+        Endpoint("AGVHD24", "acute GVHD grade II-IV", "transplant", ("agvhd_2_4",), ("death",)),
+        Endpoint("AGVHD34", "acute GVHD grade III-IV", "transplant", ("agvhd_3_4",), ("death",)),
+        Endpoint("CGVHD", "chronic GVHD", "transplant", ("cgvhd",), ("death",)),
     )
 }
 

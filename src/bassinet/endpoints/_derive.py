@@ -242,6 +242,9 @@ def _derive_one(
     p = records.patients.set_index("study_id")
     origin = origins[endpoint.origin]
     keep = origin.notna() & (origin <= cutoff)
+    graded = [GVHD_EVENTS[kind][0] for kind in (*endpoint.events, *endpoint.competing) if kind in GVHD_EVENTS]
+    if graded:
+        keep &= origin.index.isin(gvhd_recorded(records.transplants, graded))
     origin = origin[keep]
     if not len(origin):
         return pd.DataFrame(columns=COLUMNS)
@@ -296,6 +299,22 @@ def _derive_one(
         }
     )
     return frame[COLUMNS]
+
+
+def gvhd_recorded(transplants: pd.DataFrame, columns: Iterable[str]) -> pd.Index:
+    """The patients with a transplant whose GVHD status is recorded in any of ``columns``.
+
+    GVHD not recorded is unknown, not absent: a transplant without an acute GVHD grade
+    has no row for the acute GVHD incidences, one without a chronic GVHD severity none
+    for chronic GVHD, and one with neither none for GRFS (a recorded acute grade with the
+    chronic severity left empty counts as no chronic GVHD there).
+    """
+    present = [c for c in columns if c in transplants]
+    if not present:
+        return pd.Index([])
+    recorded = transplants[present].notna().any(axis=1)
+    ids: list[object] = transplants.loc[recorded, "study_id"].unique().tolist()
+    return pd.Index(ids)
 
 
 def gvhd_events(transplants: pd.DataFrame) -> pd.DataFrame:

@@ -113,8 +113,8 @@ class TransplantItemsModel:
         reported after haploidentical transplants with ATG in children), onset on day 14 to
         60.
     cgvhd_severity : dict
-        NIH severity of chronic GVHD among patients followed to day 100: 22% any, onset on
-        day 90 to 400 (before day 100 allowed by the NIH criteria, rare here).
+        NIH severity of chronic GVHD: 22% any if followed long enough, onset on day 90 to
+        400 (before day 100 allowed by the NIH criteria, rare here).
     cgvhd_systemic_mild : float
         P(systemic treatment | mild chronic GVHD); moderate and severe are always treated.
     myeloablative, tbi : float
@@ -148,8 +148,8 @@ def transplant_items(
     """The EBMT/CIBMTR items of one simulated transplant ``row``, none dated after ``last``.
 
     GVHD is only recorded where it was seen: an onset after the last contact (or the
-    death) is recorded as no GVHD; chronic GVHD is left empty (not assessable) for a
-    patient not followed to day 100.
+    death) is recorded as no GVHD, as centres report a patient who died or was lost
+    before it.
     """
     transplant = dt.date.fromisoformat(str(row["transplant_date"]))
     matched, typed = {
@@ -174,7 +174,6 @@ def transplant_items(
     )
     if severity != "none" and chronic_on > last:
         severity = "none"
-    assessable = last >= day(transplant, 100)
     return {
         **row,
         "hla_match": f"{matched}/{typed}",
@@ -187,11 +186,9 @@ def transplant_items(
         "platelet_engraftment_date": platelets if platelets <= last else "",
         "agvhd_grade": grade,
         "agvhd_date": acute_on if grade != "0" else "",
-        "cgvhd_severity": severity if assessable else "",
-        "cgvhd_date": chronic_on if assessable and severity != "none" else "",
-        "cgvhd_systemic_treatment": ("yes" if systemic else "no")
-        if assessable and severity != "none"
-        else "",
+        "cgvhd_severity": severity,
+        "cgvhd_date": chronic_on if severity != "none" else "",
+        "cgvhd_systemic_treatment": ("yes" if systemic else "no") if severity != "none" else "",
         "cmv_donor": "positive" if rng.random() < model.cmv_donor_positive else "negative",
         "cmv_recipient": "positive" if rng.random() < model.cmv_recipient_positive else "negative",
     }
