@@ -148,6 +148,7 @@ def test_each_patient_has_the_hand_derived_time_status_and_event(endpoint: str) 
 
 def test_the_gvhd_endpoints_run_from_the_transplant_and_compete_with_death_only() -> None:
     assert ENDPOINTS["GRFS"].origin == "transplant" and not ENDPOINTS["GRFS"].competing_risks
+    assert ENDPOINTS["GRFS"].reads_gvhd and not ENDPOINTS["TRM"].reads_gvhd
     assert set(ENDPOINTS["GRFS"].events) == {"agvhd_3_4", "cgvhd_systemic", "relapse", "death"}
     for name in ("AGVHD24", "AGVHD34", "CGVHD"):
         assert ENDPOINTS[name].origin == "transplant" and ENDPOINTS[name].competing == ("death",)

@@ -109,6 +109,12 @@ class Endpoint:
         """Whether the endpoint has competing events (a cumulative incidence, not a survival)."""
         return bool(self.competing)
 
+    @property
+    def reads_gvhd(self) -> bool:
+        """Whether the endpoint reads GVHD from the transplant records (only transplants with
+        their GVHD status recorded have a row)."""
+        return any(kind in GVHD_KINDS for kind in (*self.events, *self.competing))
+
     def from_origin(self, origin: Origin) -> Endpoint:
         """The same endpoint measured from another origin (DFS from randomisation, OS from transplant)."""
         return replace(self, origin=origin)
