@@ -108,6 +108,10 @@ def test_the_json_results_carry_every_analysis_with_its_numbers(reports: dict[st
         "all_kmt2a",
         "cir_type",
         "nrm_type",
+        "grfs_all",
+        "agvhd_2_4",
+        "agvhd_3_4",
+        "cgvhd_all",
     ]
     aml = results["analyses"][1]
     assert [g["label"] for g in aml["groups"]] == ["CR1", "CR2 or later", "no remission"]

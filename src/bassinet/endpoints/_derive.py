@@ -39,7 +39,32 @@ if TYPE_CHECKING:
 
 #: Order of events that fall on one date.
 SEQUENCE = {
-    kind: rank for rank, kind in enumerate(("resistant_disease", "relapse", "second_malignancy", "death"))
+    kind: rank
+    for rank, kind in enumerate(
+        (
+            "resistant_disease",
+            "agvhd_2_4",
+            "agvhd_3_4",
+            "cgvhd",
+            "cgvhd_systemic",
+            "relapse",
+            "second_malignancy",
+            "death",
+        )
+    )
+}
+GVHD_WORDS = {
+    "agvhd_2_4": "acute GVHD grade II-IV",
+    "agvhd_3_4": "acute GVHD grade III-IV",
+    "cgvhd": "chronic GVHD",
+    "cgvhd_systemic": "chronic GVHD needing systemic treatment",
+}
+#: Which transplant records make each GVHD event: (grade column, grades, date column).
+GVHD_EVENTS: dict[str, tuple[str, tuple[str, ...], str]] = {
+    "agvhd_2_4": ("agvhd_grade", ("II", "III", "IV"), "agvhd_date"),
+    "agvhd_3_4": ("agvhd_grade", ("III", "IV"), "agvhd_date"),
+    "cgvhd": ("cgvhd_severity", ("mild", "moderate", "severe"), "cgvhd_date"),
+    "cgvhd_systemic": ("cgvhd_severity", ("mild", "moderate", "severe"), "cgvhd_date"),
 }
 T = TypeVar("T")
 COLUMNS = ["study_id", "endpoint", "origin", "origin_date", "end_date", "time_days", "status", "event"]
@@ -62,7 +87,9 @@ class ClinicalRecords:
     events
         ``event_type`` (resistant_disease, relapse, death, second_malignancy), ``event_date``.
     transplants
-        ``transplant_date``.
+        ``transplant_date``; for the GVHD endpoints also ``agvhd_grade``, ``agvhd_date``,
+        ``cgvhd_severity``, ``cgvhd_date``, ``cgvhd_systemic_treatment`` (missing columns
+        read as no GVHD recorded).
     """
 
     patients: pd.DataFrame
@@ -82,7 +109,7 @@ class ClinicalRecords:
         empty = {
             "remissions": ["study_id", "assessment_date", "status"],
             "events": ["study_id", "event_type", "event_date"],
-            "transplants": ["study_id", "transplant_date"],
+            "transplants": ["study_id", "transplant_date", "agvhd_date", "cgvhd_date"],
         }
         given = {"remissions": remissions, "events": events, "transplants": transplants}
         tables = {}
@@ -215,6 +242,9 @@ def _derive_one(
     p = records.patients.set_index("study_id")
     origin = origins[endpoint.origin]
     keep = origin.notna() & (origin <= cutoff)
+    graded = [GVHD_EVENTS[kind][0] for kind in (*endpoint.events, *endpoint.competing) if kind in GVHD_EVENTS]
+    if graded:
+        keep &= origin.index.isin(gvhd_recorded(records.transplants, graded))
     origin = origin[keep]
     if not len(origin):
         return pd.DataFrame(columns=COLUMNS)
@@ -223,7 +253,14 @@ def _derive_one(
     censor_reason = np.where(last <= cutoff, "censored: last contact", "censored: data cut-off")
 
     kinds = {kind: 1 for kind in endpoint.events} | {kind: 2 for kind in endpoint.competing}
-    events = records.events[records.events["event_type"].isin(list(kinds))]
+    events = records.events[records.events["event_type"].isin(list(kinds))][
+        ["study_id", "event_type", "event_date"]
+    ]
+    wanted = [kind for kind in kinds if kind in GVHD_EVENTS]
+    if wanted:
+        gvhd = records.memo(("gvhd events",), partial(gvhd_events, records.transplants))
+        kept = [f for f in (events, gvhd[gvhd["event_type"].isin(wanted)]) if len(f)]
+        events = pd.concat(kept, ignore_index=True) if kept else events
     events = events[events["study_id"].isin(origin.index)]
     events = events.assign(origin_date=origin.reindex(events["study_id"]).to_numpy())
     events = events[events["event_date"] >= events["origin_date"]]
@@ -238,7 +275,8 @@ def _derive_one(
     has_event = first["event_date"].notna().to_numpy()
     end = pd.DatetimeIndex(np.where(has_event, first["event_date"].to_numpy(), censor.to_numpy()))
     status = np.where(has_event, first["event_type"].map(kinds).fillna(0).to_numpy(), 0).astype(np.int64)
-    description = np.where(has_event, first["event_type"].fillna("").str.replace("_", " "), censor_reason)
+    words = first["event_type"].fillna("").map(lambda kind: GVHD_WORDS.get(kind, kind.replace("_", " ")))
+    description = np.where(has_event, words, censor_reason)
     if endpoint.resistant_at_day0:
         description = np.where(description == "resistant disease", "resistant disease (day 0)", description)
     before = end < pd.DatetimeIndex(origin.to_numpy())
@@ -261,3 +299,60 @@ def _derive_one(
         }
     )
     return frame[COLUMNS]
+
+
+def gvhd_recorded(transplants: pd.DataFrame, columns: Iterable[str]) -> pd.Index:
+    """The patients with a transplant whose GVHD status is recorded in any of ``columns``.
+
+    GVHD not recorded is unknown, not absent: a transplant without an acute GVHD grade
+    has no row for the acute GVHD incidences, one without a chronic GVHD severity none
+    for chronic GVHD, and one with neither none for GRFS (a recorded acute grade with the
+    chronic severity left empty counts as no chronic GVHD there).
+    """
+    present = [c for c in columns if c in transplants]
+    if not present:
+        return pd.Index([])
+    recorded = transplants[present].notna().any(axis=1)
+    ids: list[object] = transplants.loc[recorded, "study_id"].unique().tolist()
+    return pd.Index(ids)
+
+
+def gvhd_events(transplants: pd.DataFrame) -> pd.DataFrame:
+    """The GVHD events of the transplant records as rows ``study_id, event_type, event_date``.
+
+    A record of acute GVHD of maximum grade III or IV makes both an ``agvhd_3_4`` and an
+    ``agvhd_2_4`` event at ``agvhd_date``; a chronic GVHD (mild to severe) makes a ``cgvhd``
+    event at ``cgvhd_date``, and a ``cgvhd_systemic`` one too if it needed systemic
+    treatment. Records without a grade or a date make none.
+    """
+    parts = []
+    for kind, (grade_column, grades, date_column) in GVHD_EVENTS.items():
+        if grade_column not in transplants or date_column not in transplants:
+            continue
+        hit = transplants[grade_column].isin(list(grades)) & transplants[date_column].notna()
+        if kind == "cgvhd_systemic":
+            treated = transplants.get("cgvhd_systemic_treatment")
+            if treated is None:
+                continue
+            # True from the registry's frames, "yes" from import-format rows
+            hit &= treated.astype(str).str.casefold().isin(["true", "yes", "1", "1.0"]).to_numpy()
+        chosen = transplants.loc[hit, ["study_id", date_column]]
+        parts.append(
+            pd.DataFrame(
+                {
+                    "study_id": chosen["study_id"].to_numpy(),
+                    "event_type": kind,
+                    "event_date": pd.to_datetime(chosen[date_column]).to_numpy(),
+                }
+            )
+        )
+    kept = [p for p in parts if len(p)]
+    if not kept:
+        return pd.DataFrame(
+            {
+                "study_id": pd.Series(dtype=object),
+                "event_type": pd.Series(dtype=object),
+                "event_date": pd.Series(dtype="datetime64[ns]"),
+            }
+        )
+    return pd.concat(kept, ignore_index=True)

@@ -43,9 +43,11 @@ DATA_TYPES = {
     "code": "text",
     "yes_no": "text",
     "mrd": "text",
+    "hla": "text",
 }
 #: Sheet column -> (table, field) whose audit entries date it, where the names differ.
-AUDITED_AS = {("mrd", "value"): "result", ("transplants", "mrd_value"): "mrd_result"}
+AUDITED_AS = {("mrd", "value"): "result", ("transplants", "mrd_value"): "mrd_result",
+              ("transplants", "hla_match"): "hla_matched"}  # fmt: skip
 TABLES = {"patients": "patient", "remissions": "remission_assessment", "mrd": "mrd_measurement",
           "courses": "treatment_course", "transplants": "transplant", "events": "event"}  # fmt: skip
 
@@ -127,6 +129,9 @@ def _sheet_values(sheet: str, row: dict[Any, Any]) -> dict[str, str | None]:
             values["value"] = _mrd(row.get("result"), row.get("value"))
         elif sheet == "transplants" and column.name == "mrd_value":
             values["mrd_value"] = _mrd(row.get("mrd_result"), row.get("mrd_value"))
+        elif sheet == "transplants" and column.name == "hla_match":
+            matched, typed = _text(row.get("hla_matched")), _text(row.get("hla_typed"))
+            values["hla_match"] = None if matched is None or typed is None else f"{matched}/{typed}"
         else:
             values[column.name] = _text(row.get(column.name))
     return values

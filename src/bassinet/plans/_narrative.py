@@ -126,6 +126,14 @@ def methods(analyses: Sequence[AnalysisResult], *, cutoff: str, version: str) ->
         "NRM": "death in remission from {origin}, with relapse and second malignancy competing",
         "TRM": "transplant-related mortality from {origin} (death without relapse, relapse and second "
         "malignancy competing)",
+        "GRFS": "GVHD-free relapse-free survival (GRFS) from {origin} to grade III-IV acute GVHD, chronic "
+        "GVHD needing systemic treatment, relapse or death (Holtan et al., Blood 2015)",
+        "AGVHD24": "the cumulative incidence of acute GVHD of maximum MAGIC grade II-IV from {origin}, with "
+        "death without it competing",
+        "AGVHD34": "the cumulative incidence of acute GVHD of maximum MAGIC grade III-IV from {origin}, with "
+        "death without it competing",
+        "CGVHD": "the cumulative incidence of chronic GVHD (NIH mild to severe) from {origin}, with death "
+        "without it competing",
     }
     said = [definitions.get(e, e).format(origin=o) for e, o in endpoints]
     text = [

@@ -138,6 +138,11 @@ def _run_analysis(
     ids = chosen[chosen.isin(derived.index)]
     d = derived.loc[ids]
     if not len(d):
+        if endpoint.reads_gvhd:
+            raise DataError(
+                f"no patient in its population has a {endpoint.origin} with its GVHD status recorded "
+                "before the cut-off"
+            )
         raise DataError(f"no patient in its population has a {endpoint.origin} date before the cut-off")
     time, status = d["time_days"].to_numpy(float), d["status"].to_numpy(int)
     label_of = CATALOGUE[a.groups] if a.groups else None

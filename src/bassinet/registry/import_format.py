@@ -84,7 +84,15 @@ def patient_rows(patient: m.Patient) -> Rows:
         {"study_id": sid, "transplant_date": cell(t.transplant_date), "donor_type": cell(t.donor_type),
          "stem_cell_source": cell(t.stem_cell_source), "remission_status": cell(t.remission_status),
          "mrd_value": _mrd(t.mrd_result, t.mrd_value), "mrd_method": cell(t.mrd_method),
-         "engraftment_date": cell(t.engraftment_date)}
+         "engraftment_date": cell(t.engraftment_date),
+         "hla_match": "" if t.hla_matched is None else f"{t.hla_matched}/{t.hla_typed}",
+         "conditioning_intensity": cell(t.conditioning_intensity), "tbi": cell(t.tbi),
+         "serotherapy": cell(t.serotherapy), "gvhd_prophylaxis": cell(t.gvhd_prophylaxis),
+         "platelet_engraftment_date": cell(t.platelet_engraftment_date),
+         "agvhd_grade": cell(t.agvhd_grade), "agvhd_date": cell(t.agvhd_date),
+         "cgvhd_severity": cell(t.cgvhd_severity), "cgvhd_date": cell(t.cgvhd_date),
+         "cgvhd_systemic_treatment": cell(t.cgvhd_systemic_treatment),
+         "cmv_donor": cell(t.cmv_donor), "cmv_recipient": cell(t.cmv_recipient)}
         for t in sorted(patient.transplants, key=lambda t: (t.transplant_date, t.id))
     ]  # fmt: skip
     rows["events"] = [

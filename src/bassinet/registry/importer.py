@@ -55,7 +55,7 @@ from bassinet.registry.mapping import Mapping
 from bassinet.registry.problems import ImportRejected, Problem, cell_text, show
 from bassinet.registry.reading import RawSheet, read_any, sha256
 from bassinet.registry.rules import PatientRecords, Record, check_patient
-from bassinet.registry.sheets import MRD, SHEETS, CellError, SheetSpec, parse_cell
+from bassinet.registry.sheets import MRD, SHEETS, CellError, HLAMatch, SheetSpec, parse_cell
 from bassinet.registry.store import registry_session, require_current, serialise_imports
 
 #: Called as progress(phase, done, total) while an import runs.
@@ -540,6 +540,9 @@ def _model_values(sheet: str, record: Record) -> dict[str, object]:
             prefix = "mrd_" if sheet == "transplants" else ""
             values[f"{prefix}result" if prefix else "result"] = value.result
             values[f"{prefix}value" if prefix else "value"] = value.value
+        elif name == "hla_match":
+            values["hla_matched"] = value.matched if isinstance(value, HLAMatch) else None
+            values["hla_typed"] = value.typed if isinstance(value, HLAMatch) else None
         elif name == "mrd_value" and value is None:
             values["mrd_result"] = None
             values["mrd_value"] = None

@@ -215,6 +215,23 @@ class Transplant(Base):
         CheckConstraint(
             "(mrd_result = 'quantified') = (mrd_value IS NOT NULL)", name="mrd_value_iff_quantified"
         ),
+        # The EBMT/CIBMTR items of migration 0009; all nullable, as historical rows lack them.
+        CheckConstraint("(hla_matched IS NULL) = (hla_typed IS NULL)", name="hla_matched_with_typed"),
+        CheckConstraint("hla_typed IS NULL OR hla_typed IN (8, 10, 12)", name="hla_typed_resolution"),
+        CheckConstraint(
+            "hla_matched IS NULL OR (hla_matched >= 0 AND hla_matched <= hla_typed)",
+            name="hla_matched_in_range",
+        ),
+        CheckConstraint(
+            "platelet_engraftment_date IS NULL OR platelet_engraftment_date >= transplant_date",
+            name="platelet_engraftment_after_transplant",
+        ),
+        CheckConstraint(
+            "agvhd_date IS NULL OR agvhd_date > transplant_date", name="agvhd_after_transplant"
+        ),
+        CheckConstraint(
+            "cgvhd_date IS NULL OR cgvhd_date > transplant_date", name="cgvhd_after_transplant"
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -230,7 +247,37 @@ class Transplant(Base):
     mrd_result: Mapped[v.MRDResult | None] = mapped_column(code(v.MRDResult, "pre_transplant_mrd"))
     mrd_value: Mapped[float | None] = mapped_column(Float)
     mrd_method: Mapped[v.MRDMethod | None] = mapped_column(code(v.MRDMethod, "pre_transplant_mrd_method"))
-    engraftment_date: Mapped[dt.date | None] = mapped_column(Date)
+    engraftment_date: Mapped[dt.date | None] = mapped_column(
+        Date, doc="Neutrophil engraftment: the first of three days with neutrophils >= 0.5 x10^9/L."
+    )
+    hla_matched: Mapped[int | None] = mapped_column(Integer, doc="HLA alleles matched, of hla_typed.")
+    hla_typed: Mapped[int | None] = mapped_column(Integer, doc="HLA alleles compared: 8, 10 or 12.")
+    conditioning_intensity: Mapped[v.ConditioningIntensity | None] = mapped_column(
+        code(v.ConditioningIntensity, "conditioning_intensity")
+    )
+    tbi: Mapped[bool | None] = mapped_column(doc="Total body irradiation in the conditioning.")
+    serotherapy: Mapped[v.Serotherapy | None] = mapped_column(code(v.Serotherapy, "serotherapy"))
+    gvhd_prophylaxis: Mapped[v.GVHDProphylaxis | None] = mapped_column(
+        code(v.GVHDProphylaxis, "gvhd_prophylaxis")
+    )
+    platelet_engraftment_date: Mapped[dt.date | None] = mapped_column(
+        Date, doc="Platelet engraftment: the first of 7 days with platelets >= 20 x10^9/L untransfused."
+    )
+    agvhd_grade: Mapped[v.AcuteGVHDGrade | None] = mapped_column(
+        code(v.AcuteGVHDGrade, "agvhd_grade"), doc="Maximum MAGIC grade of acute GVHD."
+    )
+    agvhd_date: Mapped[dt.date | None] = mapped_column(
+        Date, doc="Date the maximum acute GVHD grade was reached."
+    )
+    cgvhd_severity: Mapped[v.ChronicGVHDSeverity | None] = mapped_column(
+        code(v.ChronicGVHDSeverity, "cgvhd_severity"), doc="Maximum NIH global severity of chronic GVHD."
+    )
+    cgvhd_date: Mapped[dt.date | None] = mapped_column(Date, doc="Date chronic GVHD was diagnosed.")
+    cgvhd_systemic_treatment: Mapped[bool | None] = mapped_column(
+        doc="Whether chronic GVHD needed systemic treatment."
+    )
+    cmv_donor: Mapped[v.CMVSerostatus | None] = mapped_column(code(v.CMVSerostatus, "cmv_donor"))
+    cmv_recipient: Mapped[v.CMVSerostatus | None] = mapped_column(code(v.CMVSerostatus, "cmv_recipient"))
 
     patient: Mapped[Patient] = relationship(back_populates="transplants")
 

@@ -76,6 +76,9 @@ DATED_FIELDS: tuple[tuple[str, str], ...] = (
     ("courses", "start_date"),
     ("transplants", "transplant_date"),
     ("transplants", "engraftment_date"),
+    ("transplants", "platelet_engraftment_date"),
+    ("transplants", "agvhd_date"),
+    ("transplants", "cgvhd_date"),
     ("events", "event_date"),
 )
 
@@ -220,9 +223,54 @@ def event_details_fit_type(p: PatientRecords) -> Iterator[Problem]:
 
 def engraftment_after_transplant(p: PatientRecords) -> Iterator[Problem]:
     for record in p.rows("transplants"):
-        given, engrafted = record.date("transplant_date"), record.date("engraftment_date")
-        if given and engrafted and engrafted < given:
-            yield record.problem("engraftment_date", f"is before 'transplant_date' ({show(given)})")
+        given = record.date("transplant_date")
+        for name in ("engraftment_date", "platelet_engraftment_date"):
+            engrafted = record.date(name)
+            if given and engrafted and engrafted < given:
+                yield record.problem(name, f"is before 'transplant_date' ({show(given)})")
+
+
+def gvhd_after_transplant(p: PatientRecords) -> Iterator[Problem]:
+    """GVHD is diagnosed after the transplant, never on its day (day 0 is the infusion).
+
+    Chronic GVHD before day 100 is *not* an error: the NIH consensus criteria define chronic
+    GVHD by its manifestations, not by the day it appears (Jagasia et al., Biol Blood Marrow
+    Transplant 2015;21:389-401), nor is acute GVHD after day 100 (late acute GVHD).
+    """
+    for record in p.rows("transplants"):
+        given = record.date("transplant_date")
+        for name in ("agvhd_date", "cgvhd_date"):
+            when = record.date(name)
+            if given and when and when <= given:
+                yield record.problem(
+                    name, f"is not after 'transplant_date' ({show(given)}): GVHD follows the transplant"
+                )
+
+
+def gvhd_grade_with_date(p: PatientRecords) -> Iterator[Problem]:
+    """A date with every acute GVHD grade I-IV and chronic GVHD, none without: the endpoints
+    (GRFS, GVHD incidences) need the date, and a grade 0 or 'none' has no date."""
+    for record in p.rows("transplants"):
+        for grade_name, date_name, none in (
+            ("agvhd_grade", "agvhd_date", v.AcuteGVHDGrade.GRADE_0),
+            ("cgvhd_severity", "cgvhd_date", v.ChronicGVHDSeverity.NONE),
+        ):
+            grade, when = record.values.get(grade_name), record.values.get(date_name)
+            if grade is not None and grade != none and when is None:
+                yield record.problem(
+                    grade_name, f"is {show(grade)} without '{date_name}': give the date it was diagnosed"
+                )
+            elif when is not None and grade is None:
+                yield record.problem(date_name, f"is given without '{grade_name}'")
+            elif when is not None and grade == none:
+                yield record.problem(date_name, f"is given, but '{grade_name}' is {show(grade)}: no GVHD")
+        treated = record.values.get("cgvhd_systemic_treatment")
+        severity = record.values.get("cgvhd_severity")
+        if treated is True and severity in (None, v.ChronicGVHDSeverity.NONE):
+            yield record.problem(
+                "cgvhd_systemic_treatment",
+                f"is yes, but 'cgvhd_severity' is {show(severity)}: treatment needs a chronic GVHD",
+            )
 
 
 def mrd_method_with_value(p: PatientRecords) -> Iterator[Problem]:
@@ -244,6 +292,8 @@ RULES: tuple[Rule, ...] = (
     arm_with_date,
     event_details_fit_type,
     engraftment_after_transplant,
+    gvhd_after_transplant,
+    gvhd_grade_with_date,
     mrd_method_with_value,
 )
 

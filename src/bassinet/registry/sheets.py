@@ -26,7 +26,7 @@ from bassinet.registry import vocabulary as v
 from bassinet.registry.escaping import from_spreadsheet_cell
 from bassinet.registry.reading import Cell
 
-Kind = Literal["text", "date", "number", "code", "yes_no", "mrd"]
+Kind = Literal["text", "date", "number", "code", "yes_no", "mrd", "hla"]
 
 
 @dataclass(frozen=True)
@@ -173,7 +173,24 @@ SHEETS: dict[str, SheetSpec] = {
                 _c("remission_status", "code", True, v.PreTransplantStatus),
                 _c("mrd_value", "mrd", doc="MRD before transplant: fraction, 'negative' or 'PNQ'."),
                 _c("mrd_method", "code", codes=v.MRDMethod),
-                _c("engraftment_date", "date"),
+                _c("engraftment_date", "date", doc="Neutrophils >= 0.5 x10^9/L, first of 3 days."),
+                _c("hla_match", "hla", doc="HLA alleles matched of alleles typed: '8/8', '9/10', '12/12'."),
+                _c("conditioning_intensity", "code", codes=v.ConditioningIntensity),
+                _c("tbi", "yes_no", doc="Total body irradiation in the conditioning."),
+                _c("serotherapy", "code", codes=v.Serotherapy),
+                _c("gvhd_prophylaxis", "code", codes=v.GVHDProphylaxis),
+                _c(
+                    "platelet_engraftment_date",
+                    "date",
+                    doc="Platelets >= 20 x10^9/L, first of 7 days without transfusion.",
+                ),
+                _c("agvhd_grade", "code", codes=v.AcuteGVHDGrade, doc="Maximum MAGIC grade, 0 to IV."),
+                _c("agvhd_date", "date", doc="Date the maximum acute GVHD grade was reached."),
+                _c("cgvhd_severity", "code", codes=v.ChronicGVHDSeverity, doc="Maximum NIH severity."),
+                _c("cgvhd_date", "date", doc="Date chronic GVHD was diagnosed."),
+                _c("cgvhd_systemic_treatment", "yes_no", doc="Chronic GVHD needed systemic treatment."),
+                _c("cmv_donor", "code", codes=v.CMVSerostatus),
+                _c("cmv_recipient", "code", codes=v.CMVSerostatus),
             ),
             key=("transplant_date",),
             doc="Allogeneic stem-cell transplants.",
@@ -286,6 +303,37 @@ def parse_code(raw: Cell, codes: type[StrEnum], centre_codes: Mapping[str, str])
     raise CellError(f"is not a known code: use one of {allowed}, or map it in the mapping file")
 
 
+@dataclass(frozen=True)
+class HLAMatch:
+    """An HLA match as read from a cell: ``matched`` alleles of ``typed``."""
+
+    matched: int
+    typed: int
+
+    def __str__(self) -> str:
+        return f"{self.matched}/{self.typed}"
+
+
+HLA_MATCH = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
+
+
+def parse_hla(raw: Cell) -> HLAMatch:
+    """``"9/10"``: alleles matched of alleles typed, typed 8, 10 or 12, matched 0 to typed."""
+    typed_options = ", ".join(map(str, v.HLA_TYPED_ALLELES))
+    found = HLA_MATCH.match(str(raw)) if isinstance(raw, str) else None
+    if found is None:
+        raise CellError(
+            f"is not an HLA match: give alleles matched of alleles typed, such as 8/8 or 9/10 "
+            f"(typed: {typed_options})"
+        )
+    matched, typed = int(found.group(1)), int(found.group(2))
+    if typed not in v.HLA_TYPED_ALLELES:
+        raise CellError(f"compares {typed} alleles: HLA typing compares {typed_options}")
+    if matched > typed:
+        raise CellError(f"matches {matched} alleles of {typed}: no more can match than were typed")
+    return HLAMatch(matched, typed)
+
+
 def parse_mrd(raw: Cell) -> MRD:
     if isinstance(raw, str):
         word = raw.strip().casefold()
@@ -340,4 +388,6 @@ def parse_cell(
         if word in NO:
             return False
         raise CellError("is not yes or no")
+    if column.kind == "hla":
+        return parse_hla(raw)
     return parse_mrd(raw)

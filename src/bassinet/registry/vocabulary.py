@@ -166,6 +166,76 @@ class StemCellSource(StrEnum):
     CORD_BLOOD = "cord_blood"
 
 
+class ConditioningIntensity(StrEnum):
+    """Conditioning before transplant, as EBMT and CIBMTR classify it (Bacigalupo et al.,
+    Biol Blood Marrow Transplant 2009;15:1628-1633): myeloablative or reduced intensity."""
+
+    MYELOABLATIVE = "myeloablative"
+    REDUCED_INTENSITY = "reduced_intensity"
+
+
+class Serotherapy(StrEnum):
+    """In vivo T-cell depletion in the conditioning: none, anti-thymocyte globulin, alemtuzumab."""
+
+    NONE = "none"
+    ATG = "ATG"
+    ALEMTUZUMAB = "alemtuzumab"
+
+
+class GVHDProphylaxis(StrEnum):
+    """GVHD prophylaxis regimens as the EBMT MED-A form groups them.
+
+    CsA_MTX_MMF is the Beijing protocol of haploidentical transplants with ATG. CsA ciclosporin,
+    Tac tacrolimus, MTX methotrexate, MMF mycophenolate mofetil, PTCy
+    post-transplant cyclophosphamide, TCD ex vivo T-cell depletion (e.g. alpha-beta depletion).
+    """
+
+    CSA = "CsA"
+    CSA_MTX = "CsA_MTX"
+    CSA_MMF = "CsA_MMF"
+    CSA_MTX_MMF = "CsA_MTX_MMF"
+    CSA_PREDNISONE = "CsA_prednisone"
+    TAC_MTX = "Tac_MTX"
+    TAC_MMF = "Tac_MMF"
+    PTCY = "PTCy"
+    EX_VIVO_TCD = "ex_vivo_TCD"
+    OTHER = "other"
+    NONE = "none"
+
+
+class AcuteGVHDGrade(StrEnum):
+    """Maximum overall grade of acute GVHD by the MAGIC criteria (Harris et al., Biol Blood
+    Marrow Transplant 2016;22:4-10): 0 (none) to IV."""
+
+    GRADE_0 = "0"
+    GRADE_I = "I"
+    GRADE_II = "II"
+    GRADE_III = "III"
+    GRADE_IV = "IV"
+
+
+class ChronicGVHDSeverity(StrEnum):
+    """Maximum global severity of chronic GVHD by the NIH consensus criteria (Jagasia et al.,
+    Biol Blood Marrow Transplant 2015;21:389-401): none, mild, moderate, severe."""
+
+    NONE = "none"
+    MILD = "mild"
+    MODERATE = "moderate"
+    SEVERE = "severe"
+
+
+class CMVSerostatus(StrEnum):
+    """Cytomegalovirus IgG serostatus before transplant."""
+
+    POSITIVE = "positive"
+    NEGATIVE = "negative"
+
+
+#: HLA typing resolutions the registry accepts, as the number of alleles compared:
+#: HLA-A, -B, -C, -DRB1 (8), with -DQB1 (10), with -DPB1 (12).
+HLA_TYPED_ALLELES: tuple[int, ...] = (8, 10, 12)
+
+
 class PreTransplantStatus(StrEnum):
     """Remission status before transplant: first remission, second or later, no remission."""
 
@@ -193,6 +263,16 @@ LABELS: dict[str, str] = {
     "cord": "cord blood",
     "transplant_related": "transplant-related",
     "haploidentical": "haploidentical",
+    "reduced_intensity": "reduced intensity",
+    "CsA": "ciclosporin",
+    "CsA_MTX": "ciclosporin + methotrexate",
+    "CsA_MMF": "ciclosporin + mycophenolate",
+    "CsA_MTX_MMF": "ciclosporin + methotrexate + mycophenolate",
+    "CsA_prednisone": "ciclosporin + prednisone",
+    "Tac_MTX": "tacrolimus + methotrexate",
+    "Tac_MMF": "tacrolimus + mycophenolate",
+    "PTCy": "post-transplant cyclophosphamide",
+    "ex_vivo_TCD": "ex vivo T-cell depletion",
 }
 
 

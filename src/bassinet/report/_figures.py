@@ -94,7 +94,8 @@ def plot_curves(result: AnalysisResult) -> Figure:
         top.set_ylim(0, 100)
     top.set_xlim(0, span)
     top.set_xticks(result.ticks)
-    top.set_ylabel(text(f"{result.endpoint_title.capitalize()} (%)"))
+    title = result.endpoint_title  # first letter only: "GVHD" and "III-IV" keep their capitals
+    top.set_ylabel(text(f"{title[:1].upper()}{title[1:]} (%)"))
     top.set_xlabel(text(f"{result.time_unit.capitalize()} from {result.origin}"))
     top.spines[["top", "right"]].set_visible(False)
     if len(groups) > 1 or result.test:

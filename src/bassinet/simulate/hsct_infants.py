@@ -8,6 +8,13 @@ engrafted. The cohort's make-up is fixed by :data:`SUBGROUPS` (it is what the st
 reports); survival after transplant is drawn under a decaying hazard (see
 :mod:`._rows`) whose multipliers reproduce each subgroup's 3-year OS, and deaths are
 transplant-related or follow a relapse. Median follow-up about 39 months.
+
+The transplant items centres report to EBMT and CIBMTR (HLA match, conditioning, GVHD
+prophylaxis, platelet engraftment, acute and chronic GVHD, CMV serostatus) are drawn from
+a second random stream (:func:`transplant_items`), so that every figure above is the same
+for a seed as before they were added. The source abstract reports none of them: their
+probabilities (:class:`TransplantItemsModel`) are round, plausible figures for paediatric
+haploidentical transplants with ATG, assumptions rather than a calibration.
 """
 
 from __future__ import annotations
@@ -95,6 +102,98 @@ class HsctInfantsModel:
     n: int = field(default=sum(s[2] for s in SUBGROUPS), init=False)
 
 
+@dataclass(frozen=True)
+class TransplantItemsModel:
+    """Probabilities of the EBMT/CIBMTR items of the simulated transplants (assumptions).
+
+    Attributes
+    ----------
+    agvhd_grades : dict
+        Maximum MAGIC grade of acute GVHD: grade II-IV in 30%, III-IV in 9% (of the order
+        reported after haploidentical transplants with ATG in children), onset on day 14 to
+        60.
+    cgvhd_severity : dict
+        NIH severity of chronic GVHD: 22% any if followed long enough, onset on day 90 to
+        400 (before day 100 allowed by the NIH criteria, rare here).
+    cgvhd_systemic_mild : float
+        P(systemic treatment | mild chronic GVHD); moderate and severe are always treated.
+    myeloablative, tbi : float
+        P(myeloablative conditioning) and P(TBI): infants are rarely irradiated.
+    cmv_donor_positive, cmv_recipient_positive : float
+        CMV IgG seroprevalence of donors (adults) and of infant recipients.
+    """
+
+    agvhd_grades: dict[str, float] = field(
+        default_factory=lambda: {"0": 0.55, "I": 0.15, "II": 0.21, "III": 0.06, "IV": 0.03}
+    )
+    cgvhd_severity: dict[str, float] = field(
+        default_factory=lambda: {"none": 0.78, "mild": 0.11, "moderate": 0.08, "severe": 0.03}
+    )
+    cgvhd_systemic_mild: float = 0.2
+    myeloablative: float = 0.9
+    tbi: float = 0.02
+    cmv_donor_positive: float = 0.85
+    cmv_recipient_positive: float = 0.7
+
+
+def transplant_items(
+    rng: np.random.Generator,
+    row: Row,
+    *,
+    donor: str,
+    engrafted: int,
+    last: dt.date,
+    model: TransplantItemsModel,
+) -> Row:
+    """The EBMT/CIBMTR items of one simulated transplant ``row``, none dated after ``last``.
+
+    GVHD is only recorded where it was seen: an onset after the last contact (or the
+    death) is recorded as no GVHD, as centres report a patient who died or was lost
+    before it.
+    """
+    transplant = dt.date.fromisoformat(str(row["transplant_date"]))
+    matched, typed = {
+        "haploidentical": (int(rng.integers(5, 8)), 10),
+        "matched_unrelated": (10 if rng.random() < 0.75 else 9, 10),
+    }.get(donor, (10, 10))
+    sibling = donor == "matched_sibling"
+    prophylaxis = (
+        "CsA_MTX" if sibling or (donor == "matched_unrelated" and rng.random() < 0.3) else "CsA_MTX_MMF"
+    )
+    platelets = day(transplant, engrafted + int(rng.integers(0, 21)))
+    grades = list(model.agvhd_grades)
+    grade = str(rng.choice(grades, p=list(model.agvhd_grades.values())))
+    acute_on = day(transplant, int(rng.integers(14, 61)))
+    if grade != "0" and acute_on > last:
+        grade = "0"
+    severities = list(model.cgvhd_severity)
+    severity = str(rng.choice(severities, p=list(model.cgvhd_severity.values())))
+    chronic_on = day(transplant, int(rng.integers(90, 401)))
+    systemic = severity in ("moderate", "severe") or (
+        severity == "mild" and rng.random() < model.cgvhd_systemic_mild
+    )
+    if severity != "none" and chronic_on > last:
+        severity = "none"
+    return {
+        **row,
+        "hla_match": f"{matched}/{typed}",
+        "conditioning_intensity": "myeloablative"
+        if rng.random() < model.myeloablative
+        else "reduced_intensity",
+        "tbi": "yes" if rng.random() < model.tbi else "no",
+        "serotherapy": "ATG" if not sibling or rng.random() < 0.5 else "none",
+        "gvhd_prophylaxis": prophylaxis,
+        "platelet_engraftment_date": platelets if platelets <= last else "",
+        "agvhd_grade": grade,
+        "agvhd_date": acute_on if grade != "0" else "",
+        "cgvhd_severity": severity,
+        "cgvhd_date": chronic_on if severity != "none" else "",
+        "cgvhd_systemic_treatment": ("yes" if systemic else "no") if severity != "none" else "",
+        "cmv_donor": "positive" if rng.random() < model.cmv_donor_positive else "negative",
+        "cmv_recipient": "positive" if rng.random() < model.cmv_recipient_positive else "negative",
+    }
+
+
 def simulate_hsct_infants(
     *, seed: int, cutoff: dt.date | None = None, model: HsctInfantsModel | None = None
 ) -> RegistryRows:
@@ -103,6 +202,9 @@ def simulate_hsct_infants(
     cutoff = model.cutoff if cutoff is None else cutoff
     check_options(model.n, model.last_transplant, cutoff)
     rng = np.random.default_rng(seed)
+    # The transplant items' own stream: drawing them leaves ``rng``'s draws as they were.
+    items_rng = np.random.default_rng([seed, 19])
+    items_model = TransplantItemsModel()
     m = model
     leukemia = np.array([s[0] for s in SUBGROUPS for _ in range(s[2])])
     status = np.array([s[1] for s in SUBGROUPS for _ in range(s[2])])
@@ -160,22 +262,16 @@ def simulate_hsct_infants(
         engrafted = int(rng.integers(10, 25))
         end = min(cutoff, day(transplant, engrafted + int(rng.exponential(m.lost_mean_days))))
         records: list[tuple[str, Row]] = []
-        records.append(
-            (
-                "transplants",
-                {
-                    "transplant_date": transplant,
-                    "donor_type": donor,
-                    "stem_cell_source": "peripheral_blood" if rng.random() < 0.7 else "bone_marrow",
-                    "remission_status": status[i],
-                    "mrd_value": mrd_value,
-                    "mrd_method": mrd_method,
-                    "engraftment_date": day(transplant, engrafted)
-                    if day(transplant, engrafted) <= end
-                    else "",
-                },
-            )
-        )
+        transplant_row: Row = {
+            "transplant_date": transplant,
+            "donor_type": donor,
+            "stem_cell_source": "peripheral_blood" if rng.random() < 0.7 else "bone_marrow",
+            "remission_status": status[i],
+            "mrd_value": mrd_value,
+            "mrd_method": mrd_method,
+            "engraftment_date": day(transplant, engrafted) if day(transplant, engrafted) <= end else "",
+        }
+        records.append(("transplants", transplant_row))
         measured = day(transplant, -int(rng.integers(3, 20)))
         mrd_row = {"time_point": "pre_transplant", "measured_on": measured, "method": mrd_method}
         records.append(("mrd", {**mrd_row, "value": mrd_value}))
@@ -224,6 +320,11 @@ def simulate_hsct_infants(
             last, vital = death_date, "dead"
         else:
             last, vital = end, "alive"
+        transplant_row.update(
+            transplant_items(
+                items_rng, transplant_row, donor=donor, engrafted=engrafted, last=last, model=items_model
+            )
+        )
         rows["patients"].append(
             {
                 "study_id": sid,
