@@ -27,8 +27,8 @@ from sqlalchemy.orm import Session
 from bassinet.access import read_security_log
 from bassinet.web import create_app
 from bassinet.web.settings import OIDCSettings, WebSettings
+from tests.web._api_world import free_port as _free_port
 from tests.web.conftest import Site
-from tests.web.test_browser import _free_port
 
 CLIENT_ID, CLIENT_SECRET = "bassinet", "s3cret-for-tests"
 

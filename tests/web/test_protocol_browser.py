@@ -17,9 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bassinet.registry import models as m
+from tests.web._browser import sign_in as _sign_in
 from tests.web._protocol_world import add_protocol_patients, make_key
 from tests.web.conftest import Site
-from tests.web.test_browser import _sign_in, browser, server  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.slow
 
@@ -54,8 +54,8 @@ def _shot(b: WebDriver, name: str) -> None:
 
 
 def test_a_clinician_stratifies_randomises_with_confirmation_and_is_refused_a_second_time(
-    server: str,  # noqa: F811
-    browser: WebDriver,  # noqa: F811
+    server: str,
+    browser: WebDriver,
     site: Site,
     world: dict[str, int],
 ) -> None:

@@ -14,8 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bassinet.registry import models as m
+from tests.web._browser import sign_in as _sign_in
 from tests.web.conftest import Site
-from tests.web.test_browser import _sign_in, browser, server  # noqa: F401  (fixtures)
 from tests.web.test_protocol_browser import _loaded, _shot
 from tests.web.test_upload_pages import FORMULA, MARKUP, _csv, _known, patient
 
@@ -23,8 +23,8 @@ pytestmark = pytest.mark.slow
 
 
 def test_a_data_manager_checks_a_file_sees_the_dry_run_and_imports_it(
-    server: str,  # noqa: F811
-    browser: WebDriver,  # noqa: F811
+    server: str,
+    browser: WebDriver,
     site: Site,
     tmp_path: Path,
 ) -> None:
