@@ -274,3 +274,47 @@ def test_without_metadata_strips_only_the_metadata() -> None:
 
     svg = '<svg x="1">\n <metadata>\n  <rdf:RDF>Matplotlib v3.9</rdf:RDF>\n </metadata>\n <g id="a"/></svg>'
     assert without_metadata(svg) == '<svg x="1">\n <g id="a"/></svg>'
+
+
+def _grants_of(site: Site, username: str) -> list[str]:
+    from sqlalchemy.orm import Session
+
+    from bassinet.access import list_users
+
+    with Session(site.world.engine) as session:
+        return [g for u in list_users(session) if u.username == username for g in u.grants]
+
+
+@pytest.mark.parametrize(
+    ("centre", "study_group", "status", "words", "grants"),
+    [
+        # cold review: a centre forgotten made a centre's data manager see every centre
+        ("", "", 400, "choose the grant&#39;s centre, its study group, or &#39;the whole study&#39;", []),
+        ("Utrecht", "*", 400, "choose a centre or the whole study, not both", []),
+        ("", "*", 200, "granted data_manager", ["data_manager over the whole study"]),
+        ("Utrecht", "", 200, "granted data_manager", ["data_manager over centre 'Utrecht'"]),
+    ],
+)
+def test_a_grant_over_the_whole_study_is_chosen_never_left_over(
+    site: Site, centre: str, study_group: str, status: int, words: str, grants: list[str]
+) -> None:
+    name = f"dm_{len(centre)}_{len(study_group)}"  # one new user per case (the site is shared)
+    admin = site.client()
+    sign_in(site, admin, "admin")
+    page = admin.get("/admin").text
+    assert '<option value="*">the whole study (every centre)</option>' in page
+    token = csrf_of(page)
+    added = admin.post("/admin/users", data={"username": name, "password": PASSWORD, "csrf_token": token})
+    assert added.status_code == 200
+    posted = admin.post(
+        "/admin/grants",
+        data={
+            "username": name,
+            "role": "data_manager",
+            "centre": centre,
+            "study_group": study_group,
+            "csrf_token": token,
+        },
+    )
+    assert posted.status_code == status and words in posted.text
+    assert _grants_of(site, name) == grants

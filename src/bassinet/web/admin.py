@@ -101,7 +101,20 @@ def unlock(request: Request, visit: Posted, username: Text = "") -> Response:
     return _change(request, visit, f"unlocked user {username!r}.", work)
 
 
+#: The study-group choice that stands for every centre: a grant over the whole study must
+#: be chosen, never the result of leaving both choices empty (a forgotten centre would
+#: otherwise open every centre's patients to a centre's data manager).
+WHOLE_STUDY = "*"
+
+
 def _scope(centre: str, study_group: str) -> tuple[str | None, str | None]:
+    """(centre, study group) of a grant form; (None, None) only for an explicit whole study."""
+    if study_group == WHOLE_STUDY:
+        if centre:
+            raise DataError("choose a centre or the whole study, not both")
+        return None, None
+    if not centre and not study_group:
+        raise DataError("choose the grant's centre, its study group, or 'the whole study'")
     return (centre or None), (study_group or None)
 
 
