@@ -318,3 +318,21 @@ def test_a_grant_over_the_whole_study_is_chosen_never_left_over(
     )
     assert posted.status_code == status and words in posted.text
     assert _grants_of(site, name) == grants
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/patients/2147483648",
+        "/patients/9223372036854775808",
+        "/patients/99999999999999999999",
+        "/patients/99999999999999999999/records",
+        "/reports/99999999999999999999",
+    ],
+)
+def test_an_id_no_row_can_have_is_not_found_not_a_server_error(site: Site, path: str) -> None:
+    monitor = site.client()
+    sign_in(site, monitor, "mon_rot")
+    page = monitor.get(path)
+    assert page.status_code == 404 and "Not found" in page.text and "Internal Server Error" not in page.text
+    assert monitor.get("/patients/2147483647").status_code == 404  # the largest id: looked up, missing

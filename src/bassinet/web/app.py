@@ -72,6 +72,23 @@ def _error_page(request: Request, status: int, title: str, message: str) -> Resp
     )
 
 
+#: The largest id a registry row can have (PostgreSQL's INTEGER, the type of every row id).
+LARGEST_ROW_ID = 2**31 - 1
+
+
+def _beyond_any_row(path: str) -> bool:
+    """Whether a page's path holds a number no row id can be (the stores would fail on it).
+
+    The pages name patients, records, reports and queries by their row ids; a larger
+    number is "not found" like any missing id, here in one place, rather than an overflow
+    in the database driver (a 500 found by a cold review). The API names patients by study
+    ID, which may be any digits, so it is left alone.
+    """
+    if path.startswith("/api/"):
+        return False
+    return any(part.isdigit() and int(part) > LARGEST_ROW_ID for part in path.split("/"))
+
+
 def create_app(registry_url: str | None = None, *, settings: WebSettings | None = None) -> FastAPI:
     """The web application on the registry at ``registry_url`` (default: as ``bassinet`` finds it).
 
@@ -100,7 +117,10 @@ def create_app(registry_url: str | None = None, *, settings: WebSettings | None 
     async def security_headers(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        response = await call_next(request)
+        if _beyond_any_row(request.url.path):
+            response = _error_page(request, 404, "Not found", "no such page")
+        else:
+            response = await call_next(request)
         for name, value in HEADERS.items():
             response.headers.setdefault(name, value)
         return response
