@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -96,3 +97,20 @@ def test_a_data_manager_may_not_raise_and_a_post_without_csrf_does_nothing(site:
     assert forged.status_code == 403
     with Session(site.world.engine) as session:
         assert session.scalars(select(m.DataQuery).where(m.DataQuery.question == "?")).all() == []
+
+
+@pytest.mark.parametrize(
+    ("done", "shown"),
+    [
+        ("raised 12", "Query 12 raised."),
+        ("closed 3", "Query 3 closed."),
+        ("anything", None),
+        ("raised <b>12</b>", None),
+        ("raised 12 and your account is suspended", None),
+    ],
+)
+def test_the_confirmation_shows_only_a_step_and_a_number(done: str, shown: str | None) -> None:
+    from bassinet.web.query_pages import _done
+
+    text = _done(done)
+    assert (f"Query {text}." if text else None) == shown

@@ -36,8 +36,20 @@ def queries(request: Request, visit: SignedIn) -> Response:
         listed=listed,
         can_raise=permits(visit.actor, Action.RAISE_QUERY),
         can_answer=permits(visit.actor, Action.ANSWER_QUERY),
-        done=request.query_params.get("done", ""),
+        done=_done(request.query_params.get("done", "")),
     )
+
+
+def _done(text: str) -> str:
+    """The confirmation of the step just taken, from the redirect's ``done=STEP ID``.
+
+    Only the three steps and a query number are shown: any other text in the link shows
+    nothing, so a crafted link cannot put its words on the page (cold review).
+    """
+    step, _, number = text.partition(" ")
+    if step in ("raised", "answered", "closed") and number.isdigit():
+        return f"{number} {step}"
+    return ""
 
 
 @router.post("/queries")
