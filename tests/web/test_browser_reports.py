@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -54,6 +55,12 @@ def _snap(b: WebDriver, name: str) -> None:
 
 
 def _status(b: WebDriver) -> str:
+    """The job's status as shown; the page reloads itself, so an element found may be gone when read."""
+    for _ in range(20):
+        try:
+            return str(b.find_element(By.ID, "status").text)
+        except (StaleElementReferenceException, NoSuchElementException):
+            time.sleep(0.25)
     return str(b.find_element(By.ID, "status").text)
 
 
