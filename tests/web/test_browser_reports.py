@@ -12,7 +12,9 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import pytest
@@ -54,14 +56,21 @@ def _snap(b: WebDriver, name: str) -> None:
         b.save_screenshot(str(Path(folder) / f"{name}.png"))
 
 
-def _status(b: WebDriver) -> str:
-    """The job's status as shown; the page reloads itself, so an element found may be gone when read."""
+T = TypeVar("T")
+
+
+def _steady(read: Callable[[], T]) -> T:
+    """``read()`` of the job page, again if the page reloaded itself between finding and reading."""
     for _ in range(20):
         try:
-            return str(b.find_element(By.ID, "status").text)
+            return read()
         except (StaleElementReferenceException, NoSuchElementException):
             time.sleep(0.25)
-    return str(b.find_element(By.ID, "status").text)
+    return read()
+
+
+def _status(b: WebDriver) -> str:
+    return _steady(lambda: str(b.find_element(By.ID, "status").text))
 
 
 def test_a_statistician_runs_a_shipped_plan_follows_it_and_opens_the_report_and_its_pdf(
@@ -80,7 +89,7 @@ def test_a_statistician_runs_a_shipped_plan_follows_it_and_opens_the_report_and_
     job_id = int(b.current_url.rsplit("/", 1)[1])
     wait_for_heading(b, f"Report #{job_id}: {load_plan(shipped_plan(PLAN)).plan.title}")
     first = _status(b)
-    progress = int(b.find_element(By.ID, "progress").get_attribute("value") or -1)
+    progress = _steady(lambda: int(b.find_element(By.ID, "progress").get_attribute("value") or -1))
     assert 0 <= progress <= 100
     if not first.startswith("done"):
         assert first.split(":")[0] in ("queued", "running")
