@@ -659,17 +659,23 @@ def _shown(kind: str, body: str) -> Any:
     if kind == "file":
         return int(re.fullmatch(r'\{"job": (\d+)\}', body)[1])  # type: ignore[index]
     if kind == "alert":
-        alert = re.search(r'<p class="error" role="alert">(.*?)</p>', body, re.S)
+        alert = _ALERT.search(body)
         assert alert is not None
-        return _text(alert[1])
+        return _text(alert[2])
     raise AssertionError(f"no reading {kind!r}")
 
 
-def _same_as_missing(body: str, missing: str, what: str, number: int, missing_number: int) -> bool:
+_ALERT = re.compile(r'(<p class="error" role="alert"[^>]*>)(.*?)(</p>)', re.S)
+
+
+def _without_id(body: str, number: int) -> str:
+    """``body`` with ``number`` taken out of its alert (however the alert words it)."""
+    return _ALERT.sub(lambda a: a[1] + re.sub(rf"\b{number}\b", "ID", a[2]) + a[3], body, count=1)
+
+
+def _same_as_missing(body: str, missing: str, number: int, missing_number: int) -> bool:
     """Whether ``body`` is the page of a missing id, but for the id itself."""
-    return body.replace(f"no {what} with id {number}", "ID") == missing.replace(
-        f"no {what} with id {missing_number}", "ID"
-    )
+    return _without_id(body, number) == _without_id(missing, missing_number)
 
 
 # -- the world and the clients ----------------------------------------------------------------
@@ -772,11 +778,11 @@ def _check(case: Case, response: httpx.Response, missing: dict[str, httpx.Respon
     if e.location is not None and response.headers.get("location") != e.location:
         return [(case.method, case.path, "location", e.location, response.headers.get("location"))]
     if e.kind == "missing patient":
-        if not _same_as_missing(response.text, missing["patient"].text, "patient", e.shown, MISSING_PATIENT):
+        if not _same_as_missing(response.text, missing["patient"].text, e.shown, MISSING_PATIENT):
             return [(case.method, case.path, "not the page of a missing patient")]
         return []
     if e.kind == "missing report":
-        if not _same_as_missing(response.text, missing["report"].text, "report", e.shown, MISSING_REPORT):
+        if not _same_as_missing(response.text, missing["report"].text, e.shown, MISSING_REPORT):
             return [(case.method, case.path, "not the page of a missing report")]
         return []
     if e.kind == "alert start":  # the alert's first words: the rest names the server's choices
