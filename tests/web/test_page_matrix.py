@@ -89,6 +89,7 @@ class Ctx:
     scope: set[str] = field(default_factory=set)
     routes: frozenset[tuple[str, str]] = frozenset()  # (method, path) of the app's page routes
     records: dict[str, int] = field(default_factory=dict)  # study ID -> its remission record's id
+    queries: dict[str, int] = field(default_factory=dict)  # study ID -> its closed data query's id
 
     def may(self, action: Action) -> bool:
         return self.subject is not None and self.subject.may(action)
@@ -347,6 +348,33 @@ def _needs(
     return rule
 
 
+def _of_query(template: str, action: str, allowed: Callable[[int], Expect], form: dict[str, str]) -> Rule:
+    """A form of one data query (each patient's closed query, and a missing one) needing
+    ``action``: a role without it is refused; with it, a query of a patient outside the scope
+    is not found, in the words of a missing id (404); inside it, ``allowed(query id)``."""
+
+    def rule(ctx: Ctx) -> list[Case]:
+        needed = Action(action)
+        cases = []
+        for sid, qid in [*sorted(ctx.queries.items()), ("", MISSING_QUERY)]:
+            path = template.format(qid=qid)
+            if ctx.anonymous:
+                expect = _signed_out("POST", path)
+            elif not ctx.may(needed):
+                expect = _refused(needed)
+            elif sid in ctx.in_scope():
+                expect = allowed(qid)
+            else:
+                expect = Expect(404, shown=f"no query with id {qid}", kind="alert")
+            cases += [
+                Case("POST", path, expect, form=form),
+                Case("POST", path, CSRF_REFUSED, csrf=False, form=form),
+            ]
+        return cases
+
+    return rule
+
+
 def _h1(status: int, words: str) -> Allowed:
     return lambda _ctx, sid, _pid: Expect(status, shown=words.format(sid=sid), kind="h1")
 
@@ -481,7 +509,8 @@ UPLOAD_RULES: dict[tuple[str, str], Rule] = {
 # Data quality and queries (bassinet.web.quality_pages, query_pages, branch h19dq): every role
 # that reads patients sees the checks and the open queries of its scope; monitors raise and
 # close queries, data managers answer them. A query without its question or answer is refused
-# as data (400); a query that does not exist is not found (404).
+# as data (400); each patient's query is closed, so that it can be neither answered nor closed
+# again (400), and another centre's query is not found like one that does not exist (404).
 QUALITY_RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/quality"): _needs("GET", "/quality", A.READ_PATIENTS, Expect(200)),
     ("GET", "/queries"): _needs("GET", "/queries", A.READ_PATIENTS, Expect(200)),
@@ -492,19 +521,21 @@ QUALITY_RULES: dict[tuple[str, str], Rule] = {
         Expect(400, shown="a query needs its question", kind="alert start"),
         form={"study_id": "ROT-1", "record": "patient", "field": "sex", "question": ""},
     ),
-    ("POST", "/queries/{query_id}/answer"): _needs(
-        "POST",
-        f"/queries/{MISSING_QUERY}/answer",
+    ("POST", "/queries/{query_id}/answer"): _of_query(
+        "/queries/{qid}/answer",
         "answer_query",
-        Expect(400, shown=f"query {MISSING_QUERY}: an answer needs its text", kind="alert"),
-        form={"answer": "", "corrections": "", "reason": ""},
+        lambda qid: Expect(
+            400, shown=f"query {qid} is closed: only an open query can be answered", kind="alert"
+        ),
+        {"answer": "Checked again.", "corrections": "", "reason": ""},
     ),
-    ("POST", "/queries/{query_id}/close"): _needs(
-        "POST",
-        f"/queries/{MISSING_QUERY}/close",
+    ("POST", "/queries/{query_id}/close"): _of_query(
+        "/queries/{qid}/close",
         "raise_query",
-        Expect(404, shown=f"no query with id {MISSING_QUERY}", kind="alert"),
-        form={"note": ""},
+        lambda qid: Expect(
+            400, shown=f"query {qid} is closed: only an answered query can be closed", kind="alert"
+        ),
+        {"note": ""},
     ),
 }
 
@@ -711,22 +742,33 @@ class Known:
 
     patient_ids: dict[str, int]  # study ID -> database id
     records: dict[str, int]  # study ID -> its remission record's id
+    queries: dict[str, int]  # study ID -> its closed data query's id (once queries exist)
     routes: frozenset[tuple[str, str]]
 
     def ctx(self, world: ApiWorld, subject: Subject | None, scope: set[str]) -> Ctx:
-        return Ctx(world, subject, self.patient_ids, scope, routes=self.routes, records=self.records)
+        return Ctx(
+            world,
+            subject,
+            self.patient_ids,
+            scope,
+            routes=self.routes,
+            records=self.records,
+            queries=self.queries,
+        )
 
 
 @pytest.fixture(scope="module")
 def known(api_world: ApiWorld, page_app: FastAPI) -> Known:
-    """Each patient given a remission assessment (so that its correction form opens), then every
-    patient stratified (so that a clinician's stratify finds the decision stored and writes
-    nothing)."""
+    """Each patient given a remission assessment (so that its correction form opens) and, where
+    the registry has data queries, a closed query (which can be neither answered nor closed
+    again); then every patient stratified (so that a clinician's stratify finds the decision
+    stored and writes nothing)."""
     from bassinet.protocols.service import stratify
     from bassinet.registry import registry_session
     from bassinet.registry.vocabulary import RemissionStatus, TimePoint
 
     engine = api_world.world.engine
+    query = getattr(m, "DataQuery", None)  # the data queries of branch h19dq
     with registry_session(engine, actor="matrix") as session:
         for patient in session.scalars(select(m.Patient)):
             session.add(
@@ -737,11 +779,30 @@ def known(api_world: ApiWorld, page_app: FastAPI) -> Known:
                     status=RemissionStatus.CR,
                 )
             )
+            if query is not None:
+                at = dt.datetime(2026, 11, 2, tzinfo=dt.UTC)
+                session.add(
+                    query(
+                        patient=patient,
+                        record="patient",
+                        field="sex",
+                        question="Sex as on the birth certificate?",
+                        status="closed",
+                        raised_by="monitor-study",
+                        raised_at=at,
+                        answer="Checked.",
+                        answered_by="data-manager-study",
+                        answered_at=at,
+                        closed_by="monitor-study",
+                        closed_at=at,
+                    )
+                )
     stratify(engine, actor="matrix")
     with Session(engine) as session:
         patient_ids = {p.study_id: p.id for p in session.scalars(select(m.Patient))}
         records = {r.patient.study_id: r.id for r in session.scalars(select(m.RemissionAssessment))}
-    return Known(patient_ids, records, frozenset(_declared(page_app.routes)))
+        queries = {} if query is None else {q.patient.study_id: q.id for q in session.scalars(select(query))}
+    return Known(patient_ids, records, queries, frozenset(_declared(page_app.routes)))
 
 
 def _registry_state(world: ApiWorld) -> dict[str, object]:
@@ -920,6 +981,13 @@ def test_the_matrix_asks_every_role_and_scope_kind_the_same_requests(
     paths = {path for _method, path, _csrf in asked}
     assert {f"/patients/{pid}" for pid in [*patient_ids.values(), MISSING_PATIENT]} <= paths
     assert {f"/reports/{job}" for job in [*api_world.jobs.values(), MISSING_REPORT]} <= paths
+    # Every patient's remission record's form, and its data query's once the app has queries.
+    assert set(known.records) == set(patient_ids)
+    records = {f"/patients/{patient_ids[sid]}/records/remissions/{rid}" for sid, rid in known.records.items()}
+    assert records <= paths
+    if ("POST", "/queries/{query_id}/close") in known.routes:
+        assert set(known.queries) == set(patient_ids)
+        assert {f"/queries/{qid}/close" for qid in [*known.queries.values(), MISSING_QUERY]} <= paths
 
 
 def test_the_matrix_notices_a_page_that_shows_more_than_the_scope(
