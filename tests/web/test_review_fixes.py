@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+from typing import Any
 
 import pytest
 
@@ -336,3 +338,36 @@ def test_an_id_no_row_can_have_is_not_found_not_a_server_error(site: Site, path:
     page = monitor.get(path)
     assert page.status_code == 404 and "Not found" in page.text and "Internal Server Error" not in page.text
     assert monitor.get("/patients/2147483647").status_code == 404  # the largest id: looked up, missing
+
+
+def test_the_dashboard_names_risk_groups_and_events_in_words(site: Site) -> None:
+    # cold review: the dashboard showed "HR" and "resistant_disease" where other pages show words
+    from sqlalchemy.orm import Session
+
+    from bassinet.registry import models as m
+
+    with Session(site.world.engine) as session:
+        kinds = {label(kind) for kind in session.scalars(select_event_types(m))}
+    client = site.client()
+    sign_in(site, client, "stat")
+    page = client.get("/").text
+    risk = page.split('id="risk"')[1].split("</table>")[0]
+    events = page.split('id="events"')[1].split("</section>")[0]
+    cells = re.findall(r"<tr><td>([^<]*)</td>", risk + events)
+    assert cells, "the dashboard lists risk groups"
+    for cell in cells:
+        assert "_" not in cell and cell not in ("HR", "MR", "LR", "SR"), cell
+    assert all(f"<td>{kind}</td>" in events for kind in kinds), (kinds, events)
+
+
+def select_event_types(m: Any) -> Any:
+    from sqlalchemy import select
+
+    return select(m.Event.event_type).distinct()
+
+
+def test_the_role_choice_is_in_words() -> None:
+    from bassinet.web.context import environment
+
+    assert environment.filters["words"]("data_manager") == "data manager"
+    assert environment.filters["words"]("resistant_disease") == "resistant disease"

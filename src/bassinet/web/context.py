@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from bassinet.access import Action, Actor, load_actor, permits
 from bassinet.errors import DataError
 from bassinet.registry.models import User
+from bassinet.registry.vocabulary import label
 from bassinet.web import sessions
 from bassinet.web.security import csrf_matches
 from bassinet.web.sessions import WebState
@@ -156,6 +157,7 @@ def leukemia_words(code: str | None) -> str:
 
 environment.filters["risk_group_words"] = risk_group_words
 environment.filters["leukemia_words"] = leukemia_words
+environment.filters["words"] = label  # a vocabulary code in words: "resistant_disease" -> "resistant disease"
 
 _REFUSAL = re.compile(r"^\S+ may not (?P<action>[a-z_]+)(?P<rest>.*)$")
 
