@@ -345,9 +345,17 @@ def test_the_dashboard_names_risk_groups_and_events_in_words(site: Site) -> None
     from sqlalchemy.orm import Session
 
     from bassinet.registry import models as m
+    from bassinet.registry.store import registry_session
+    from bassinet.registry.vocabulary import EventType
 
+    with registry_session(site.world.engine, actor="test") as session:
+        patient = session.query(m.Patient).order_by(m.Patient.id).first()
+        assert patient is not None
+        resistant = EventType("resistant_disease")
+        session.add(m.Event(patient_id=patient.id, event_type=resistant, event_date=dt.date(2024, 1, 2)))
     with Session(site.world.engine) as session:
         kinds = {label(kind) for kind in session.scalars(select_event_types(m))}
+    assert "resistant disease" in kinds
     client = site.client()
     sign_in(site, client, "stat")
     page = client.get("/").text
