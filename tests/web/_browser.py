@@ -6,6 +6,7 @@ import shutil
 from collections.abc import Iterator
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
@@ -49,7 +50,7 @@ def browser() -> Iterator[WebDriver]:
 
 def wait_for_heading(browser: WebDriver, text: str, timeout: float = 30) -> None:
     """Wait until the page in place is loaded and has an ``<h1>`` reading ``text``."""
-    WebDriverWait(browser, timeout).until(
+    WebDriverWait(browser, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(
         lambda d: (
             d.execute_script("return document.readyState") == "complete"
             and any(h.text == text for h in d.find_elements(By.TAG_NAME, "h1"))
@@ -65,6 +66,9 @@ def sign_in(browser: WebDriver, base: str, site: Site, username: str) -> None:
     b.find_element(By.ID, "username").send_keys(username)
     b.find_element(By.ID, "password").send_keys(PASSWORD)
     b.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    # The password step answers with the code page or the patient list: wait for either, so
+    # that a slow machine's old URL is not taken for "no code asked".
+    WebDriverWait(b, 30).until(lambda d: "/login/code" in d.current_url or "/login" not in d.current_url)
     if "/login/code" in b.current_url:
         b.find_element(By.ID, "code").send_keys(site.code_for(username))
         b.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()

@@ -113,7 +113,9 @@ def test_a_statistician_runs_a_shipped_plan_follows_it_and_opens_the_report_and_
     ).get_attribute("href")
     b.find_element(By.XPATH, f"//li[starts-with(normalize-space(), '{PLAN}.html')]/a[1]").click()
     title = load_plan(shipped_plan(PLAN)).plan.title
-    WebDriverWait(b, 30).until(lambda d: title in [h.text for h in d.find_elements(By.TAG_NAME, "h1")])
+    WebDriverWait(b, 30, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda d: title in [h.text for h in d.find_elements(By.TAG_NAME, "h1")]
+    )
     assert b.title.endswith(title)
     patients = interfant06_patients
     captions = [c.text for c in b.find_elements(By.TAG_NAME, "caption")]

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
@@ -37,7 +38,7 @@ def world(site: Site, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict
 
 
 def _loaded(b: WebDriver, heading: str) -> None:
-    WebDriverWait(b, 30).until(
+    WebDriverWait(b, 30, ignored_exceptions=(StaleElementReferenceException,)).until(
         lambda d: (
             d.execute_script("return document.readyState") == "complete"
             and any(h.text.startswith(heading) for h in d.find_elements(By.TAG_NAME, "h1"))
@@ -68,7 +69,7 @@ def test_a_clinician_stratifies_randomises_with_confirmation_and_is_refused_a_se
     assert b.find_element(By.ID, "stored-group").text == "No stratification decision stored yet."
     _shot(b, "protocol-panel")
     b.find_element(By.ID, "stratify").click()
-    WebDriverWait(b, 30).until(
+    WebDriverWait(b, 30, ignored_exceptions=(StaleElementReferenceException,)).until(
         lambda d: (
             d.find_element(By.ID, "stored-group").text == "Stored stratification decision: HR (current)."
         )
