@@ -23,7 +23,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
-from bassinet.access import Action, permits
+from bassinet.access import Action, authorise, permits
 from bassinet.application.quality import patient_findings
 from bassinet.application.queries_workflow import (
     QueryRefused,
@@ -196,6 +196,7 @@ def raise_on_record(
     field: Text = "",
     question: Text = "",
 ) -> Response:
+    authorise(visit.actor, Action.RAISE_QUERY)  # a role without it is refused before any lookup
     chosen = record.strip() or "patient"
     study_id = _study_id(request, visit, patient_id)
     try:
