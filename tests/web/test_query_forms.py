@@ -55,7 +55,7 @@ def _post(client: TestClient, path: str, data: dict[str, str]) -> tuple[int, str
     return response.status_code, response.text, response.headers.get("location", "")
 
 
-def _new_patient(site: Site, study_id: str, *, remission: bool = True) -> tuple[int, int | None]:
+def new_patient(site: Site, study_id: str, *, remission: bool = True) -> tuple[int, int | None]:
     """A patient entered through the forms (and its remission assessment): their ids."""
     manager = _signed_in(site, "dm_rot")
     status, page, _ = _post(manager, "/patients/new", {"study_id": study_id, **NEW})
@@ -93,7 +93,7 @@ def _field_error(page: str, name: str) -> str | None:
 
 
 def test_the_raise_form_names_the_record_in_words_and_offers_its_fields_by_label(site: Site) -> None:
-    pid, rid = _new_patient(site, "QF-1")
+    pid, rid = new_patient(site, "QF-1")
     monitor = _signed_in(site, "mon_rot")
     page = monitor.get(f"/patients/{pid}/queries/new?record=remissions:{rid}")
     assert page.status_code == 200
@@ -109,7 +109,7 @@ def test_the_raise_form_names_the_record_in_words_and_offers_its_fields_by_label
 
 
 def test_an_empty_question_is_refused_beside_it_and_the_field_chosen_is_kept(site: Site) -> None:
-    pid, _ = _new_patient(site, "QF-2", remission=False)
+    pid, _ = new_patient(site, "QF-2", remission=False)
     monitor = _signed_in(site, "mon_rot")
     path = f"/patients/{pid}/queries/new"
     token = csrf_of(monitor.get(path).text)
@@ -136,7 +136,7 @@ def test_an_empty_question_is_refused_beside_it_and_the_field_chosen_is_kept(sit
 
 
 def test_the_patient_page_lists_the_thread_and_links_raising_for_monitors_only(site: Site) -> None:
-    pid, rid = _new_patient(site, "QF-3")
+    pid, rid = new_patient(site, "QF-3")
     monitor = _signed_in(site, "mon_rot")
     path = f"/patients/{pid}/queries/new"
     token = csrf_of(monitor.get(path).text)
@@ -197,7 +197,7 @@ def test_the_patient_page_lists_the_thread_and_links_raising_for_monitors_only(s
 
 
 def test_a_save_shows_the_patients_findings_as_warnings(site: Site) -> None:
-    pid, _ = _new_patient(site, "QF-4", remission=False)
+    pid, _ = new_patient(site, "QF-4", remission=False)
     manager = _signed_in(site, "dm_rot")
     relapse = {"event_type": "relapse", "event_date": "2020-09-01", "relapse_site": "bone_marrow"}
     status, page, location = _post(manager, f"/patients/{pid}/records/events/new", relapse)
@@ -219,7 +219,7 @@ def test_a_save_shows_the_patients_findings_as_warnings(site: Site) -> None:
 
 
 def test_one_patients_findings_are_those_the_scope_check_finds_for_it(site: Site) -> None:
-    pid, _ = _new_patient(site, "QF-5", remission=False)
+    pid, _ = new_patient(site, "QF-5", remission=False)
     engine = site.world.engine
     actor = actor_for(engine, "mon_rot")
     whole = [f for f in check_scope(actor, engine).findings if f.patient_id == pid]
