@@ -175,3 +175,54 @@ def test_a_change_made_in_sql_is_audited_by_the_trigger(world: World) -> None:
         )
     (entry,) = [s for s in audit(world.engine, "data_query") if s[2] == "question" and s[1] == "update"]
     assert entry[0].startswith("sql") and entry[3] == "edited by hand" and entry[4] is None
+
+
+def _remission(engine: Engine, study_id: str, day: dt.date) -> int:
+    from bassinet.registry import registry_session
+
+    with registry_session(engine, actor="test setup") as session:
+        patient = session.scalars(select(m.Patient).where(m.Patient.study_id == study_id)).one()
+        record = m.RemissionAssessment(
+            patient=patient, time_point="end_of_induction", assessment_date=day, status="CR"
+        )
+        session.add(record)
+        session.flush()
+        return record.id
+
+
+def test_a_query_on_a_record_names_it_in_words_and_its_correction_changes_that_record(world: World) -> None:
+    from bassinet.application.queries_workflow import patient_queries, query_targets
+
+    monitor, manager, other, _ = people(world)
+    rid = _remission(world.engine, "ROT-1", dt.date(2020, 4, 3))
+    with Session(world.engine) as session:
+        pid = session.scalars(select(m.Patient.id).where(m.Patient.study_id == "ROT-1")).one()
+    targets = {t.record: t for t in query_targets(monitor, world.engine, pid)}
+    assert targets[f"remissions:{rid}"].words == "remission assessment of 3 Apr 2020"
+    assert targets[f"remissions:{rid}"].fields == ("time_point", "assessment_date", "status")
+    assert "study_id" not in targets["patient"].fields and "wbc" in targets["patient"].fields
+    raised = raise_query(
+        monitor, world.engine, "ROT-1", record=f"remissions:{rid}", field="assessment_date", question="4 Apr?"
+    )
+    answer_query(
+        manager,
+        world.engine,
+        raised.id,
+        answer="yes",
+        corrections={"assessment_date": "2020-04-04"},
+        reason="source document",
+    )
+    close_query(monitor, world.engine, raised.id, note="agreed")
+    with Session(world.engine) as session:
+        assert session.get(m.RemissionAssessment, rid).assessment_date == dt.date(2020, 4, 4)  # type: ignore[union-attr]
+    (shown,) = patient_queries(manager, world.engine, pid)
+    assert (shown.record_words, shown.answer, shown.closing_note, shown.status) == (
+        "remission assessment of 4 Apr 2020",
+        "yes",
+        "agreed",
+        "closed",
+    )
+    with pytest.raises(RegistryError, match=f"no patient with id {pid}"):
+        patient_queries(other, world.engine, pid)
+    with pytest.raises(AccessDenied):
+        query_targets(manager, world.engine, pid)

@@ -76,7 +76,7 @@ def test_a_mistake_is_shown_beside_its_field_with_what_was_typed_and_nothing_is_
     assert status == 303
     created = _patient(site, "FORM-1")
     assert created is not None and created.wbc == 120.5
-    assert location == f"/patients/{created.id}/records"
+    assert location == f"/patients/{created.id}/records?saved=1"
 
 
 def test_a_study_id_already_in_the_registry_is_not_entered_again(site: Site) -> None:

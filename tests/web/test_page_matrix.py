@@ -521,6 +521,18 @@ QUALITY_RULES: dict[tuple[str, str], Rule] = {
         Expect(400, shown="a query needs its question", kind="alert start"),
         form={"study_id": "ROT-1", "record": "patient", "field": "sex", "question": ""},
     ),
+    # The raise form of a record (branch h19query): monitors only; an empty question shows the
+    # form again (400) with the problem beside the question.
+    ("GET", "/patients/{patient_id}/queries/new"): _of_patient(
+        "GET", "/patients/{pid}/queries/new", "raise_query", _h1(200, "Raise a query on {sid}")
+    ),
+    ("POST", "/patients/{patient_id}/queries/new"): _of_patient(
+        "POST",
+        "/patients/{pid}/queries/new",
+        "raise_query",
+        _h1(400, "Raise a query on {sid}"),
+        {"record": "patient", "field": "sex", "question": ""},
+    ),
     ("POST", "/queries/{query_id}/answer"): _of_query(
         "/queries/{qid}/answer",
         "answer_query",

@@ -66,9 +66,11 @@ def _raw(column: Any) -> Any:
     return column
 
 
-def load_patients(session: Session, actor: Actor, *, centre: str | None = None) -> list[PatientData]:
-    """The patients ``actor`` may read (in ``centre``, if named) as :class:`PatientData`,
-    ordered by centre and study ID; one query per table."""
+def load_patients(
+    session: Session, actor: Actor, *, centre: str | None = None, patient_id: int | None = None
+) -> list[PatientData]:
+    """The patients ``actor`` may read (in ``centre``, if named; only ``patient_id``, if given)
+    as :class:`PatientData`, ordered by centre and study ID; one query per table."""
     from sqlalchemy import select
 
     from bassinet.access.scope import scope_patients
@@ -90,6 +92,8 @@ def load_patients(session: Session, actor: Actor, *, centre: str | None = None) 
     query = scope_patients(query, actor, Action.READ_PATIENTS)
     if centre is not None:
         query = query.where(m.Centre.name == centre)
+    if patient_id is not None:
+        query = query.where(m.Patient.id == patient_id)
     names = [c.name for c in patient_columns]
     rows = session.execute(query.order_by(m.Centre.name, m.Patient.study_id)).all()
     records: dict[str, dict[int, list[dict[str, Any]]]] = {kind: defaultdict(list) for kind in RECORD_KINDS}
@@ -99,6 +103,8 @@ def load_patients(session: Session, actor: Actor, *, centre: str | None = None) 
         rq = scope_patients(rq, actor, Action.READ_PATIENTS)
         if centre is not None:
             rq = rq.join(m.Centre, m.Centre.id == m.Patient.centre_id).where(m.Centre.name == centre)
+        if patient_id is not None:
+            rq = rq.where(model.patient_id == patient_id)
         keys = [c.name for c in columns]
         for cells in session.execute(rq.order_by(model.id)):
             record: dict[str, Any] = dict(zip(keys, cells, strict=True))
@@ -169,3 +175,44 @@ def check_scope(
         patients = load_patients(session, actor, centre=centre)
     findings = check_patients(patients, as_of=day, rules=chosen)
     return summarise(patients, findings, as_of=day, rules=chosen)
+
+
+def patient_findings(
+    actor: Actor,
+    engine: Engine,
+    patient_id: int,
+    *,
+    as_of: dt.date | None = None,
+    rules: Iterable[StudyRule] = (),
+) -> tuple[Finding, ...]:
+    """The findings of the built-in checks and ``rules`` for one patient, as of ``as_of``.
+
+    The same checks as :func:`check_scope` (through :func:`load_patients` and
+    :func:`bassinet.quality.check_patient`) for the patient with id ``patient_id``, run
+    after a form saves one of the patient's records and shown on the patient's page.
+    Findings are warnings to the user, never refusals: the import's rules refuse.
+
+    Parameters
+    ----------
+    actor
+        The acting user; needs ``read_patients`` at the patient's centre. A patient outside
+        the actor's scope is "not found", like one that does not exist.
+    patient_id
+        The patient's database id.
+    as_of
+        The date the checks are run for; today if not given.
+    rules
+        Study rules (:func:`bassinet.quality.load_rules`).
+    """
+    authorise(actor, Action.READ_PATIENTS)
+    from sqlalchemy.orm import Session
+
+    from bassinet.access.scope import get_patient
+    from bassinet.quality import check_patient
+
+    day = as_of or dt.date.today()
+    with Session(engine) as session:
+        get_patient(session, actor, patient_id)
+        loaded = load_patients(session, actor, patient_id=patient_id)
+    chosen = tuple(rules)
+    return tuple(f for p in loaded for f in check_patient(p, as_of=day, rules=chosen))

@@ -28,6 +28,14 @@ if TYPE_CHECKING:
     from bassinet.registry import models as m
 
 
+class QueryRefused(DataError):
+    """A query the monitor's form cannot raise: ``field`` names the form field at fault."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 @dataclass(frozen=True)
 class QueryView:
     """One data query as the front ends show it."""
@@ -47,6 +55,10 @@ class QueryView:
     answered_at: dt.datetime | None
     closed_by: str | None
     closed_at: dt.datetime | None
+    #: The record in words ("remission assessment of 3 Feb 2025"; "patient" for its own fields).
+    record_words: str = "patient"
+    #: The monitor's note on closing (kept in the audit trail's reason), if any.
+    closing_note: str | None = None
 
     def age_days(self, now: dt.datetime) -> int:
         """Whole days since the query was raised."""
@@ -63,8 +75,67 @@ class OpenQueries:
     per_centre: tuple[tuple[str, int], ...]
 
 
-def _view(q: m.DataQuery) -> QueryView:
+@dataclass(frozen=True)
+class QueryTarget:
+    """A record a query can be raised on: its reference, its words and its fields."""
+
+    record: str
+    words: str
+    fields: tuple[str, ...]
+
+
+#: Each record kind's date, named in its words; and the kind in words.
+_RECORD_DATES = {
+    "remissions": ("remission assessment", "assessment_date"),
+    "mrd": ("MRD measurement", "measured_on"),
+    "courses": ("treatment course", "start_date"),
+    "transplants": ("transplant", "transplant_date"),
+    "events": ("event", "event_date"),
+}
+
+
+def day_in_words(day: dt.date) -> str:
+    """``day`` as "3 Feb 2025" (no leading zero, month abbreviated in English)."""
+    return f"{day.day} {day:%b %Y}"
+
+
+def _words(session: Session, record: str) -> str:
+    """``record`` (``patient`` or ``KIND:ID``) in words: "remission assessment of 3 Feb 2025"."""
+    from bassinet.registry.corrections import RECORD_KINDS
+
+    kind, _, number = record.partition(":")
+    if kind not in _RECORD_DATES or not number.isdigit():
+        return "patient"
+    label, date_field = _RECORD_DATES[kind]
+    found = session.get(RECORD_KINDS[kind], int(number))
+    day = getattr(found, date_field, None) if found is not None else None
+    return f"{label} of {day_in_words(day)}" if isinstance(day, dt.date) else f"{label} {number}"
+
+
+def _closing_note(session: Session, query_id: int) -> str | None:
+    """The note the monitor wrote on closing ``query_id``, from the audit trail's reason."""
+    from sqlalchemy import select
+
+    from bassinet.registry import models as m
+
+    reasons = session.scalars(
+        select(m.AuditEntry.reason).where(
+            m.AuditEntry.table_name == "data_query",
+            m.AuditEntry.record_id == query_id,
+            m.AuditEntry.field == "status",
+            m.AuditEntry.new_value == "closed",
+        )
+    ).all()
+    for reason in reasons:
+        if reason and reason.startswith("query closed: "):
+            return reason.removeprefix("query closed: ")
+    return None
+
+
+def _view(q: m.DataQuery, session: Session | None = None) -> QueryView:
     p = q.patient
+    words = _words(session, q.record) if session is not None else "patient"
+    note = _closing_note(session, q.id) if session is not None and q.status == "closed" else None
     return QueryView(
         q.id,
         p.study_id,
@@ -81,6 +152,8 @@ def _view(q: m.DataQuery) -> QueryView:
         q.answered_at,
         q.closed_by,
         q.closed_at,
+        words,
+        note,
     )
 
 
@@ -113,14 +186,15 @@ def raise_query(
     from bassinet.registry import registry_session
 
     if not question.strip():
-        raise DataError("a query needs its question (the text the data manager answers)")
+        raise QueryRefused("question", "a query needs its question (the text the data manager answers)")
     with registry_session(engine, actor=actor.username) as session:
         patient = find_patient(session, actor, study_id)
         authorise(actor, Action.RAISE_QUERY, patient.centre_id)
         fields = _record_fields(session, patient, record)
         if field not in fields:
-            raise DataError(
-                f"field {field!r} is not a field of {record}: choose one of {', '.join(sorted(fields))}"
+            raise QueryRefused(
+                "field",
+                f"field {field!r} is not a field of {record}: choose one of {', '.join(sorted(fields))}",
             )
         session.info["reason"] = "query raised"
         query = m.DataQuery(
@@ -134,7 +208,7 @@ def raise_query(
         )
         session.add(query)
         session.flush()
-        return _view(query)
+        return _view(query, session)
 
 
 def _query_in_scope(session: Session, actor: Actor, query_id: int) -> m.DataQuery:
@@ -161,8 +235,9 @@ def answer_query(
     corrections: Mapping[str, str] | None = None,
     reason: str | None = None,
 ) -> QueryView:
-    """Answer an open query; with ``corrections`` (``FIELD: VALUE`` of the patient) the values are
-    corrected first through the import's rules, the ``reason`` (needed then) in their audit."""
+    """Answer an open query; with ``corrections`` (``FIELD: VALUE`` of the queried record: the
+    patient's own fields or the one record) the values are corrected first through the
+    import's rules, the ``reason`` (needed then) in their audit."""
     authorise(actor, Action.ANSWER_QUERY)
     from sqlalchemy.orm import Session
 
@@ -175,13 +250,17 @@ def answer_query(
         authorise(actor, Action.ANSWER_QUERY, query.patient.centre_id)
         if query.status != "open":
             raise DataError(f"query {query_id} is {query.status}: only an open query can be answered")
-        study_id = query.patient.study_id
+        study_id, record = query.patient.study_id, query.record
     if corrections:
         if not reason or not reason.strip():
             raise DataError(f"query {query_id}: a correction needs its reason")
-        from bassinet.application.records import correct
+        from bassinet.application.records import correct, correct_record
 
-        correct(actor, engine, study_id, corrections, reason=reason.strip())
+        kind, _, number = record.partition(":")
+        if number.isdigit():  # the queried record's values, through the import's rules
+            correct_record(actor, engine, study_id, kind, int(number), corrections, reason=reason.strip())
+        else:
+            correct(actor, engine, study_id, corrections, reason=reason.strip())
     with registry_session(engine, actor=actor.username) as session:
         query = _query_in_scope(session, actor, query_id)
         if query.status != "open":
@@ -192,7 +271,7 @@ def answer_query(
         query.status, query.answer = "answered", answer.strip()
         query.answered_by, query.answered_at = actor.username, dt.datetime.now(dt.UTC)
         session.flush()
-        return _view(query)
+        return _view(query, session)
 
 
 def close_query(actor: Actor, engine: Engine, query_id: int, *, note: str | None = None) -> QueryView:
@@ -208,7 +287,7 @@ def close_query(actor: Actor, engine: Engine, query_id: int, *, note: str | None
         session.info["reason"] = "query closed" + (f": {note.strip()}" if note and note.strip() else "")
         query.status, query.closed_by, query.closed_at = "closed", actor.username, dt.datetime.now(dt.UTC)
         session.flush()
-        return _view(query)
+        return _view(query, session)
 
 
 def open_queries(actor: Actor, engine: Engine, *, now: dt.datetime | None = None) -> OpenQueries:
@@ -232,6 +311,63 @@ def open_queries(actor: Actor, engine: Engine, *, now: dt.datetime | None = None
                 Action.READ_PATIENTS,
             ).order_by(m.DataQuery.raised_at, m.DataQuery.id)
         ).all()
-        views = [_view(query) for query in rows]
+        views = [_view(query, session) for query in rows]
     counts = Counter(v.centre for v in views)
     return OpenQueries(moment, tuple(views), tuple(sorted(counts.items())))
+
+
+def patient_queries(actor: Actor, engine: Engine, patient_id: int) -> tuple[QueryView, ...]:
+    """Every query on the patient ``patient_id`` (open, answered and closed), oldest first.
+
+    For everyone who reads the patient; a patient outside the actor's scope is "not found".
+    """
+    authorise(actor, Action.READ_PATIENTS)
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from bassinet.access.scope import get_patient
+    from bassinet.registry import models as m
+
+    with Session(engine) as session:
+        get_patient(session, actor, patient_id)
+        rows = session.scalars(
+            select(m.DataQuery)
+            .where(m.DataQuery.patient_id == patient_id)
+            .order_by(m.DataQuery.raised_at, m.DataQuery.id)
+        ).all()
+        return tuple(_view(q, session) for q in rows)
+
+
+def query_targets(actor: Actor, engine: Engine, patient_id: int) -> tuple[QueryTarget, ...]:
+    """The records of patient ``patient_id`` a monitor may raise a query on, with their fields.
+
+    The fields are those the entry forms show (:func:`bassinet.application.entry.form_fields`)
+    that the record stores, in the forms' order; the patient's own fields come first, then
+    each record by kind and date.
+    """
+    authorise(actor, Action.RAISE_QUERY)
+    from sqlalchemy.orm import Session
+
+    from bassinet.access.scope import get_patient
+    from bassinet.application.entry import form_fields
+    from bassinet.registry import models as m
+    from bassinet.registry.corrections import RECORD_KINDS
+
+    with Session(engine) as session:
+        patient = get_patient(session, actor, patient_id)
+        authorise(actor, Action.RAISE_QUERY, patient.centre_id)
+        stored = {c.name for c in m.Patient.__table__.columns}
+        targets = [
+            QueryTarget(
+                "patient", "patient", tuple(c.name for c in form_fields("patients") if c.name in stored)
+            )
+        ]
+        for kind, (_, date_field) in _RECORD_DATES.items():
+            model = RECORD_KINDS[kind]
+            stored = {c.name for c in model.__table__.columns}
+            names = tuple(c.name for c in form_fields(kind) if c.name in stored)
+            found = sorted(getattr(patient, kind), key=lambda r: (getattr(r, date_field), r.id))
+            for record in found:
+                ref = f"{kind}:{record.id}"
+                targets.append(QueryTarget(ref, _words(session, ref), names))
+        return tuple(targets)

@@ -16,9 +16,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from bassinet.application import entry
+from bassinet.application.quality import patient_findings
 from bassinet.errors import DataError
 from bassinet.registry.vocabulary import LAB_BOUNDS
 from bassinet.web.context import CSRFRefused, SignedIn, Visit, current_state, engine_of, redirect, render
+from bassinet.web.quality_pages import study_rules
 from bassinet.web.security import csrf_matches
 
 router = APIRouter()
@@ -37,6 +39,11 @@ LABELS = {
     "mrd_method": "MRD method",
     "value": "MRD value",
 }
+
+
+def field_label(name: str) -> str:
+    """The label the entry forms give the field ``name`` (with its unit), for other pages."""
+    return _label(name)
 
 
 def _label(name: str) -> str:
@@ -177,7 +184,7 @@ async def _save(request: Request, kind: str, patient_id: int | None, record_id: 
             reason=reason,
             status_code=409 if isinstance(exc, entry.RecordChanged) else 400,
         )
-    return redirect(f"/patients/{saved.patient_id}/records")
+    return redirect(f"/patients/{saved.patient_id}/records?saved=1")
 
 
 def _kind(kind: str) -> str:
@@ -201,7 +208,19 @@ def patient_records(request: Request, patient_id: int, visit: SignedIn) -> Respo
     engine = engine_of(request)
     fmt = entry.entry_format(visit.actor, engine)
     entries = entry.patient_entries(visit.actor, engine, patient_id, fmt=fmt)
-    return render(request, "forms/records.html", visit=visit, e=entries, fmt=fmt)
+    saved = request.query_params.get("saved") == "1"
+    # Run on save: the patient's data-quality findings, shown as warnings (never refusals).
+    findings = patient_findings(visit.actor, engine, patient_id, rules=study_rules()) if saved else ()
+    return render(
+        request,
+        "forms/records.html",
+        visit=visit,
+        e=entries,
+        fmt=fmt,
+        saved=saved,
+        findings=findings,
+        label=field_label,
+    )
 
 
 @router.get("/patients/{patient_id}/edit")

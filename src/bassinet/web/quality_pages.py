@@ -26,7 +26,8 @@ router = APIRouter()
 MAX_LISTED = 500
 
 
-def _rules() -> tuple[StudyRule, ...]:
+def study_rules() -> tuple[StudyRule, ...]:
+    """The study rules of the YAML file named by ``$BASSINET_QUALITY_RULES`` (none if unset)."""
     path = os.environ.get("BASSINET_QUALITY_RULES")
     return load_rules(Path(path)) if path else ()
 
@@ -41,7 +42,7 @@ def quality(request: Request, visit: SignedIn) -> Response:
             as_of = dt.date.fromisoformat(q["as_of"])
         except ValueError:
             problems.append(f"As of {q['as_of']!r} is not a date (YYYY-MM-DD); today is used.")
-    report = check_scope(visit.actor, engine_of(request), as_of=as_of, rules=_rules())
+    report = check_scope(visit.actor, engine_of(request), as_of=as_of, rules=study_rules())
     centre, check = q.get("centre") or "", q.get("check") or ""
     chosen = [
         f for f in report.findings if (not centre or f.centre == centre) and (not check or f.check == check)

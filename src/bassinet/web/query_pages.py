@@ -8,19 +8,38 @@ optionally correcting patient fields (``FIELD=VALUE``, one a line) with a reason
 POST needs the session's CSRF token; the use cases (:mod:`bassinet.application.queries_workflow`)
 check the role at the patient's centre, and a query or patient outside the user's scope is
 404 like one that does not exist.
+
+A monitor raises a query from the patient's page: ``GET /patients/{id}/queries/new?record=REF``
+shows the record in words and a dropdown of its fields by the entry forms' labels;
+``POST`` to the same address raises it, or shows the form again with the problem beside its
+field and the question and choices as typed. :func:`patient_panel` gives the patient page its
+data-quality findings, its queries and (for monitors) the records to raise a query on.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
-from bassinet.access import Action, permits
-from bassinet.application.queries_workflow import answer_query, close_query, open_queries, raise_query
+from bassinet.access import Action, authorise, permits
+from bassinet.application.quality import patient_findings
+from bassinet.application.queries_workflow import (
+    QueryRefused,
+    QueryTarget,
+    answer_query,
+    close_query,
+    open_queries,
+    patient_queries,
+    query_targets,
+    raise_query,
+)
 from bassinet.application.records import parse_assignments
-from bassinet.web.context import Posted, SignedIn, engine_of, redirect, render
+from bassinet.errors import AccessDenied, DataError
+from bassinet.web.context import Posted, SignedIn, Visit, engine_of, redirect, render
+from bassinet.web.forms import field_label
+from bassinet.web.quality_pages import study_rules
 
 router = APIRouter()
 Text = Annotated[str, Form()]
@@ -36,6 +55,7 @@ def queries(request: Request, visit: SignedIn) -> Response:
         listed=listed,
         can_raise=permits(visit.actor, Action.RAISE_QUERY),
         can_answer=permits(visit.actor, Action.ANSWER_QUERY),
+        label=field_label,
         done=_done(request.query_params.get("done", "")),
     )
 
@@ -80,10 +100,14 @@ def answer(
     answer: Text = "",
     corrections: Text = "",
     reason: Text = "",
+    field: Text = "",
+    corrected: Text = "",
 ) -> Response:
     changes = parse_assignments(
         [line for line in corrections.splitlines() if line.strip()], option="correction"
     )
+    if corrected.strip() and field.strip():  # the answer form's "corrected value" of the queried field
+        changes = {**changes, field.strip(): corrected.strip()}
     answer_query(
         visit.actor, engine_of(request), query_id, answer=answer, corrections=changes, reason=reason or None
     )
@@ -94,3 +118,99 @@ def answer(
 def close(request: Request, query_id: int, visit: Posted, note: Text = "") -> Response:
     close_query(visit.actor, engine_of(request), query_id, note=note or None)
     return redirect(f"/queries?done=closed+{query_id}")
+
+
+def patient_panel(request: Request, visit: Visit, patient_id: int) -> dict[str, Any]:
+    """What the patient page shows of data quality and queries, for the signed-in user.
+
+    Its current findings (built-in checks and the study rules of ``$BASSINET_QUALITY_RULES``),
+    its queries (open, answered and closed), and for a monitor the records to raise one on.
+    """
+    engine = engine_of(request)
+    can_raise = permits(visit.actor, Action.RAISE_QUERY)
+    targets: tuple[QueryTarget, ...] = ()
+    if can_raise:
+        try:
+            targets = query_targets(visit.actor, engine, patient_id)
+        except AccessDenied:  # a monitor elsewhere who reads this centre's patients
+            can_raise = False
+    return {
+        "findings": patient_findings(visit.actor, engine, patient_id, rules=study_rules()),
+        "queries": patient_queries(visit.actor, engine, patient_id),
+        "targets": targets,
+        "can_raise": can_raise,
+        "label": field_label,
+    }
+
+
+def _raise_page(
+    request: Request,
+    visit: Visit,
+    patient_id: int,
+    record: str,
+    *,
+    field: str = "",
+    question: str = "",
+    errors: dict[str, str] | None = None,
+) -> Response:
+    targets = query_targets(visit.actor, engine_of(request), patient_id)
+    chosen = next((t for t in targets if t.record == record), None)
+    if chosen is None:
+        raise DataError(f"record {record!r} is not a record of patient {patient_id} to raise a query on")
+    return render(
+        request,
+        "quality/raise.html",
+        visit=visit,
+        patient_id=patient_id,
+        study_id=_study_id(request, visit, patient_id),
+        target=chosen,
+        choices=[(name, field_label(name)) for name in chosen.fields],
+        field=field,
+        question=question,
+        errors=errors or {},
+        label=field_label,
+        status_code=400 if errors else 200,
+    )
+
+
+def _study_id(request: Request, visit: Visit, patient_id: int) -> str:
+    from sqlalchemy.orm import Session
+
+    from bassinet.access.scope import get_patient
+
+    with Session(engine_of(request)) as session:
+        return get_patient(session, visit.actor, patient_id).study_id
+
+
+@router.get("/patients/{patient_id}/queries/new")
+def new_query(request: Request, patient_id: int, visit: SignedIn) -> Response:
+    return _raise_page(request, visit, patient_id, request.query_params.get("record") or "patient")
+
+
+@router.post("/patients/{patient_id}/queries/new")
+def raise_on_record(
+    request: Request,
+    patient_id: int,
+    visit: Posted,
+    record: Text = "patient",
+    field: Text = "",
+    question: Text = "",
+) -> Response:
+    authorise(visit.actor, Action.RAISE_QUERY)  # a role without it is refused before any lookup
+    chosen = record.strip() or "patient"
+    study_id = _study_id(request, visit, patient_id)
+    try:
+        made = raise_query(
+            visit.actor, engine_of(request), study_id, record=chosen, field=field.strip(), question=question
+        )
+    except QueryRefused as refused:
+        return _raise_page(
+            request,
+            visit,
+            patient_id,
+            chosen,
+            field=field,
+            question=question,
+            errors={refused.field: str(refused)},
+        )
+    return redirect(f"/queries?done=raised+{made.id}#query-{made.id}")
