@@ -185,6 +185,17 @@ def casebook_status(actor: Actor, engine: Engine, study_id: str) -> CasebookStat
         return _status(session, _patient(session, actor, study_id, Action.READ_PATIENTS))
 
 
+def casebook_of(actor: Actor, engine: Engine, patient_id: int) -> CasebookStatus:
+    """As :func:`casebook_status`, for the patient with database id ``patient_id`` (the web pages)."""
+    authorise(actor, Action.READ_PATIENTS)
+    from sqlalchemy.orm import Session
+
+    from bassinet.access.scope import get_patient
+
+    with Session(engine) as session:
+        return _status(session, get_patient(session, actor, patient_id))
+
+
 def _reason(reason: str | None, what: str) -> str:
     if reason is None or not reason.strip():
         raise DataError(f"{what} needs its reason")

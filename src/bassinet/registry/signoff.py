@@ -52,7 +52,11 @@ _KEYS = frozenset({"id", "patient_id"})
 
 
 class CasebookLocked(DataError):
-    """A change to a locked patient's casebook was refused."""
+    """A change to a locked patient's casebook was refused; ``record`` and ``field`` name what changed."""
+
+    def __init__(self, message: str, *, record: str, field: str) -> None:
+        super().__init__(message)
+        self.record, self.field = record, field
 
 
 @dataclass(frozen=True)
@@ -135,7 +139,9 @@ def _enforce(session: Session, _flush: UOWTransaction, _instances: object) -> No
                 study_id = session.scalar(select(m.Patient.study_id).where(m.Patient.id == change.patient_id))
                 raise CasebookLocked(
                     f"patient {study_id}, record {change.record}, field {change.field}: the casebook is "
-                    f"locked by {lock.locked_by} on {_when(lock.locked_at)}: unlock with a reason first"
+                    f"locked by {lock.locked_by} on {_when(lock.locked_at)}: unlock with a reason first",
+                    record=change.record,
+                    field=change.field,
                 )
         actor = str(session.info.get("actor") or "unknown")
         reason = str(session.info.get("reason") or "a change without a reason")
