@@ -222,7 +222,7 @@ def test_every_write_path_is_refused_while_locked_and_voids_the_signature_once_u
             select(m.AuditEntry.id).where(m.AuditEntry.table_name != "data_query")
         ).all()
     with pytest.raises(
-        CasebookLocked,
+        DataError,  # CasebookLocked from the write, or the import rule before it (one line)
         match=rf"patient ROT-1, record {record}\S*, field \w+: .*locked by mon_rot on .*"
         r"unlock with a reason first",
     ):
@@ -349,3 +349,33 @@ def test_sign_off_rows_are_audited_with_their_reasons(world: World) -> None:
         ).all()
     assert ("insert", "lock_reason", "casebook locked: visit") in rows
     assert ("update", "unlock_reason", "casebook unlocked: fix") in rows
+
+
+def _write_csv(path: Path, rows: list[dict[str, str]]) -> Path:
+    header = list(rows[0])
+    path.write_text(",".join(header) + "\n" + "\n".join(",".join(r[h] for h in header) for r in rows) + "\n")
+    return path
+
+
+def test_an_import_quarantines_a_locked_patients_changed_row_and_keeps_the_others(
+    world: World, tmp_path: Path
+) -> None:
+    from bassinet.registry import import_files
+    from bassinet.registry.corrections import rows_of
+
+    lock_casebook(monitor(world), world.engine, "ROT-1", reason="visit")
+    rows = [dict(r) for r in rows_of(world.engine, ["ROT-1", "ROT-2"])["patients"]]
+    unchanged = _write_csv(tmp_path / "same.csv", rows)
+    assert import_files(world.engine, unchanged, actor="dm_rot").rejected == ()  # nothing changes: allowed
+    for row in rows:
+        row["wbc"] = "55"
+    changed = _write_csv(tmp_path / "changed.csv", rows)
+    report = import_files(world.engine, changed, actor="dm_rot", quarantine=tmp_path / "quarantine.csv")
+    assert [(p.row, p.field) for p in report.rejected] == [(2, "wbc")]
+    assert report.rejected[0].rule.startswith(
+        "patient ROT-1, record patient, field wbc: the casebook is locked by"
+    )
+    assert "ROT-1" in (tmp_path / "quarantine.csv").read_text()
+    with Session(world.engine) as session:
+        wbc = dict(session.execute(select(m.Patient.study_id, m.Patient.wbc)).tuples().all())
+    assert (wbc["ROT-1"], wbc["ROT-2"]) == (None, 55.0)

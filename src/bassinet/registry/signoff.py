@@ -117,6 +117,14 @@ def _when(moment: dt.datetime) -> str:
     return moment.strftime("%d %b %Y %H:%M UTC")
 
 
+def locked_rule(study_id: str, record: str, field: str, lock: m.PatientLock) -> str:
+    """The words of the refusal of a change to a locked casebook (the same for every write path)."""
+    return (
+        f"patient {study_id}, record {record}, field {field}: the casebook is "
+        f"locked by {lock.locked_by} on {_when(lock.locked_at)}: unlock with a reason first"
+    )
+
+
 @event.listens_for(Session, "before_flush")
 def _enforce(session: Session, _flush: UOWTransaction, _instances: object) -> None:
     """Refuse changes to locked casebooks; void the signatures and SDV marks that a change makes stale."""
@@ -138,8 +146,7 @@ def _enforce(session: Session, _flush: UOWTransaction, _instances: object) -> No
             if lock is not None:
                 study_id = session.scalar(select(m.Patient.study_id).where(m.Patient.id == change.patient_id))
                 raise CasebookLocked(
-                    f"patient {study_id}, record {change.record}, field {change.field}: the casebook is "
-                    f"locked by {lock.locked_by} on {_when(lock.locked_at)}: unlock with a reason first",
+                    locked_rule(str(study_id), change.record, change.field, lock),
                     record=change.record,
                     field=change.field,
                 )
