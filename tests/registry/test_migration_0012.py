@@ -53,3 +53,34 @@ def test_0012_widens_the_role_check_and_downgrades_without_its_tables_then_upgra
     with engine.connect() as connection:
         roles = connection.execute(text("SELECT role FROM access_grant ORDER BY id")).scalars().all()
     assert roles == ["monitor"]  # the downgrade took the investigator's grant away, kept the rest
+
+
+def test_a_lock_written_in_sql_by_hand_is_audited_by_the_triggers(engine: Engine) -> None:
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO centre (name) VALUES ('C')"))
+        centre = connection.execute(text("SELECT id FROM centre WHERE name = 'C'")).scalar_one()
+        connection.execute(
+            text(
+                "INSERT INTO patient (centre_id, study_id, sex, date_of_birth, diagnosis_date, "
+                "leukemia_type, kmt2a_status, last_contact_date, vital_status) VALUES "
+                "(:c, 'P1', 'F', '2020-01-01', '2020-03-01', 'ALL', 'rearranged', '2021-01-01', 'alive')"
+            ),
+            {"c": centre},
+        )
+        patient = connection.execute(text("SELECT id FROM patient WHERE study_id = 'P1'")).scalar_one()
+        connection.execute(
+            text(
+                "INSERT INTO patient_lock (patient_id, locked_by, locked_at, lock_reason) "
+                "VALUES (:p, 'someone', :at, 'by hand')"
+            ),
+            {"p": patient, "at": dt.datetime.now(dt.UTC)},
+        )
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT action, field, new_value, patient_id FROM audit_log "
+                "WHERE table_name = 'patient_lock' ORDER BY field"
+            )
+        ).all()
+    assert ("insert", "lock_reason", "by hand", patient) in [tuple(r) for r in rows]
+    assert {r[1] for r in rows} == {"patient_id", "locked_by", "locked_at", "lock_reason"}
