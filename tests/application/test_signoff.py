@@ -379,3 +379,18 @@ def test_an_import_quarantines_a_locked_patients_changed_row_and_keeps_the_other
     with Session(world.engine) as session:
         wbc = dict(session.execute(select(m.Patient.study_id, m.Patient.wbc)).tuples().all())
     assert (wbc["ROT-1"], wbc["ROT-2"]) == (None, 55.0)
+
+
+def test_wrong_passwords_when_signing_count_towards_the_lockout(world: World) -> None:
+    from bassinet.access.accounts import MAX_FAILURES
+
+    signer = investigator(world)
+    for _ in range(MAX_FAILURES):
+        with pytest.raises(AuthenticationFailed, match="the password is not correct"):
+            sign_casebook(signer, world.engine, "ROT-1", password="wrong")
+    with pytest.raises(AuthenticationFailed, match="the account is locked after failed passwords"):
+        sign_casebook(signer, world.engine, "ROT-1", password=PASSWORD)
+    with Session(world.engine) as session:
+        events = session.scalars(select(m.SecurityEntry.event).order_by(m.SecurityEntry.id)).all()
+        assert session.scalars(select(m.CasebookSignature)).all() == []
+    assert events[-(MAX_FAILURES + 1) :] == ["login_failed"] * MAX_FAILURES + ["lockout"]

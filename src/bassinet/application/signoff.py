@@ -322,6 +322,7 @@ def sign_casebook(
     from sqlalchemy import select
     from sqlalchemy.orm import Session
 
+    from bassinet.access.accounts import LOCKOUT, MAX_FAILURES, utc
     from bassinet.access.passwords import verify_password
     from bassinet.access.security_log import SecurityEvent, log_security_event
     from bassinet.registry import models as m
@@ -331,6 +332,11 @@ def sign_casebook(
     with Session(engine) as session:
         patient = _patient(session, actor, study_id, Action.SIGN_RECORD)
         user = session.get(m.User, actor.user_id)
+        now = dt.datetime.now(dt.UTC)
+        if user is not None and user.locked_until is not None and utc(user.locked_until) > now:
+            raise AuthenticationFailed(
+                f"signing the casebook of {study_id}: the account is locked after failed passwords"
+            )
         if user is None or not verify_password(user.password_hash, password):
             log_security_event(
                 session,
@@ -338,9 +344,26 @@ def sign_casebook(
                 actor=actor.username,
                 subject=actor.username,
                 detail=f"wrong password when signing the casebook of patient {study_id}",
+                at=now,
             )
+            if user is not None:  # counted towards the lockout as a failed sign-in is
+                user.failed_logins += 1
+                if user.failed_logins >= MAX_FAILURES:
+                    user.locked_until, user.failed_logins = now + LOCKOUT, 0
+                    log_security_event(
+                        session,
+                        SecurityEvent.LOCKOUT,
+                        actor=actor.username,
+                        subject=actor.username,
+                        detail=f"{MAX_FAILURES} wrong passwords in a row when signing: locked until "
+                        f"{user.locked_until.isoformat()}",
+                        at=now,
+                    )
             session.commit()
             raise AuthenticationFailed(f"signing the casebook of {study_id}: the password is not correct")
+        if user.failed_logins:
+            user.failed_logins = 0
+            session.commit()
     with registry_session(engine, actor=actor.username) as session:
         patient = _patient(session, actor, study_id, Action.SIGN_RECORD)
         pending = session.scalars(
