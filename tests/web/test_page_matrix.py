@@ -551,6 +551,48 @@ QUALITY_RULES: dict[tuple[str, str], Rule] = {
     ),
 }
 
+# Monitoring sign-off (bassinet.web.signoff_pages, branch h19sign): monitors verify fields and
+# lock or unlock a casebook, investigators sign it, each at the patient's centre. The forms
+# posted are harmless: no field ticked (nothing to verify: back to the patient), a lock or an
+# unlock without its reason, a signature without its password (refused as data, 400).
+SIGNOFF_RULES: dict[tuple[str, str], Rule] = {
+    ("POST", "/patients/{patient_id}/sdv"): _of_patient(
+        "POST",
+        "/patients/{pid}/sdv",
+        "verify_source",
+        lambda _ctx, _sid, pid: Expect(303, location=f"/patients/{pid}#monitoring"),
+        {},
+    ),
+    ("POST", "/patients/{patient_id}/lock"): _of_patient(
+        "POST",
+        "/patients/{pid}/lock",
+        "lock_record",
+        lambda _ctx, sid, _pid: Expect(
+            400, shown=f"locking the casebook of {sid} needs its reason", kind="alert"
+        ),
+        {"reason": ""},
+    ),
+    ("POST", "/patients/{patient_id}/unlock"): _of_patient(
+        "POST",
+        "/patients/{pid}/unlock",
+        "lock_record",
+        lambda _ctx, sid, _pid: Expect(
+            400, shown=f"unlocking the casebook of {sid} needs its reason", kind="alert"
+        ),
+        {"reason": ""},
+    ),
+    ("GET", "/patients/{patient_id}/sign"): _of_patient(
+        "GET", "/patients/{pid}/sign", "sign_record", _h1(200, "Sign the casebook of {sid}")
+    ),
+    ("POST", "/patients/{patient_id}/sign"): _of_patient(
+        "POST",
+        "/patients/{pid}/sign",
+        "sign_record",
+        _h1(400, "Sign the casebook of {sid}"),
+        {"password": ""},
+    ),
+}
+
 #: Rules of routes that the branches still to be merged add (h19actions, h19dq): asked once
 #: the application has the route; until then they are the only rules allowed without one.
 UPCOMING: frozenset[tuple[str, str]] = (
@@ -585,6 +627,7 @@ RULES: dict[tuple[str, str], Rule] = {
     **PROTOCOL_RULES,
     **UPLOAD_RULES,
     **QUALITY_RULES,
+    **SIGNOFF_RULES,
     # Signing in (asked after every other form: nobody's failed sign-in starts a new session,
     # whose CSRF token the forms asked later would not match): a signed-in user is sent on,
     # and the steps' forms refuse its session.

@@ -39,6 +39,9 @@ class Action(StrEnum):
     MANAGE_USERS = "manage_users"
     RAISE_QUERY = "raise_query"
     ANSWER_QUERY = "answer_query"
+    VERIFY_SOURCE = "verify_source"
+    LOCK_RECORD = "lock_record"
+    SIGN_RECORD = "sign_record"
 
 
 A = Action
@@ -54,7 +57,8 @@ POLICY: dict[Role, frozenset[Action]] = {
         {A.READ_PATIENTS, A.EDIT_PATIENTS, A.IMPORT, A.VIEW_AUDIT, A.EXPORT_IDENTIFIED, A.ANSWER_QUERY}
     ),
     Role.CLINICIAN: frozenset({A.READ_PATIENTS, A.STRATIFY, A.RANDOMISE, A.EXPLAIN}),
-    Role.MONITOR: frozenset({A.READ_PATIENTS, A.VIEW_AUDIT, A.RAISE_QUERY}),
+    Role.MONITOR: frozenset({A.READ_PATIENTS, A.VIEW_AUDIT, A.RAISE_QUERY, A.VERIFY_SOURCE, A.LOCK_RECORD}),
+    Role.INVESTIGATOR: frozenset({A.READ_PATIENTS, A.SIGN_RECORD}),
 }
 
 #: Actions that concern the whole study, not a centre's patients: only a grant over the

@@ -484,7 +484,13 @@ def check_entry(
     """
     fmt = fmt or EntryFormat()
     entry = _entry(actor, engine, kind, values, fmt, patient_id, record_id)
-    problems = _dry_run(engine, entry.rows, actor.username)
+    from bassinet.registry.signoff import CasebookLocked
+
+    try:
+        problems = _dry_run(engine, entry.rows, actor.username)
+    except CasebookLocked as exc:  # the write path's rule, shown beside the field it refuses
+        problems = ()
+        entry.early.append(FieldError(exc.field, str(exc)))
     fields = {c.name for c in form_fields(kind, new=patient_id is None)}
     return _verdict(problems, kind, entry.index, fields, entry.early)
 
@@ -562,7 +568,13 @@ def save_entry(
             _lock(kind, target, version, entry.cells)(session)
     if editing and not why:
         entry.early.append(FieldError("reason", "is required: say why a stored value changes"))
-    problems = _dry_run(engine, entry.rows, actor.username)
+    from bassinet.registry.signoff import CasebookLocked
+
+    try:
+        problems = _dry_run(engine, entry.rows, actor.username)
+    except CasebookLocked as exc:  # the write path's rule, shown beside the field it refuses
+        problems = ()
+        entry.early.append(FieldError(exc.field, str(exc)))
     fields = {c.name for c in form_fields(kind, new=patient_id is None)}
     verdict = _verdict(problems, kind, entry.index, fields, entry.early)
     if not verdict.ok:

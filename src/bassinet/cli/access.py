@@ -136,7 +136,10 @@ def users_unlock(username: str, registry: Registry = None, user: User = None) ->
 def users_grant(
     username: str,
     role: Annotated[
-        str, typer.Argument(help="administrator, trial_statistician, data_manager, clinician, monitor")
+        str,
+        typer.Argument(
+            help="administrator, trial_statistician, data_manager, clinician, monitor, investigator"
+        ),
     ],
     centre: Centre = None,
     study_group: Group = None,

@@ -5,6 +5,7 @@ SQLAlchemy session, so no write to registry data escapes the audit trail.
 """
 
 from bassinet.registry import audit as _audit  # noqa: F401  (registers the audit listener)
+from bassinet.registry import signoff as _signoff  # noqa: F401  (registers the sign-off rules of every write)
 from bassinet.registry.frames import (
     RegistryFrames,
     export_frames,

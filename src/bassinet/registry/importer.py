@@ -487,6 +487,69 @@ def _check_identity_and_arms(session: Session, parsed: _Parsed, reason: str | No
     return problems
 
 
+def _locked_casebooks(session: Session, parsed: _Parsed, sheets: Sequence[str]) -> list[Problem]:
+    """A row that would change a locked patient's casebook (migration 0012) is a problem.
+
+    The same rule, in the same words, as :mod:`.signoff` applies to every flush: here it is
+    found before anything is written, so that a quarantined import keeps the other patients.
+    A re-import of a locked patient's unchanged rows passes.
+    """
+    from bassinet.registry.signoff import locked_rule
+
+    if session.scalar(select(m.PatientLock.id).where(m.PatientLock.unlocked_at.is_(None)).limit(1)) is None:
+        return []
+    problems: list[Problem] = []
+    study_ids = list(parsed.patients)
+    loaders = [selectinload(getattr(m.Patient, attr)) for _, attr in CHILD_MODELS.values()]
+    for start in range(0, len(study_ids), CHUNK_PATIENTS):
+        rows = session.execute(
+            select(m.Patient, m.PatientLock)
+            .join(m.PatientLock, m.PatientLock.patient_id == m.Patient.id)
+            .where(m.Patient.study_id.in_(study_ids[start : start + CHUNK_PATIENTS]))
+            .where(m.PatientLock.unlocked_at.is_(None))
+            .options(*loaders, selectinload(m.Patient.centre))
+        ).all()
+        for patient, lock in rows:
+            bundle = parsed.patients[patient.study_id]
+            record = bundle.patient
+            sid = patient.study_id
+            if record.values.get("centre") != patient.centre.name:
+                problems.append(record.problem("centre", locked_rule(sid, "patient", "centre", lock)))
+            for name, value in _model_values("patients", record).items():
+                if getattr(patient, name) != value:
+                    problems.append(record.problem(name, locked_rule(sid, "patient", name, lock)))
+            for sheet in sheets:
+                if sheet == "patients":
+                    continue
+                key_fields = SHEETS[sheet].key
+                current = {
+                    tuple(getattr(c, k) for k in key_fields): c
+                    for c in getattr(patient, CHILD_MODELS[sheet][1])
+                }
+                wanted = set()
+                for child in bundle.rows(sheet):
+                    values = _model_values(sheet, child)
+                    key = tuple(values[k] for k in key_fields)
+                    wanted.add(key)
+                    stored = current.get(key)
+                    if stored is None:
+                        problems.append(
+                            child.problem(
+                                key_fields[0], locked_rule(sid, f"{sheet}:new", key_fields[0], lock)
+                            )
+                        )
+                        continue
+                    for name, value in values.items():
+                        if getattr(stored, name) != value:
+                            name_of = f"{sheet}:{stored.id}"
+                            problems.append(child.problem(name, locked_rule(sid, name_of, name, lock)))
+                for key, stored in current.items():
+                    if key not in wanted:
+                        rule = locked_rule(sid, f"{sheet}:{stored.id}", key_fields[0], lock)
+                        problems.append(record.problem("study_id", f"would delete a record: {rule}"))
+    return problems
+
+
 def _check_against_registry(session: Session, parsed: _Parsed, reason: str | None = None) -> list[Problem]:
     """Rules that need the registry: a centre belongs to one study group; identity; allocated arms."""
     problems = _one_group_per_centre(parsed) + _check_identity_and_arms(session, parsed, reason)
@@ -883,6 +946,7 @@ def import_files(
         serialise_imports(session)  # a concurrent import of the same new centre waits, then sees it
         problems = parsed.problems + _check_against_registry(session, parsed, reason)
         problems += _outside(parsed, centres)
+        problems += _locked_casebooks(session, parsed, list(sheets))
         rejected_rows: dict[tuple[str, str, int], list[str]] = defaultdict(list)
         rejected_patients = set()
         for problem in problems:

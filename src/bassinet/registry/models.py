@@ -479,6 +479,82 @@ class DataQuery(Base):
     patient: Mapped[Patient] = relationship()
 
 
+class SdvMark(Base):
+    """A monitor's source-data verification of one field of one record (migration 0012).
+
+    ``record`` is ``patient`` or ``KIND:ID`` (as :class:`DataQuery`); ``verified_value`` is the
+    value as the audit trail writes it at verification, so that a later change is seen even
+    if it bypassed Bassinet (a change through Bassinet deletes the mark in its transaction).
+    """
+
+    __tablename__ = "sdv_mark"
+    __table_args__ = (UniqueConstraint("patient_id", "record", "field"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id", ondelete="CASCADE"))
+    record: Mapped[str] = mapped_column(String(64), doc="'patient' or KIND:ID.")
+    field: Mapped[str] = mapped_column(String(64))
+    verified_value: Mapped[str | None] = mapped_column(Text)
+    verified_by: Mapped[str] = mapped_column(String(100))
+    verified_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PatientLock(Base):
+    """A lock of a patient's casebook (the patient row and all its records), kept after unlocking."""
+
+    __tablename__ = "patient_lock"
+    __table_args__ = (
+        CheckConstraint(
+            "(unlocked_at IS NULL) = (unlocked_by IS NULL)"
+            " AND (unlocked_at IS NULL) = (unlock_reason IS NULL)",
+            name="unlock_complete",
+        ),
+        Index(
+            "uq_patient_lock_one_current",
+            "patient_id",
+            unique=True,
+            sqlite_where=text("unlocked_at IS NULL"),
+            postgresql_where=text("unlocked_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id", ondelete="CASCADE"))
+    locked_by: Mapped[str] = mapped_column(String(100))
+    locked_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    lock_reason: Mapped[str] = mapped_column(Text)
+    unlocked_by: Mapped[str | None] = mapped_column(String(100))
+    unlocked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    unlock_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class CasebookSignature(Base):
+    """An investigator's signature of a patient's casebook, and its voiding by a later change."""
+
+    __tablename__ = "casebook_signature"
+    __table_args__ = (
+        CheckConstraint("(voided_at IS NULL) = (voided_by IS NULL)", name="void_complete"),
+        Index(
+            "uq_casebook_signature_one_current",
+            "patient_id",
+            unique=True,
+            sqlite_where=text("voided_at IS NULL"),
+            postgresql_where=text("voided_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id", ondelete="CASCADE"))
+    signed_by: Mapped[str] = mapped_column(String(100), doc="The signer's username.")
+    signer_name: Mapped[str] = mapped_column(String(200), doc="The signer's full name, as shown.")
+    signed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    meaning: Mapped[str] = mapped_column(Text, doc="The meaning of the signature, as shown to the signer.")
+    casebook_sha256: Mapped[str] = mapped_column(String(64), doc="SHA-256 of the casebook's values.")
+    voided_by: Mapped[str | None] = mapped_column(String(100))
+    voided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    void_reason: Mapped[str | None] = mapped_column(Text)
+
+
 #: Tables that hold registry data (audited), in an order safe for inserting.
 REGISTRY_TABLES: tuple[type[Base], ...] = (
     StudyGroup,
@@ -494,6 +570,9 @@ REGISTRY_TABLES: tuple[type[Base], ...] = (
     Unblinding,
     BalanceView,
     DataQuery,
+    SdvMark,
+    PatientLock,
+    CasebookSignature,
 )
 
 
@@ -529,6 +608,7 @@ class Role(StrEnum):
     DATA_MANAGER = "data_manager"
     CLINICIAN = "clinician"
     MONITOR = "monitor"
+    INVESTIGATOR = "investigator"
 
 
 class ScopeKind(StrEnum):
@@ -556,6 +636,9 @@ class User(Base):
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     disabled: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    full_name: Mapped[str | None] = mapped_column(
+        String(200), doc="The name a signature shows beside the username (migration 0012)."
+    )
     date_format: Mapped[str | None] = mapped_column(
         String(20), doc="How the entry forms show and read dates (strftime); empty: ISO 8601."
     )

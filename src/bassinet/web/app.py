@@ -34,6 +34,7 @@ from bassinet.web import (
     quality_pages,
     query_pages,
     reports_pages,
+    signoff_pages,
     upload,
 )
 from bassinet.web.cache import ScopeCache
@@ -177,6 +178,7 @@ def create_app(registry_url: str | None = None, *, settings: WebSettings | None 
     app.include_router(upload.router)
     app.include_router(quality_pages.router)
     app.include_router(query_pages.router)
+    app.include_router(signoff_pages.router)
     app.dependency_overrides[reports_pages.page_actor] = _signed_in_actor
     _include_api(app)
     return app

@@ -127,6 +127,9 @@ ACTION_WORDS: dict[Action, str] = {
     Action.MANAGE_USERS: "managing users",
     Action.RAISE_QUERY: "raising data queries",
     Action.ANSWER_QUERY: "answering data queries",
+    Action.VERIFY_SOURCE: "verifying source data",
+    Action.LOCK_RECORD: "locking casebooks",
+    Action.SIGN_RECORD: "signing casebooks",
 }
 
 #: Risk groups in words, for the pages: the protocols' decisions store the code (Interfant-06:

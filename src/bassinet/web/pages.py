@@ -16,7 +16,7 @@ from bassinet.access import Action, Actor, permits
 from bassinet.access.security_log import SecurityEvent, log_security_event
 from bassinet.application import queries
 from bassinet.registry.escaping import spreadsheet_cell
-from bassinet.web import protocol_pages, query_pages
+from bassinet.web import protocol_pages, query_pages, signoff_pages
 from bassinet.web.cache import ScopeCache
 from bassinet.web.context import SignedIn, engine_of, redirect, render, settings_of
 from bassinet.web.figures import survival_svg
@@ -273,6 +273,7 @@ def patient(request: Request, patient_id: int, visit: SignedIn) -> Response:
         p=detail,
         protocol=protocol_pages.panel(request, visit, patient_id),
         dq=query_pages.patient_panel(request, visit, patient_id),
+        monitoring=signoff_pages.panel(request, visit, patient_id),
     )
 
 
