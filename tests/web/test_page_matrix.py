@@ -461,6 +461,9 @@ ENTRY_RULES: dict[tuple[str, str], Rule] = {
 # before the matrix runs (see `known`), so a clinician's stratify stores nothing new; the
 # stratum confirmed is never the one the allocation would use, so randomising is refused (409).
 PROTOCOL_RULES: dict[tuple[str, str], Rule] = {
+    ("GET", "/patients/{patient_id}/protocol/stratify"): _of_patient(
+        "GET", "/patients/{pid}/protocol/stratify", "stratify", _h1(200, "Stratify {sid}?")
+    ),
     ("POST", "/patients/{patient_id}/protocol/stratify"): _of_patient(
         "POST",
         "/patients/{pid}/protocol/stratify",

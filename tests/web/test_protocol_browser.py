@@ -69,6 +69,10 @@ def test_a_clinician_stratifies_randomises_with_confirmation_and_is_refused_a_se
     assert b.find_element(By.ID, "stored-group").text == "No stratification decision stored yet."
     _shot(b, "protocol-panel")
     b.find_element(By.ID, "stratify").click()
+    _loaded(b, "Stratify ROT-HR?")
+    assert b.find_element(By.ID, "stratify-group").text == "high risk (HR)"
+    _shot(b, "protocol-confirm-stratify")
+    b.find_element(By.ID, "confirm-stratify").click()
     WebDriverWait(b, 30, ignored_exceptions=(StaleElementReferenceException,)).until(
         lambda d: (
             d.find_element(By.ID, "stored-group").text == "Stored stratification decision: HR (current)."
@@ -88,7 +92,10 @@ def test_a_clinician_stratifies_randomises_with_confirmation_and_is_refused_a_se
     b.find_element(By.ID, "back").click()
     _loaded(b, "Patient ROT-HR")
     assert b.find_element(By.ID, "allocated-arm").text.startswith(f"Randomised: arm {arm}, stratum HR / DCOG")
-    b.find_element(By.ID, "randomise").click()
+    assert not b.find_elements(By.ID, "randomise")  # no button: the panel says why not
+    why_not = b.find_element(By.ID, "randomise-refusal").text
+    assert why_not.startswith(f"Not randomisable now: ROT-HR is not randomised: arm {arm} is already")
+    b.get(f"{server}/patients/{world['ROT-HR']}/protocol/randomise")
     _loaded(b, "Not randomised")
     refusal = b.find_element(By.ID, "refusal").text
     assert refusal.startswith(f"ROT-HR is not randomised: arm {arm} is already on record")
