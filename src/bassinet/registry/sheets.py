@@ -148,7 +148,7 @@ SHEETS: dict[str, SheetSpec] = {
                 _c("time_point", "code", True, v.TimePoint),
                 _c("measured_on", "date", True),
                 _c("method", "code", True, v.MRDMethod),
-                _c("value", "mrd", True, doc="A fraction in [0, 1], 'negative' or 'PNQ'."),
+                _c("value", "mrd", True, doc="A fraction from 0 to 1 (1% is 0.01), 'negative' or 'PNQ'."),
             ),
             key=("time_point", "method"),
             doc="MRD measurements, one row per patient, time point and method.",
