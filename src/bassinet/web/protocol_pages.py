@@ -11,6 +11,7 @@ is shown as a plain sentence, never as a command line.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, fields
 from typing import Annotated
@@ -200,6 +201,13 @@ def explain(request: Request, patient_id: int, visit: SignedIn) -> Response:
         )
     except DataError as exc:
         return _refused(request, visit, patient_id, study_id, "No explanation", exc)
+    from sqlalchemy.orm import Session
+
+    from bassinet.application import queries
+
+    with Session(engine) as session:
+        centre = queries.patient_detail(session, visit.actor, patient_id).centre
+    today = dt.date.today()
     return render(
         request,
         "protocol/explain.html",
@@ -208,4 +216,8 @@ def explain(request: Request, patient_id: int, visit: SignedIn) -> Response:
         audience=audience,
         patient_id=patient_id,
         back=_back(patient_id),
+        # the printed letter says when, where and for whom it was written (cold review)
+        letter_date=f"{today.day} {today:%B %Y}",
+        centre=centre,
+        study_id=study_id,
     )
