@@ -292,7 +292,8 @@ def test_the_upload_page_lists_each_file_kinds_columns_with_meaning_and_allowed_
         for column in sheet.columns:
             assert f'<th scope="row"><code>{column.name}</code></th>' in page
     assert "<td>one of M (male), F (female)</td>" in page
-    assert "<td>a number from 0 to 5000</td>" in page  # wbc, from the import's bounds
+    assert "<td>a number from 0 to 5,000</td>" in page  # wbc, from the import's bounds
+    assert "<td>a number from 0 to 5,000,000</td>" in page  # day-8 blasts
     assert "<td>Treating centre&#39;s name.</td>" in page
 
 

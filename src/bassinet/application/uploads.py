@@ -113,7 +113,7 @@ def _allowed(column: Column) -> str:
         return "a date, YYYY-MM-DD"
     if column.kind == "number":
         if column.minimum is not None and column.maximum is not None:
-            return f"a number from {column.minimum:g} to {column.maximum:g}"
+            return f"a number from {column.minimum:,.10g} to {column.maximum:,.10g}"
         return "a number"
     if column.kind == "mrd":
         return "a fraction from 0 to 1 (1% is 0.01), 'negative', or 'PNQ' (positive, not quantifiable)"
