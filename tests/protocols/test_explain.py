@@ -81,3 +81,11 @@ def test_html_is_escaped_and_complete() -> None:
 def test_an_unknown_audience_is_refused() -> None:
     with pytest.raises(DataError, match="audience is 'press'"):
         document("press")
+
+
+def test_a_missing_fact_without_words_of_its_own_is_named_by_its_field_in_a_sentence() -> None:
+    # cold review: "missing: wbc" was rule-engine speak; a good prednisone response, so WBC decides
+    text = document("clinician", wbc=None, day8_blasts=500.0).markdown()  # type: ignore[attr-defined]
+    assert "White cells (WBC) at diagnosis (patient form) is not recorded yet." in text
+    assert "WBC at diagnosis unknown: not known yet, so this criterion cannot be judged." in text
+    assert "missing: " not in text

@@ -66,7 +66,7 @@ FACT_LABELS = {
     "age (date of birth, diagnosis date)": "Date of birth and Diagnosis date (patient form)",
     "wbc": "White cells (WBC) at diagnosis (patient form)",
     "day8_blasts": "Day-8 blasts (patient form)",
-    "risk group": "the facts of the risk group (patient form)",
+    "risk group": "the risk group (decided from the facts above)",
     "cr_after_induction": "the remission assessment at the end of induction",
     "in_first_remission": "the remission assessments and any relapse (events)",
     "MRD at the start of OCTADAD": "the MRD measurement at the start of OCTADAD",
@@ -211,7 +211,10 @@ def _decision_lines(decision: Decision) -> list[str]:
             lines.append(_sentence(f"{c.text}: this criterion is not met"))
         else:
             lines.append(_sentence(f"{c.text}: not known yet, so this criterion cannot be judged"))
-    lines += [_sentence(MISSING_WORDS.get(fact, f"{fact} is not recorded yet")) for fact in decision.missing]
+    lines += [
+        _sentence(MISSING_WORDS.get(fact) or f"{FACT_LABELS.get(fact, fact)} is not recorded yet")
+        for fact in decision.missing
+    ]
     lines += [_sentence(f"Note: {note}") for note in decision.notes]
     return lines
 

@@ -85,7 +85,7 @@ def panel(request: Request, visit: Visit, patient_id: int) -> PanelView:
             refusal = plain_refusal(str(exc))
     ask: tuple[str, ...] = ()
     if found.missing and not permits(visit.actor, Action.EDIT_PATIENTS):
-        ask = tuple(dict.fromkeys(_LABEL_OF_WORDS.get(m, m) for m in found.missing))
+        ask = tuple(dict.fromkeys(_LABEL_OF_WORDS.get(m, m) for m in found.missing if m != "risk group"))
     # a fact without words of its own ("wbc") is named by its field's label
     missing = tuple(
         f"{FACT_LABELS[m]} is not recorded yet" if m in FACT_LABELS and m not in MISSING_WORDS else m
