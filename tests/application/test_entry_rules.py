@@ -146,13 +146,13 @@ CASES: list[tuple[str, str, dict[str, str], set[tuple[str, str]]]] = [
         "MRD over 1",
         "mrd",
         {"time_point": "day_15", "measured_on": "2020-04-01", "method": "PCR", "value": "1.0001"},
-        {("value", "is not an MRD fraction in [0, 1]")},
+        {("value", "is not an MRD fraction from 0 to 1")},
     ),
     (
         "MRD below 0",
         "mrd",
         {"time_point": "day_15", "measured_on": "2020-04-01", "method": "PCR", "value": "-0.0001"},
-        {("value", "is not an MRD fraction in [0, 1]")},
+        {("value", "is not an MRD fraction from 0 to 1")},
     ),
     (
         "MRD not understood",

@@ -38,8 +38,9 @@ def test_the_clinician_sees_every_criterion_drug_and_the_indication() -> None:
     text = document("clinician").markdown()  # type: ignore[attr-defined]
     assert "# P7: Interfant-06 decisions" in text
     assert "Risk group: HR" in text
-    assert "holds: WBC 412 x10^9/L >= 300" in text
-    assert "holds: day-8 blasts 1200/uL >= 1000: poor prednisone response" in text
+    assert "WBC 412 x10^9/L >= 300: this criterion is met." in text
+    assert "Day-8 blasts 1200/uL >= 1000: poor prednisone response: this criterion is met." in text
+    assert "holds:" not in text  # rule-engine speak (cold review)
     assert "MARMA: high-dose cytarabine, high-dose methotrexate" in text
     assert "Allogeneic SCT: indicated" in text
 
@@ -80,3 +81,11 @@ def test_html_is_escaped_and_complete() -> None:
 def test_an_unknown_audience_is_refused() -> None:
     with pytest.raises(DataError, match="audience is 'press'"):
         document("press")
+
+
+def test_a_missing_fact_without_words_of_its_own_is_named_by_its_field_in_a_sentence() -> None:
+    # cold review: "missing: wbc" was rule-engine speak; a good prednisone response, so WBC decides
+    text = document("clinician", wbc=None, day8_blasts=500.0).markdown()  # type: ignore[attr-defined]
+    assert "White cells (WBC) at diagnosis (patient form) is not recorded yet." in text
+    assert "WBC at diagnosis unknown: not known yet, so this criterion cannot be judged." in text
+    assert "missing: " not in text

@@ -128,7 +128,7 @@ def test_a_missing_kmt2a_result_is_named_for_both_readers(url: str) -> None:
     code, text, _ = explain(url, "NOKMT", "clinician")
     assert code == 0
     assert (
-        "missing: the result of the test for a change in a gene called KMT2A (also known as MLL) is not"
+        "The result of the test for a change in a gene called KMT2A (also known as MLL) is not"
         in text
     )
     code, letter, _ = explain(url, "NOKMT", "family")

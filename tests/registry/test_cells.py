@@ -122,9 +122,9 @@ def test_mrd_is_a_fraction_negative_or_positive_not_quantifiable(raw: str, expec
 @pytest.mark.parametrize(
     ("raw", "rule"),
     [
-        ("1.5", r"is not an MRD fraction in \[0, 1\]"),
-        ("1.0001", r"is not an MRD fraction in \[0, 1\]"),
-        ("-0.001", r"is not an MRD fraction in \[0, 1\]"),
+        ("1.5", r"is not an MRD fraction from 0 to 1"),
+        ("1.0001", r"is not an MRD fraction from 0 to 1"),
+        ("-0.001", r"is not an MRD fraction from 0 to 1"),
         ("5%", "is not an MRD result"),
         ("positive", "is not an MRD result"),
     ],

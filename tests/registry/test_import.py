@@ -370,7 +370,7 @@ def test_mrd_of_one_and_a_half_is_refused(engine: Engine, tmp_path: Path) -> Non
     refused(
         engine,
         path,
-        r"\[mrd\] row 2: column 'value' \(1.5\) is not an MRD fraction in \[0, 1\]",
+        r"\[mrd\] row 2: column 'value' \(1.5\) is not an MRD fraction from 0 to 1",
         long_sheets=others,
     )
 

@@ -95,7 +95,7 @@ def test_the_browser_shows_the_reason_once_with_the_changed_fields_under_it(corr
     assert "second look" in changes[0] and "source document checked" in changes[1]
     fields = re.findall(r'<span class="field">([^<]+)</span>', changes[1])
     assert sorted(fields) == ["day8_blasts", "sex", "wbc"]
-    assert "<del>F</del> → <ins>M</ins>" in changes[1]
-    assert "<del>M</del> → <ins>F</ins>" in changes[0]
+    assert "<del>female</del> → <ins>male</ins>" in changes[1]
+    assert "<del>male</del> → <ins>female</ins>" in changes[0]
     assert changes[1].count("dm_rot") == 1
     assert "4 entries" in page  # the count is of the trail's entries, one a field

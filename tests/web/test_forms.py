@@ -68,7 +68,7 @@ def test_a_mistake_is_shown_beside_its_field_with_what_was_typed_and_nothing_is_
     client = _signed_in(site, "dm_rot")
     status, page, _ = _post(client, "/patients/new", {"study_id": "FORM-1", **NEW, "wbc": "-3"})
     assert status == 400
-    assert _field_error(page, "wbc") == "wbc: must be >= 0 x10^9/L"
+    assert _field_error(page, "wbc") == "must be >= 0 x10^9/L"
     assert _field_error(page, "diagnosis_date") is None
     assert _value(page, "wbc") == "-3" and _value(page, "study_id") == "FORM-1"
     assert _patient(site, "FORM-1") is None
@@ -95,7 +95,7 @@ def test_a_new_remission_is_checked_against_the_patients_dates_then_added(site: 
     record = {"time_point": "end_of_induction", "assessment_date": "2020-02-01", "status": "CR"}
     status, page, _ = _post(client, path, record)
     assert status == 400
-    assert _field_error(page, "assessment_date") == "assessment_date: is before 'diagnosis_date' (2020-03-01)"
+    assert _field_error(page, "assessment_date") == "is before 'diagnosis_date' (2020-03-01)"
     status, _, _ = _post(client, path, {**record, "assessment_date": "2020-04-01"})
     assert status == 303
     listing = client.get(f"/patients/{patient.id}/records").text
@@ -110,7 +110,7 @@ def test_a_correction_needs_a_reason_and_is_audited_with_it_and_the_user(site: S
     path = f"/patients/{patient.id}/edit"
     status, page, _ = _post(client, path, {**NEW, "wbc": "130"})
     assert status == 400
-    assert "reason: is required" in (_field_error(page, "reason") or "")
+    assert (_field_error(page, "reason") or "").startswith("is required")
     status, _, _ = _post(client, path, {**NEW, "wbc": "130", "reason": "lab report re-read"})
     assert status == 303
     with Session(site.world.engine) as session:
@@ -174,7 +174,7 @@ def test_dates_and_decimals_are_shown_and_read_in_the_users_format_and_stored_ca
     )
     assert status == 400
     assert (_field_error(page, "diagnosis_date") or "").startswith(
-        "diagnosis_date: is not a date in the form DD.MM.YYYY"
+        "is not a date in the form DD.MM.YYYY"
     )
     status, _, _ = _post(client, "/patients/new", {"study_id": "FORM-5", **dutch})
     assert status == 303
@@ -232,7 +232,7 @@ def test_a_record_is_corrected_with_its_reason_and_a_stale_form_of_it_is_refused
     stale = first.get(path).text  # opened, then left open while the correction below is saved
     status, page, _ = _post(first, path, {**record, "assessment_date": "2020-02-20", "reason": "typo"})
     assert status == 400
-    assert _field_error(page, "assessment_date") == "assessment_date: is before 'diagnosis_date' (2020-03-01)"
+    assert _field_error(page, "assessment_date") == "is before 'diagnosis_date' (2020-03-01)"
     status, _, _ = _post(
         first, path, {**record, "assessment_date": "2020-03-16", "reason": "day 15 is the 16th"}
     )

@@ -461,6 +461,9 @@ ENTRY_RULES: dict[tuple[str, str], Rule] = {
 # before the matrix runs (see `known`), so a clinician's stratify stores nothing new; the
 # stratum confirmed is never the one the allocation would use, so randomising is refused (409).
 PROTOCOL_RULES: dict[tuple[str, str], Rule] = {
+    ("GET", "/patients/{patient_id}/protocol/stratify"): _of_patient(
+        "GET", "/patients/{pid}/protocol/stratify", "stratify", _h1(200, "Stratify {sid}?")
+    ),
     ("POST", "/patients/{patient_id}/protocol/stratify"): _of_patient(
         "POST",
         "/patients/{pid}/protocol/stratify",
@@ -485,7 +488,7 @@ PROTOCOL_RULES: dict[tuple[str, str], Rule] = {
 
 # Import by upload (bassinet.web.upload, branch h19actions), for data managers: a file that is
 # not CSV or XLSX is refused before the importer reads it (400). An upload is only its own
-# user's: any other token is "no such upload" (404) to everyone signed in, whatever the role.
+# user's: any other token is "no such upload" (404) to everyone who may import.
 NOT_CSV = ("patients", "notes.txt", b"not a table\n", "text/plain")
 NO_SUCH_UPLOAD = Expect(404, shown="no such upload", kind="alert")
 UPLOAD_RULES: dict[tuple[str, str], Rule] = {
@@ -498,11 +501,15 @@ UPLOAD_RULES: dict[tuple[str, str], Rule] = {
         form=EMPTY,
         upload=NOT_CSV,
     ),
+    # a user who may not import is refused as on the upload page (403), whatever the token
     ("POST", "/upload/{token}/confirm"): _needs(
-        "POST", f"/upload/{MISSING_UPLOAD}/confirm", None, NO_SUCH_UPLOAD, form={"digest": ""}
+        "POST", f"/upload/{MISSING_UPLOAD}/confirm", "import", NO_SUCH_UPLOAD, form={"digest": ""}
     ),
     ("GET", "/upload/{token}/quarantine.csv"): _needs(
-        "GET", f"/upload/{MISSING_UPLOAD}/quarantine.csv", None, NO_SUCH_UPLOAD
+        "GET", f"/upload/{MISSING_UPLOAD}/quarantine.csv", "import", NO_SUCH_UPLOAD
+    ),
+    ("GET", "/upload/template/{kind}.csv"): _needs(
+        "GET", "/upload/template/patients.csv", "import", Expect(200)
     ),
 }
 

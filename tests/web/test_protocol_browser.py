@@ -69,6 +69,10 @@ def test_a_clinician_stratifies_randomises_with_confirmation_and_is_refused_a_se
     assert b.find_element(By.ID, "stored-group").text == "No stratification decision stored yet."
     _shot(b, "protocol-panel")
     b.find_element(By.ID, "stratify").click()
+    _loaded(b, "Stratify ROT-HR?")
+    assert b.find_element(By.ID, "stratify-group").text == "high risk (HR)"
+    _shot(b, "protocol-confirm-stratify")
+    b.find_element(By.ID, "confirm-stratify").click()
     WebDriverWait(b, 30, ignored_exceptions=(StaleElementReferenceException,)).until(
         lambda d: (
             d.find_element(By.ID, "stored-group").text == "Stored stratification decision: HR (current)."
@@ -88,7 +92,10 @@ def test_a_clinician_stratifies_randomises_with_confirmation_and_is_refused_a_se
     b.find_element(By.ID, "back").click()
     _loaded(b, "Patient ROT-HR")
     assert b.find_element(By.ID, "allocated-arm").text.startswith(f"Randomised: arm {arm}, stratum HR / DCOG")
-    b.find_element(By.ID, "randomise").click()
+    assert not b.find_elements(By.ID, "randomise")  # no button: the panel says why not
+    why_not = b.find_element(By.ID, "randomise-refusal").text
+    assert why_not.startswith(f"Not randomisable now: ROT-HR is not randomised: arm {arm} is already")
+    b.get(f"{server}/patients/{world['ROT-HR']}/protocol/randomise")
     _loaded(b, "Not randomised")
     refusal = b.find_element(By.ID, "refusal").text
     assert refusal.startswith(f"ROT-HR is not randomised: arm {arm} is already on record")
@@ -102,3 +109,34 @@ def test_a_clinician_stratifies_randomises_with_confirmation_and_is_refused_a_se
             select(m.Allocation).join(m.Patient).where(m.Patient.study_id == "ROT-HR")
         ).all()
     assert [(a.arm, a.allocated_by) for a in allocations] == [(arm, "cli_rot")]
+
+
+def test_the_family_letter_prints_on_one_a4_page_with_its_date_centre_and_study_id(
+    server: str,
+    browser: WebDriver,
+    site: Site,
+    world: dict[str, int],
+) -> None:
+    # cold review: the printed letter lacked the date, the centre and the child's study ID
+    import base64
+    import datetime as dt
+    import re
+
+    b = browser
+    _sign_in(b, server, site, "cli_rot")
+    b.get(f"{server}/patients/{world['ROT-HR']}/protocol/explain?for=family")
+    _loaded(b, "About your child")
+    today = dt.date.today()
+    assert b.find_element(By.ID, "letter-date").text == f"{today.day} {today:%B %Y}"
+    assert b.find_element(By.ID, "letter-centre").text == "Rotterdam"
+    assert b.find_element(By.ID, "letter-study-id").text == "ROT-HR"
+    _shot(b, "protocol-explain-family")
+    printed = b.execute_cdp_cmd(  # type: ignore[attr-defined]
+        "Page.printToPDF", {"paperWidth": 8.27, "paperHeight": 11.69, "printBackground": False}
+    )
+    pdf = base64.b64decode(printed["data"])
+    folder = os.environ.get("BASSINET_SCREENSHOTS")
+    if folder:
+        (Path(folder) / "protocol-explain-family.pdf").write_bytes(pdf)
+    assert len(re.findall(rb"/Type\s*/Page\b", pdf)) == 1  # one A4 page per letter
+    assert b"/MediaBox [0 0 595" in pdf  # A4 width in points (595.3)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator
 
@@ -11,8 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bassinet.registry import models as m
+from bassinet.registry import registry_session
 from bassinet.web.protocol_pages import plain_refusal
-from tests.web._protocol_world import add_protocol_patients, make_key
+from tests.web._protocol_world import _infant, add_protocol_patients, make_key
 from tests.web.conftest import SCRIPT, Site, csrf_of, sign_in
 
 
@@ -62,11 +64,15 @@ def test_a_clinician_sees_the_risk_group_the_transplant_indication_their_reasons
     assert re.search(r'id="risk-group"><strong>HR</strong>', panel)
     assert re.search(r'id="transplant-indication"><strong>indicated</strong>', panel)
     assert "Risk group: HR (interfant-06)" in panel  # the explanation's own heading
-    assert "holds: KMT2A rearranged" in panel
+    assert "KMT2A rearranged" in panel and "this criterion is met." in panel
+    assert "holds:" not in panel
     assert "not complete" not in panel
     assert "No stratification decision stored yet." in panel
-    for button in ('id="stratify"', 'id="randomise"', 'id="explain-clinician"', 'id="explain-family"'):
+    for button in ('id="stratify"', 'id="explain-clinician"', 'id="explain-family"'):
         assert button in panel
+    # not yet stratified: no Randomise button, the reason instead (cold review)
+    assert 'id="randomise"' not in panel
+    assert "stratify the patient first (the Stratify button)." in panel
 
 
 def test_an_incomplete_patient_shows_what_is_missing_in_words(site: Site, world: dict[str, int]) -> None:
@@ -302,3 +308,86 @@ def test_without_a_randomisation_key_the_page_says_so_and_draws_nothing(
         refused.text
     )
     assert _allocations(site, "ROT-MR") == []
+
+
+# -- cold review (issue 19): reasons in sentences, Stratify confirmed like Randomise, no Randomise
+# button where the patient is not eligible (the reason instead), whom to ask for missing facts.
+
+
+def _fresh(site: Site, study_id: str, *, born: dt.date, wbc: float) -> int:
+    """A new Rotterdam infant as the protocol world's (not stratified: other tests stratify theirs)."""
+    with registry_session(site.world.engine, actor="test setup") as session:
+        rotterdam = session.scalars(select(m.Centre).where(m.Centre.name == "Rotterdam")).one()
+        patient = _infant(rotterdam, study_id, born=born, wbc=wbc)
+        session.add(patient)
+        session.flush()
+        return int(patient.id)
+
+
+def _stored(site: Site, study_id: str) -> list[m.RiskAssignment]:
+    with Session(site.world.engine) as session:
+        return list(
+            session.scalars(select(m.RiskAssignment).join(m.Patient).where(m.Patient.study_id == study_id))
+        )
+
+
+def test_the_clinicians_reasons_are_sentences_not_rule_engine_words(
+    site: Site, world: dict[str, int]
+) -> None:
+    pid = _fresh(site, "COLD-HR1", born=dt.date(2025, 1, 1), wbc=400.0)
+    panel = _panel(_client(site, "cli_rot").get(f"/patients/{pid}").text)
+    assert "KMT2A rearranged" in panel and ": this criterion is met.</li>" in panel
+    for engine_word in ("holds:", "does not hold:", "unknown: ", "missing: ", "note: "):
+        assert engine_word not in panel
+
+
+def test_stratify_asks_for_confirmation_showing_what_will_be_recorded_and_writes_nothing(
+    site: Site, world: dict[str, int]
+) -> None:
+    client = _client(site, "cli_rot")
+    pid = _fresh(site, "COLD-HR2", born=dt.date(2025, 1, 1), wbc=400.0)
+    panel = _panel(client.get(f"/patients/{pid}").text)
+    assert f'<form method="get" action="/patients/{pid}/protocol/stratify">' in panel
+    confirm = client.get(f"/patients/{pid}/protocol/stratify")
+    assert confirm.status_code == 200
+    main = _main(confirm.text)
+    assert "<h1>Stratify COLD-HR2?</h1>" in main
+    assert '<dd id="stratify-group"><strong>high risk</strong> (HR)</dd>' in main
+    assert '<dd id="stratify-transplant">indicated</dd>' in main
+    assert 'id="confirm-stratify"' in main
+    assert _stored(site, "COLD-HR2") == []  # the confirmation step writes nothing
+    done = client.post(
+        f"/patients/{pid}/protocol/stratify",
+        data={"csrf_token": csrf_of(confirm.text)},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    assert [a.risk_group for a in _stored(site, "COLD-HR2")] == ["HR"]  # the decision shown
+
+
+def test_randomise_is_not_offered_where_the_patient_is_not_eligible_the_refusal_is_shown(
+    site: Site, world: dict[str, int]
+) -> None:
+    client = _client(site, "cli_rot")
+    pid = _fresh(site, "COLD-MR1", born=dt.date(2024, 9, 1), wbc=100.0)
+    panel = _panel(client.get(f"/patients/{pid}").text)
+    assert 'id="randomise"' not in panel
+    why_not = re.search(r'<p id="randomise-refusal">(.*?)</p>', panel, re.S)
+    assert why_not is not None
+    assert why_not.group(1).startswith("Not randomisable now: COLD-MR1 is not randomised")
+    assert "bassinet " not in why_not.group(1)  # no command line
+
+
+def test_a_clinician_is_told_to_ask_the_data_manager_for_missing_facts_by_label(
+    site: Site, world: dict[str, int]
+) -> None:
+    pid = _fresh(site, "COLD-MR2", born=dt.date(2024, 9, 1), wbc=100.0)
+    panel = _panel(_client(site, "cli_rot").get(f"/patients/{pid}").text)
+    ask = re.search(r'<p id="ask-data-manager">(.*?)</p>', panel, re.S)
+    assert ask is not None
+    assert ask.group(1) == (
+        "Ask the centre's data manager to enter them: the MRD measurement at the start of OCTADAD."
+    )
+    manager = _panel(_client(site, "dm_rot").get(f"/patients/{pid}").text)
+    assert "The facts of these decisions are not complete" in manager
+    assert 'id="ask-data-manager"' not in manager  # the data manager enters them

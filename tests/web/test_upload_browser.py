@@ -44,6 +44,9 @@ def test_a_data_manager_checks_a_file_sees_the_dry_run_and_imports_it(
     _sign_in(b, server, site, "dm_rot")
     b.find_element(By.LINK_TEXT, "Upload").click()
     _loaded(b, "Upload import")
+    b.find_element(By.CSS_SELECTOR, "#kind-patients summary strong").click()  # what the file holds
+    assert "one of M (male), F (female)" in b.find_element(By.ID, "kind-patients").text
+    _shot(b, "upload-form")
     b.find_element(By.ID, "patients").send_keys(str(upload))
     b.find_element(By.ID, "dry-run").click()
     _loaded(b, "Dry run of centre-export.csv")
@@ -59,6 +62,7 @@ def test_a_data_manager_checks_a_file_sees_the_dry_run_and_imports_it(
     b.find_element(By.ID, "confirm-import").click()
     _loaded(b, "Imported centre-export.csv")
     assert b.find_element(By.ID, "quarantine-link").get_attribute("href").endswith("/quarantine.csv")
+    assert b.find_element(By.ID, "quarantine-link").text == "centre-export-quarantine.csv"  # not a path
     _shot(b, "upload-imported")
     with Session(site.world.engine) as session:
         names = set(session.scalars(select(m.Patient.study_id).where(m.Patient.study_id.like("WEB-%"))))

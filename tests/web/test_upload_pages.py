@@ -148,6 +148,9 @@ def test_confirm_imports_exactly_the_dry_run_and_offers_the_quarantine(site: Sit
         )
     assert actors == {"dm_rot"}
     assert f'href="/upload/{token}/quarantine.csv"' in done.text
+    # a plain file name to download, never the server's path (cold review)
+    assert 'download="centre-quarantine.csv">centre-quarantine.csv</a>' in done.text
+    assert str(tmp_path) not in done.text and "/pending/" not in done.text
     download = client.get(f"/upload/{token}/quarantine.csv")
     assert download.status_code == 200
     assert "attachment" in download.headers["content-disposition"]
@@ -272,3 +275,75 @@ def test_the_importers_size_limit_applies_to_an_upload(
     assert f"centre.csv is larger than the import&#39;s limit of {len(content) - 1:,} bytes" in page
     assert list((tmp_path / "pending").iterdir()) == []  # nothing kept
     assert _patient(site, "BIG-1") is None
+
+
+# -- cold review (issue 19): what each file holds, templates from the import's definitions,
+# and a user who may not import refused alike on every upload route.
+
+
+def test_the_upload_page_lists_each_file_kinds_columns_with_meaning_and_allowed_values(
+    site: Site, tmp_path: Path
+) -> None:
+    from bassinet.registry.sheets import SHEETS
+
+    page = _client(site, "dm_rot", tmp_path).get("/upload").text
+    for kind, sheet in SHEETS.items():
+        assert f'href="/upload/template/{kind}.csv"' in page
+        for column in sheet.columns:
+            assert f'<th scope="row"><code>{column.name}</code></th>' in page
+    assert "<td>one of M (male), F (female)</td>" in page
+    assert "<td>a number from 0 to 5,000</td>" in page  # wbc, from the import's bounds
+    assert "<td>a number from 0 to 5,000,000</td>" in page  # day-8 blasts
+    assert "<td>Treating centre&#39;s name.</td>" in page
+
+
+@pytest.mark.parametrize("kind", ["patients", "remissions", "mrd", "courses", "transplants", "events"])
+def test_a_template_is_the_imports_header_and_an_example_row_that_the_import_reads(
+    site: Site, tmp_path: Path, kind: str
+) -> None:
+    from bassinet.registry.sheets import SHEETS
+
+    response = _client(site, "dm_rot", tmp_path).get(f"/upload/template/{kind}.csv")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    assert f'filename="bassinet-{kind}-template.csv"' in response.headers["content-disposition"]
+    rows = list(csv.reader(io.StringIO(response.text)))
+    assert rows[0] == [c.name for c in SHEETS[kind].columns]
+    assert len(rows) == 2
+    example = dict(zip(rows[0], rows[1], strict=True))
+    assert all(example[c.name] for c in SHEETS[kind].columns if c.required)
+    assert example["study_id"] == "EXAMPLE-001"
+
+
+def test_the_patients_template_passes_the_imports_dry_run(site: Site, tmp_path: Path) -> None:
+    client = _client(site, "dm_rot", tmp_path)
+    template = client.get("/upload/template/patients.csv").content
+    page, token = _dry_run(client, template, name="template.csv")
+    assert token is not None, page
+    assert "EXAMPLE-001" in page and 'id="refused"' not in page
+
+
+def test_an_unknown_template_kind_is_refused_in_words(site: Site, tmp_path: Path) -> None:
+    response = _client(site, "dm_rot", tmp_path).get("/upload/template/secrets.csv")
+    assert response.status_code == 400
+    assert "no file kind &#39;secrets&#39;" in response.text
+
+
+@pytest.mark.parametrize("username", ["mon_rot", "cli_rot"])
+def test_a_user_who_may_not_import_is_refused_on_every_upload_route_alike(
+    site: Site, tmp_path: Path, username: str
+) -> None:
+    owner = _client(site, "dm_rot", tmp_path)
+    _, token = _dry_run(owner, _csv([patient("NEW-COLD")]))
+    assert token is not None
+    client = _client(site, username, tmp_path)
+    form = csrf_of(client.get("/patients").text)
+    answers = [
+        client.get("/upload"),
+        client.post(f"/upload/{token}/confirm", data={"csrf_token": form, "digest": "0" * 64}),
+        client.get(f"/upload/{token}/quarantine.csv"),
+        client.get("/upload/template/patients.csv"),
+    ]
+    assert [a.status_code for a in answers] == [403, 403, 403, 403]
+    assert all("Your role does not allow importing data" in a.text for a in answers)
+    assert _patient(site, "NEW-COLD") is None

@@ -482,6 +482,7 @@ def check_entry(
 
     ``patient_id`` and ``record_id`` as for :func:`open_form`.
     """
+    authorise(actor, Action.EDIT_PATIENTS)  # first, as in save_entry
     fmt = fmt or EntryFormat()
     entry = _entry(actor, engine, kind, values, fmt, patient_id, record_id)
     from bassinet.registry.signoff import CasebookLocked
@@ -557,6 +558,9 @@ def save_entry(
 
     from bassinet.application import records
 
+    authorise(
+        actor, Action.EDIT_PATIENTS
+    )  # first: no rule runs, and no rule's words, for a user who may not edit
     fmt = fmt or EntryFormat()
     editing = patient_id is not None and (kind == "patients" or record_id is not None)
     why = (reason or "").strip()

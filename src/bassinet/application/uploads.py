@@ -9,16 +9,20 @@ scope is added or changed.
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bassinet.access.policy import Action, Actor, authorise
+from bassinet.errors import DataError
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from bassinet.registry import ImportReport
+    from bassinet.registry.sheets import Column
 
 
 @dataclass(frozen=True)
@@ -73,3 +77,113 @@ def upload_import(
         dry_run=dry_run,
         centres=scope.names,
     )
+
+
+# -- what each file kind holds (from the import's own column definitions) ----------------------
+
+
+@dataclass(frozen=True)
+class ColumnGuide:
+    """One column of an import file as the upload page explains it."""
+
+    name: str
+    required: bool
+    meaning: str
+    allowed: str
+
+
+@dataclass(frozen=True)
+class FileKind:
+    """One kind of import file (a sheet of the workbook, or a CSV file): what it is and its columns."""
+
+    name: str
+    doc: str
+    columns: tuple[ColumnGuide, ...]
+
+
+def _allowed(column: Column) -> str:
+    from bassinet.registry.vocabulary import label
+
+    if column.kind == "code" and column.codes is not None:
+        codes = [str(member.value) for member in column.codes]
+        return "one of " + ", ".join(c if label(c) == c else f"{c} ({label(c)})" for c in codes)
+    if column.kind == "yes_no":
+        return "yes or no"
+    if column.kind == "date":
+        return "a date, YYYY-MM-DD"
+    if column.kind == "number":
+        if column.minimum is not None and column.maximum is not None:
+            return f"a number from {column.minimum:,.10g} to {column.maximum:,.10g}"
+        return "a number"
+    if column.kind == "mrd":
+        return "a fraction from 0 to 1 (1% is 0.01), 'negative', or 'PNQ' (positive, not quantifiable)"
+    if column.kind == "hla":
+        return "alleles matched/typed: 8/8, 9/10, 12/12 (typed: 8, 10 or 12)"
+    return f"text, up to {column.max_length} characters" if column.max_length else "text"
+
+
+def file_kinds() -> tuple[FileKind, ...]:
+    """Every kind of import file with its columns, their meaning and the values allowed.
+
+    Read from the import's column definitions (:data:`bassinet.registry.sheets.SHEETS`): one
+    source, so the page cannot disagree with the rules that check the file.
+    """
+    from bassinet.registry.sheets import SHEETS
+
+    return tuple(
+        FileKind(
+            sheet.name,
+            sheet.doc,
+            tuple(
+                ColumnGuide(
+                    c.name, c.required, c.doc or c.name.replace("_", " ").capitalize() + ".", _allowed(c)
+                )
+                for c in sheet.columns
+            ),
+        )
+        for sheet in SHEETS.values()
+    )
+
+
+def _example(column: Column, centre: str) -> str:
+    """A value of ``column`` for the template's example row (empty for an optional column)."""
+    if column.name == "study_id":
+        return "EXAMPLE-001"
+    if column.name == "centre":
+        return centre
+    if not column.required:
+        return ""
+    if column.kind == "code" and column.codes is not None:
+        return str(next(iter(column.codes)).value)
+    if column.kind == "date":
+        return "2024-01-15" if column.name == "date_of_birth" else "2024-06-03"
+    if column.kind == "yes_no":
+        return "no"
+    if column.kind == "number":
+        return "10"
+    if column.kind == "mrd":
+        return "0.001"
+    if column.kind == "hla":
+        return "10/10"
+    return "text"
+
+
+def template_csv(actor: Actor, engine: Engine, kind: str) -> str:
+    """A CSV template of the file ``kind``: its header row and one example row.
+
+    The columns are the import's (:func:`file_kinds`); the example fills the required ones
+    (the centre is the first where ``actor`` may import) and leaves the optional ones empty.
+    """
+    scope = import_scope(actor, engine)
+    from bassinet.registry.escaping import spreadsheet_cell
+    from bassinet.registry.sheets import SHEETS
+
+    if kind not in SHEETS:
+        raise DataError(f"no file kind '{kind}'; kinds: {', '.join(SHEETS)}")
+    centre = scope.names[0] if scope.names else "Your centre"
+    columns = SHEETS[kind].columns
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([c.name for c in columns])
+    writer.writerow([spreadsheet_cell(_example(c, centre)) for c in columns])  # a centre "=..." is text
+    return out.getvalue()

@@ -58,6 +58,21 @@ MISSING_WORDS = {
     "date of the MRD measurement": "the date of the test for leftover leukemia cells (called MRD) is not "
     "recorded yet",
 }
+#: Each fact a decision may miss, by the label of the form field (or the record) where a data
+#: manager enters it: what a clinician who may not edit asks the centre's data manager for.
+FACT_LABELS = {
+    "leukemia_type": "Leukemia type (patient form)",
+    "kmt2a_status": "KMT2A status (patient form)",
+    "age (date of birth, diagnosis date)": "Date of birth and Diagnosis date (patient form)",
+    "wbc": "White cells (WBC) at diagnosis (patient form)",
+    "day8_blasts": "Day-8 blasts (patient form)",
+    "risk group": "the risk group (decided from the facts above)",
+    "cr_after_induction": "the remission assessment at the end of induction",
+    "in_first_remission": "the remission assessments and any relapse (events)",
+    "MRD at the start of OCTADAD": "the MRD measurement at the start of OCTADAD",
+    "a quantified MRD at the start of OCTADAD": "a measured MRD value at the start of OCTADAD",
+    "date of the MRD measurement": "the date of the MRD measurement (Measured on)",
+}
 # The page is kept with Bassinet's sources as ../shared/seeds/002_2dc12d5898ad8561.txt. That
 # path means nothing to a parent, so the letter names the page and its review date only.
 SOURCE = "Source: the family information page 'Infant Acute Lymphoblastic Leukemia' (reviewed December 2022)."
@@ -174,13 +189,33 @@ class Document:
         return "\n".join(parts) + "\n"
 
 
+def _sentence(text: str) -> str:
+    """``text`` as a sentence: a capital first letter and a full stop."""
+    text = text.strip()
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
 def _decision_lines(decision: Decision) -> list[str]:
-    lines = [
-        ("holds: " if c.met else "does not hold: " if c.met is False else "unknown: ") + c.text
-        for c in decision.criteria
+    """A decision's reasons as plain sentences: each criterion, met or not; each missing fact; notes.
+
+    The criterion's text states the fact ("WBC 412 x10^9/L >= 300"); the sentence says what
+    it means for the decision, in words a clinician reads without knowing the rule engine
+    (a cold review found "holds: ..." and "does not hold: ..." opaque).
+    """
+    lines = []
+    for c in decision.criteria:
+        if c.met:
+            lines.append(_sentence(f"{c.text}: this criterion is met"))
+        elif c.met is False:
+            lines.append(_sentence(f"{c.text}: this criterion is not met"))
+        else:
+            lines.append(_sentence(f"{c.text}: not known yet, so this criterion cannot be judged"))
+    lines += [
+        _sentence(MISSING_WORDS.get(fact) or f"{FACT_LABELS.get(fact, fact)} is not recorded yet")
+        for fact in decision.missing
     ]
-    lines += [f"missing: {MISSING_WORDS.get(fact, fact)}" for fact in decision.missing]
-    lines += [f"note: {note}" for note in decision.notes]
+    lines += [_sentence(f"Note: {note}") for note in decision.notes]
     return lines
 
 

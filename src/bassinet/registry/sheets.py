@@ -148,7 +148,7 @@ SHEETS: dict[str, SheetSpec] = {
                 _c("time_point", "code", True, v.TimePoint),
                 _c("measured_on", "date", True),
                 _c("method", "code", True, v.MRDMethod),
-                _c("value", "mrd", True, doc="A fraction in [0, 1], 'negative' or 'PNQ'."),
+                _c("value", "mrd", True, doc="A fraction from 0 to 1 (1% is 0.01), 'negative' or 'PNQ'."),
             ),
             key=("time_point", "method"),
             doc="MRD measurements, one row per patient, time point and method.",
@@ -238,6 +238,8 @@ def canonical_label(text: str) -> str:
     """``text`` as the registry compares codes and labels: case-folded, ``-`` and ``_`` as
     spaces, runs of white space as one ("Non-CR" and "non cr" are the same)."""
     return _key(text)
+
+
 @functools.lru_cache(maxsize=256)
 def _code_index(codes: type[StrEnum]) -> dict[str, StrEnum]:
     """The members of ``codes`` by their key (the first member of a key wins)."""
@@ -344,9 +346,15 @@ def parse_mrd(raw: Cell) -> MRD:
     try:
         number = parse_number(raw)
     except CellError as exc:
-        raise CellError("is not an MRD result: give a fraction in [0, 1], 'negative' or 'PNQ'") from exc
+        raise CellError(
+            "is not an MRD result: write the fraction of leukemic cells, a number from 0 to 1 "
+            "(1% is 0.01), or 'negative', or 'PNQ' (positive, not quantifiable)"
+        ) from exc
     if not 0.0 <= number <= 1.0:
-        raise CellError("is not an MRD fraction in [0, 1] (a percentage must be divided by 100)")
+        raise CellError(
+            "is not an MRD fraction from 0 to 1: write the fraction of leukemic cells, "
+            "not a percentage (1% is 0.01)"
+        )
     return MRD(v.MRDResult.QUANTIFIED, number)
 
 

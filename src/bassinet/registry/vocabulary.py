@@ -247,6 +247,8 @@ class PreTransplantStatus(StrEnum):
 #: Codes whose words are not simply the code with spaces for underscores: what a reader of
 #: a page or a report sees instead of the stored code (see :func:`label`).
 LABELS: dict[str, str] = {
+    "M": "male",
+    "F": "female",
     "pro_B": "pro-B",
     "common_B": "common-B",
     "pre_B": "pre-B",

@@ -158,7 +158,44 @@ def leukemia_words(code: str | None) -> str:
     return "" if code is None else LEUKEMIA_WORDS.get(code, code)
 
 
+def _vocabulary_codes() -> frozenset[str]:
+    """Every code of the registry's vocabulary and every role: the stored values shown in words."""
+    from enum import StrEnum
+
+    from bassinet.registry import vocabulary
+    from bassinet.registry.models import Role
+
+    enums: list[type[StrEnum]] = [
+        e for e in vars(vocabulary).values() if isinstance(e, type) and issubclass(e, StrEnum)
+    ]
+    enums.append(Role)
+    return frozenset(str(member.value) for enum in enums for member in enum)
+
+
+_CODES = _vocabulary_codes()
+#: Stored yes/no values (booleans as the audit trail writes them) in words.
+_YES_NO = {"True": "yes", "False": "no", "true": "yes", "false": "no"}
+
+
+def value_words(value: object, field: str = "") -> str:
+    """A stored value as a page shows it: a code in words, a boolean as yes or no, data unchanged.
+
+    ``"HR"`` of a risk group -> "high risk", ``"data_manager"`` -> "data manager",
+    ``"True"`` -> "yes". Only vocabulary codes (and risk groups in a field named for them)
+    are translated: a study ID or a name with an underscore is shown exactly as stored.
+    """
+    text = "" if value is None else str(value)
+    if text in _YES_NO:
+        return _YES_NO[text]
+    if "risk" in field or field == "stratum" or field == "outcome":
+        return RISK_GROUP_WORDS.get(text, text)
+    if field == "leukemia_type":
+        return leukemia_words(text)
+    return label(text) if text in _CODES else text
+
+
 environment.filters["risk_group_words"] = risk_group_words
+environment.filters["value_words"] = value_words
 environment.filters["leukemia_words"] = leukemia_words
 environment.filters["words"] = label  # a vocabulary code in words: "resistant_disease" -> "resistant disease"
 

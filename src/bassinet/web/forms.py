@@ -18,7 +18,7 @@ from fastapi.responses import Response
 from bassinet.application import entry
 from bassinet.application.quality import patient_findings
 from bassinet.errors import DataError
-from bassinet.registry.vocabulary import LAB_BOUNDS
+from bassinet.registry.vocabulary import LAB_BOUNDS, label
 from bassinet.web.context import CSRFRefused, SignedIn, Visit, current_state, engine_of, redirect, render
 from bassinet.web.quality_pages import study_rules
 from bassinet.web.security import csrf_matches
@@ -89,7 +89,11 @@ def _page(
                 "name": column.name,
                 "label": _label(column.name),
                 "required": column.required,
-                "choices": choices,
+                "codes": choices,
+                # each choice as (code, words): a centre is shown by its name, a code in words
+                "choices": None
+                if choices is None
+                else [(c, c if column.name == "centre" else label(c)) for c in choices],
                 "hint": hint,
                 "value": values.get(column.name, ""),
             }

@@ -11,16 +11,19 @@ is shown as a plain sentence, never as a command line.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from dataclasses import dataclass, fields
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
-from bassinet.access import Action
+from bassinet.access import Action, permits
 from bassinet.application import protocol
 from bassinet.application.protocol import ProtocolPanel
 from bassinet.errors import DataError
+from bassinet.protocols.explain import FACT_LABELS, MISSING_WORDS
 from bassinet.web.context import Posted, SignedIn, Visit, engine_of, redirect, render
 
 router = APIRouter()
@@ -52,9 +55,44 @@ def plain_refusal(message: str) -> str:
     return text if text.endswith((".", "!", "?")) else text + "."
 
 
-def panel(request: Request, visit: Visit, patient_id: int) -> ProtocolPanel:
+#: A missing fact as the panel words it -> the label of the field where it is entered.
+_LABEL_OF_WORDS = {MISSING_WORDS.get(fact, fact): label for fact, label in FACT_LABELS.items()}
+
+
+@dataclass(frozen=True)
+class PanelView(ProtocolPanel):
+    """The panel as the page shows it: why randomisation is not possible now, and whom to ask.
+
+    ``randomise_refusal`` is the safe workflow's refusal in words (None: the patient may be
+    randomised now, and the button is shown); ``ask_data_manager`` names by label the facts a
+    user who may not edit asks the centre's data manager to enter (empty: none, or the user
+    may enter them).
+    """
+
+    randomise_refusal: str | None = None
+    ask_data_manager: tuple[str, ...] = ()
+
+
+def panel(request: Request, visit: Visit, patient_id: int) -> PanelView:
     """The protocol panel of the patient page (``templates/protocol/panel.html``)."""
-    return protocol.protocol_panel(visit.actor, engine_of(request), patient_id)
+    engine = engine_of(request)
+    found = protocol.protocol_panel(visit.actor, engine, patient_id)
+    refusal = None
+    if found.can_randomise and found.applies:
+        try:
+            protocol.randomisation_preview(visit.actor, engine, found.study_id)
+        except DataError as exc:
+            refusal = plain_refusal(str(exc))
+    ask: tuple[str, ...] = ()
+    if found.missing and not permits(visit.actor, Action.EDIT_PATIENTS):
+        ask = tuple(dict.fromkeys(_LABEL_OF_WORDS.get(m, m) for m in found.missing if m != "risk group"))
+    # a fact without words of its own ("wbc") is named by its field's label
+    missing = tuple(
+        f"{FACT_LABELS[m]} is not recorded yet" if m in FACT_LABELS and m not in MISSING_WORDS else m
+        for m in found.missing
+    )
+    values = {f.name: getattr(found, f.name) for f in fields(found)}
+    return PanelView(**{**values, "missing": missing}, randomise_refusal=refusal, ask_data_manager=ask)
 
 
 def _back(patient_id: int) -> str:
@@ -72,6 +110,22 @@ def _refused(
         title=title,
         study_id=study_id,
         message=plain_refusal(str(exc)),
+        back=_back(patient_id),
+    )
+
+
+@router.get("/patients/{patient_id}/protocol/stratify")
+def confirm_stratify(request: Request, patient_id: int, visit: SignedIn) -> Response:
+    """The confirmation step: the risk group and transplant indication that will be recorded."""
+    engine = engine_of(request)
+    study_id = protocol.study_id_of(visit.actor, engine, patient_id, Action.STRATIFY)
+    return render(
+        request,
+        "protocol/confirm_stratify.html",
+        visit=visit,
+        study_id=study_id,
+        patient_id=patient_id,
+        protocol=panel(request, visit, patient_id),
         back=_back(patient_id),
     )
 
@@ -147,6 +201,13 @@ def explain(request: Request, patient_id: int, visit: SignedIn) -> Response:
         )
     except DataError as exc:
         return _refused(request, visit, patient_id, study_id, "No explanation", exc)
+    from sqlalchemy.orm import Session
+
+    from bassinet.application import queries
+
+    with Session(engine) as session:
+        centre = queries.patient_detail(session, visit.actor, patient_id).centre
+    today = dt.date.today()
     return render(
         request,
         "protocol/explain.html",
@@ -155,4 +216,8 @@ def explain(request: Request, patient_id: int, visit: SignedIn) -> Response:
         audience=audience,
         patient_id=patient_id,
         back=_back(patient_id),
+        # the printed letter says when, where and for whom it was written (cold review)
+        letter_date=f"{today.day} {today:%B %Y}",
+        centre=centre,
+        study_id=study_id,
     )

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse, PlainTextResponse, Response
 
 from bassinet.application import uploads
 from bassinet.errors import ConfigurationError, DataError, RegistryError
@@ -113,12 +113,24 @@ def _form(request: Request, visit: Visit, *, message: str | None = None, status:
         mappings=_mappings(request, scope, names),
         message=message,
         limits=Limits.from_environment(),
+        kinds=uploads.file_kinds(),
     )
 
 
 @router.get("/upload")
 def upload_form(request: Request, visit: SignedIn) -> Response:
     return _form(request, visit)
+
+
+@router.get("/upload/template/{kind}.csv")
+def template(request: Request, kind: str, visit: SignedIn) -> Response:
+    """A template of the file ``kind``: the import's header row and one example row."""
+    text = uploads.template_csv(visit.actor, engine_of(request), kind)
+    return PlainTextResponse(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="bassinet-{kind}-template.csv"'},
+    )
 
 
 @dataclass(frozen=True)
@@ -194,7 +206,11 @@ def _meta_path(request: Request, token: str) -> Path:
 
 
 def _load(request: Request, visit: Visit, token: str) -> tuple[Path, dict[str, object]]:
-    """The upload ``token`` of the signed-in user (anyone else's is "no such upload")."""
+    """The upload ``token`` of the signed-in user (anyone else's is "no such upload").
+
+    A user who may not import is refused first, as on the upload page (403), whatever the token.
+    """
+    uploads.import_scope(visit.actor, engine_of(request))
     meta_path = _meta_path(request, token)
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
@@ -324,6 +340,7 @@ def confirm(request: Request, token: str, visit: Posted, digest: Annotated[str, 
         report=report,
         token=token,
         quarantined=report.quarantine is not None,
+        quarantine_name=_quarantine_name(meta),
     )
 
 
@@ -333,5 +350,9 @@ def quarantine_file(request: Request, token: str, visit: SignedIn) -> Response:
     path = folder / "quarantine.csv"
     if not path.is_file():
         raise RegistryError("this import put no row in quarantine")
-    stem = _safe_name(Path(str(meta["original"])).stem, "upload")
-    return FileResponse(path, media_type="text/csv; charset=utf-8", filename=f"{stem}-quarantine.csv")
+    return FileResponse(path, media_type="text/csv; charset=utf-8", filename=_quarantine_name(meta))
+
+
+def _quarantine_name(meta: dict[str, object]) -> str:
+    """The quarantine file's plain name for the user (never a server path): ``<upload>-quarantine.csv``."""
+    return _safe_name(Path(str(meta["original"])).stem, "upload") + "-quarantine.csv"
