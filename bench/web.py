@@ -229,8 +229,11 @@ class Tally:
     times: dict[str, list[float]] = field(default_factory=dict)
     errors: dict[str, int] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)  # a failed request of each kind, for the report
+    since: float = 0.0  # requests started before this perf_counter() time (the warm-up) are not counted
 
     def add(self, name: str, seconds: float, ok: bool, what: str = "") -> None:
+        if time.perf_counter() - seconds < self.since:
+            return  # started during the warm-up
         self.times.setdefault(name, []).append(seconds)
         if not ok:
             self.errors[name] = self.errors.get(name, 0) + 1
@@ -245,6 +248,8 @@ async def run_client(
     assert isinstance(http, httpx.AsyncClient)
     headers = {"Authorization": f"Bearer {client.token}"} if api else {"Cookie": f"{COOKIE}={client.session}"}
     rng = random.Random(client.username)
+    if think:  # users arrive spread over a think time, not all at once
+        await asyncio.sleep(rng.uniform(0, think))
     while time.perf_counter() < until:
         for name, path in page_requests(client, rng, api):
             start = time.perf_counter()
@@ -303,6 +308,8 @@ async def run_saver(http: object, client: Client, until: float, tally: Tally | N
     assert isinstance(http, httpx.AsyncClient)
     headers = {"Cookie": f"{COOKIE}={client.session}"}
     rng = random.Random(client.username)
+    if think:  # users arrive spread over a think time, not all at once
+        await asyncio.sleep(rng.uniform(0, think))
     while time.perf_counter() < until:
         path = f"/patients/{rng.choice(client.patient_ids)}/edit"
         start = time.perf_counter()
@@ -348,17 +355,17 @@ async def load(
     limits = httpx.Limits(max_connections=len(clients), max_keepalive_connections=len(clients))
     # The session travels in each request's Cookie header; no response of these pages sets one.
     async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as http:
-        until = time.perf_counter() + warm_up
+        # One run: the users keep going from the warm-up into the timed part (a restart would
+        # send all of them at once); only requests started after the warm-up are counted.
+        tally = Tally(since=time.perf_counter() + warm_up)
+        until = tally.since + seconds
 
-        def user(c: Client, until: float, tally: Tally | None) -> Any:
+        def user(c: Client) -> Any:
             if save:
                 return run_saver(http, c, until, tally, think)
             return run_client(http, c, until, tally, api, think)
 
-        await asyncio.gather(*(user(c, until, None) for c in clients))
-        tally = Tally()
-        until = time.perf_counter() + seconds
-        await asyncio.gather(*(user(c, until, tally) for c in clients))
+        await asyncio.gather(*(user(c) for c in clients))
     return tally
 
 
