@@ -2,7 +2,7 @@
 patient pages and dashboard (``--api``: token holders on the JSON API).
 
 ``python bench/web.py --registry postgresql://... [--fresh] [--clients 50] [--seconds 60]
-[--workers N] [--think S] [--api] [--profile N]``
+[--workers N] [--think S] [--api | --save] [--profile N | --quality N]``
 
 With ``--fresh`` the registry (PostgreSQL; its ``public`` schema is dropped) is filled
 with 10,000 synthetic infants (``bassinet.simulate.registry_rows``, seed 1), imported
@@ -28,6 +28,20 @@ requests per second. Latency is measured from the client's side, loopback includ
 response other than 200 (a redirect to the sign-in page included) is an error. With
 ``--api`` the clients are personal-access-token holders on ``/api/v1/patients`` and
 ``/api/v1/patients/<study ID>`` instead (the rows of the first version of this script).
+
+``--save`` (issue 19) makes every client a data manager (of four centres in turn) who
+opens a random patient's form (``GET /patients/<id>/edit``), thinks, and posts it back as a
+browser does: every field as the page shows it, the white-cell count corrected by 0.1, a
+reason, the version read and the CSRF token; then thinks again. A save is ok when answered
+with the redirect to the patient's records (303); a 409 (another bench user saved the same
+patient since it was opened: the optimistic lock) is counted as an error and named.
+Clients start spread over one think time and run on from the warm-up into the timed part;
+only requests started after the warm-up are counted.
+
+``--quality N`` times the data-quality checks of the whole study instead of a load: the
+trial statistician's ``check_scope`` and the ``/quality`` page (signed in, through the ASGI
+app in this process), warmed up, N interleaved rounds (``_timing.Race``), with the study
+rules of ``--rules`` (``examples/quality_rules.yaml`` by default).
 
 ``--profile N`` measures, instead of a load, the service time of each page in this
 process (no server, no loopback): one signed-in statistician (the whole study, the
