@@ -935,7 +935,10 @@ def import_files(
             before_write(session)
         if progress:
             progress("writing", 0, len(good))
-        newest = session.scalar(select(func.max(m.AuditEntry.id))) if dry_run else None
+        newest = None
+        if dry_run:
+            with session.no_autoflush:  # anything pending is written (and audited) after it
+                newest = session.scalar(select(func.max(m.AuditEntry.id)))
         _write(session, parsed, good, list(sheets), counts, progress)
         run.counts = {name: vars(c) for name, c in counts.items()}
         if dry_run:
