@@ -55,6 +55,7 @@ def main() -> None:
     from bassinet.application import local_operator
     from bassinet.application.quality import load_patients
     from bassinet.quality import BUILTIN_CHECKS, load_rules
+    from bassinet.quality.study_rules import symbol_table
     from bassinet.registry import make_engine
 
     sqlite_file = args.registry.removeprefix("sqlite:///") if args.registry.startswith("sqlite:///") else None
@@ -75,7 +76,11 @@ def main() -> None:
         t1 = time.perf_counter()
         found = [f for p in patients for check in BUILTIN_CHECKS for f in check.run(p, as_of)]
         t2 = time.perf_counter()
-        ruled = [f for p in patients for rule in rules for f in rule.check(p, as_of)]
+        ruled = []
+        for p in patients:  # as check_patient does: one symbol table a patient, for all the rules
+            symbols = symbol_table(p, as_of)
+            for rule in rules:
+                ruled.extend(rule.check_symbols(p, symbols))
         t3 = time.perf_counter()
         counts = (len(found), len(ruled))
         if round_ == 0:

@@ -2,7 +2,7 @@
 patient pages and dashboard (``--api``: token holders on the JSON API).
 
 ``python bench/web.py --registry postgresql://... [--fresh] [--clients 50] [--seconds 60]
-[--workers N] [--think S] [--api] [--profile N]``
+[--workers N] [--think S] [--api | --save] [--profile N | --quality N]``
 
 With ``--fresh`` the registry (PostgreSQL; its ``public`` schema is dropped) is filled
 with 10,000 synthetic infants (``bassinet.simulate.registry_rows``, seed 1), imported
@@ -28,6 +28,20 @@ requests per second. Latency is measured from the client's side, loopback includ
 response other than 200 (a redirect to the sign-in page included) is an error. With
 ``--api`` the clients are personal-access-token holders on ``/api/v1/patients`` and
 ``/api/v1/patients/<study ID>`` instead (the rows of the first version of this script).
+
+``--save`` (issue 19) makes every client a data manager (of four centres in turn) who
+opens a random patient's form (``GET /patients/<id>/edit``), thinks, and posts it back as a
+browser does: every field as the page shows it, the white-cell count corrected by 0.1, a
+reason, the version read and the CSRF token; then thinks again. A save is ok when answered
+with the redirect to the patient's records (303); a 409 (another bench user saved the same
+patient since it was opened: the optimistic lock) is counted as an error and named.
+Clients start spread over one think time and run on from the warm-up into the timed part;
+only requests started after the warm-up are counted.
+
+``--quality N`` times the data-quality checks of the whole study instead of a load: the
+trial statistician's ``check_scope`` and the ``/quality`` page (signed in, through the ASGI
+app in this process), warmed up, N interleaved rounds (``_timing.Race``), with the study
+rules of ``--rules`` (``examples/quality_rules.yaml`` by default).
 
 ``--profile N`` measures, instead of a load, the service time of each page in this
 process (no server, no loopback): one signed-in statistician (the whole study, the
@@ -63,7 +77,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-from _timing import machine  # noqa: E402
+from _timing import Race, machine  # noqa: E402
 
 PASSWORD = "bench passphrase for the web load test"
 COOKIE = "bassinet_session"
@@ -107,10 +121,10 @@ class Client:
     session: str = ""
 
 
-def accounts(url: str, clients: int, *, tokens: bool) -> list[Client]:
+def accounts(url: str, clients: int, *, tokens: bool, managers_only: bool = False) -> list[Client]:
     """One bench user per client (a statistician, then data managers of four centres, in
-    turn), a fresh TOTP secret for those who need one, and with ``tokens`` a personal access
-    token each; with what each may read."""
+    turn; with ``managers_only`` data managers only), a fresh TOTP secret for those who need
+    one, and with ``tokens`` a personal access token each; with what each may read."""
     from pyotp import parse_uri
     from sqlalchemy import select
     from sqlalchemy.orm import Session
@@ -134,7 +148,7 @@ def accounts(url: str, clients: int, *, tokens: bool) -> list[Client]:
             g for g in session.scalars(select(RiskAssignment.risk_group).distinct()) if g is not None
         )
         for i in range(clients):
-            kind = i % (len(centres) + 1)
+            kind = i % len(centres) + 1 if managers_only else i % (len(centres) + 1)
             role, centre = ("trial_statistician", None) if kind == 0 else ("data_manager", centres[kind - 1])
             name = f"bench-stat-{i}" if centre is None else f"bench-dm-{i}"
             if session.scalars(select(User.id).where(User.username == name)).first() is None:
@@ -229,8 +243,11 @@ class Tally:
     times: dict[str, list[float]] = field(default_factory=dict)
     errors: dict[str, int] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)  # a failed request of each kind, for the report
+    since: float = 0.0  # requests started before this perf_counter() time (the warm-up) are not counted
 
     def add(self, name: str, seconds: float, ok: bool, what: str = "") -> None:
+        if time.perf_counter() - seconds < self.since:
+            return  # started during the warm-up
         self.times.setdefault(name, []).append(seconds)
         if not ok:
             self.errors[name] = self.errors.get(name, 0) + 1
@@ -245,6 +262,8 @@ async def run_client(
     assert isinstance(http, httpx.AsyncClient)
     headers = {"Authorization": f"Bearer {client.token}"} if api else {"Cookie": f"{COOKIE}={client.session}"}
     rng = random.Random(client.username)
+    if think:  # users arrive spread over a think time, not all at once
+        await asyncio.sleep(rng.uniform(0, think))
     while time.perf_counter() < until:
         for name, path in page_requests(client, rng, api):
             start = time.perf_counter()
@@ -260,6 +279,80 @@ async def run_client(
                 await asyncio.sleep(rng.uniform(0.5 * think, 1.5 * think))
 
 
+_HIDDEN = re.compile(r'<input type="hidden" name="(csrf_token|version)" value="([^"]*)">')
+_INPUT = re.compile(r'<input id="f-[^"]*" name="([^"]+)" value="([^"]*)"')
+_SELECT = re.compile(r'<select id="f-[^"]*" name="([^"]+)"[^>]*>(.*?)</select>', re.S)
+_SELECTED = re.compile(r'<option value="([^"]*)" selected>')
+REASON = "bench: corrected against the source document"
+
+
+def form_values(page: str) -> dict[str, str]:
+    """What a browser would post from an entry form page: its hidden fields, each input's
+    value and each select's chosen option (all as the page shows them, unescaped)."""
+    from html import unescape
+
+    values = {m.group(1): unescape(m.group(2)) for m in _HIDDEN.finditer(page)}
+    values.update({m.group(1): unescape(m.group(2)) for m in _INPUT.finditer(page)})
+    for m in _SELECT.finditer(page):
+        chosen = _SELECTED.findall(m.group(2))
+        values[m.group(1)] = unescape(chosen[-1]) if chosen else ""
+    return values
+
+
+def corrected_wbc(text: str) -> str:
+    """A corrected white-cell count as a user types it: 0.1 more (or less, near the top of the
+    range) than ``text``, with the decimal mark ``text`` was shown with; 50 if it was empty."""
+    if not text.strip():
+        return "50"
+    comma = "," in text
+    value = float(text.replace(",", "."))
+    value = value + 0.1 if value < 900 else value - 0.1
+    typed = f"{value:.1f}"
+    return typed.replace(".", ",") if comma else typed
+
+
+async def run_saver(http: object, client: Client, until: float, tally: Tally | None, think: float) -> None:
+    """A data manager correcting records as a browser does: open a random patient's form
+    (``GET /patients/<id>/edit``), think, post it back with the white-cell count corrected,
+    a reason, the version read and the CSRF token, think again. A save is ok when it is
+    answered with the redirect to the records (303); a 409 (the record changed since it was
+    opened, by another bench user) or a 400 (refused) is an error, named in the report."""
+    import httpx
+
+    assert isinstance(http, httpx.AsyncClient)
+    headers = {"Cookie": f"{COOKIE}={client.session}"}
+    rng = random.Random(client.username)
+    if think:  # users arrive spread over a think time, not all at once
+        await asyncio.sleep(rng.uniform(0, think))
+    while time.perf_counter() < until:
+        path = f"/patients/{rng.choice(client.patient_ids)}/edit"
+        start = time.perf_counter()
+        try:
+            page = await http.get(path, headers=headers)
+            ok, what = page.status_code == 200, f"{page.status_code} GET {path}"
+        except httpx.HTTPError as exc:
+            ok, what = False, f"{type(exc).__name__} GET {path}"
+        if tally is not None:
+            tally.add("open form", time.perf_counter() - start, ok, what)
+        if think:
+            await asyncio.sleep(rng.uniform(0.5 * think, 1.5 * think))
+        if not ok:
+            continue
+        values = form_values(page.text)
+        values["wbc"] = corrected_wbc(values.get("wbc", ""))
+        values["reason"] = REASON
+        start = time.perf_counter()
+        try:
+            saved = await http.post(path, data=values, headers=headers, follow_redirects=False)
+            ok, what = saved.status_code == 303, f"{saved.status_code} POST {path}"
+        except httpx.HTTPError as exc:
+            ok, what = False, f"{type(exc).__name__} POST {path}"
+        if tally is not None:
+            tally.add("save", time.perf_counter() - start, ok, what)
+        if think:
+            await asyncio.sleep(rng.uniform(0.5 * think, 1.5 * think))
+
+
 def quantile(values: list[float], q: float) -> float:
     return (
         statistics.quantiles(values, n=100, method="inclusive")[int(q * 100) - 1]
@@ -269,18 +362,24 @@ def quantile(values: list[float], q: float) -> float:
 
 
 async def load(
-    base: str, clients: list[Client], seconds: float, warm_up: float, think: float, api: bool
+    base: str, clients: list[Client], seconds: float, warm_up: float, think: float, api: bool, save: bool
 ) -> Tally:
     import httpx
 
     limits = httpx.Limits(max_connections=len(clients), max_keepalive_connections=len(clients))
     # The session travels in each request's Cookie header; no response of these pages sets one.
     async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as http:
-        until = time.perf_counter() + warm_up
-        await asyncio.gather(*(run_client(http, c, until, None, api, think) for c in clients))
-        tally = Tally()
-        until = time.perf_counter() + seconds
-        await asyncio.gather(*(run_client(http, c, until, tally, api, think) for c in clients))
+        # One run: the users keep going from the warm-up into the timed part (a restart would
+        # send all of them at once); only requests started after the warm-up are counted.
+        tally = Tally(since=time.perf_counter() + warm_up)
+        until = tally.since + seconds
+
+        def user(c: Client) -> Any:
+            if save:
+                return run_saver(http, c, until, tally, think)
+            return run_client(http, c, until, tally, api, think)
+
+        await asyncio.gather(*(user(c) for c in clients))
     return tally
 
 
@@ -356,9 +455,15 @@ def serve_and_load(args: argparse.Namespace, clients: list[Client]) -> None:
         print(
             f"{len(clients)} clients, {args.seconds:g} s after {args.warm_up:g} s of warm-up, "
             f"think time {args.think:g} s, {args.workers} uvicorn worker{'s' if args.workers > 1 else ''}, "
-            + ("API with tokens" if args.api else "pages in signed-in sessions")
+            + (
+                "API with tokens"
+                if args.api
+                else "data managers opening and saving patient forms"
+                if args.save
+                else "pages in signed-in sessions"
+            )
         )
-        tally = asyncio.run(load(base, clients, args.seconds, args.warm_up, args.think, args.api))
+        tally = asyncio.run(load(base, clients, args.seconds, args.warm_up, args.think, args.api, args.save))
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -444,6 +549,52 @@ def profile(url: str, clients: list[Client], repeats: int) -> None:
     asyncio.run(measure())
 
 
+def quality(url: str, statistician: Client, rounds: int, rules_file: Path | None) -> None:
+    """The data-quality checks of the whole study (the statistician's scope): ``check_scope``
+    called directly and the ``/quality`` page through the ASGI app in this process (signed in
+    through the pages), warmed up, then ``rounds`` interleaved rounds (``_timing.Race``)."""
+    from fastapi.testclient import TestClient
+    from sqlalchemy.orm import Session
+
+    from bassinet.access import load_actor
+    from bassinet.application.quality import check_scope
+    from bassinet.quality import load_rules
+    from bassinet.registry import make_engine
+    from bassinet.web import create_app
+
+    if rules_file is not None:
+        os.environ["BASSINET_QUALITY_RULES"] = str(rules_file)
+    rules = load_rules(rules_file) if rules_file is not None else ()
+    engine = make_engine(url)
+    with Session(engine) as session:
+        actor = load_actor(session, statistician.username)
+    app = create_app(url)
+    http = TestClient(app)
+    statistician.session = sign_in(http, statistician)
+    counted: dict[str, int] = {}
+
+    def direct() -> None:
+        report = check_scope(actor, engine, rules=rules)
+        counted.update(patients=report.patients, findings=len(report.findings))
+
+    def page() -> None:
+        response = http.get("/quality")
+        if response.status_code != 200:
+            raise SystemExit(f"/quality: {response.status_code}")
+
+    race = Race(rounds=rounds)
+    race.add("quality checks, whole study", "check_scope", direct)
+    race.add("quality checks, whole study", "/quality page", page)
+    race.run()
+    print(f"machine: {machine()}")
+    print(
+        f"{counted.get('patients', 0):,} patients, {counted.get('findings', 0):,} findings, "
+        f"{len(rules)} study rules; {url.split(':')[0]}"
+    )
+    print(race.table(f"Data-quality checks (median of {rounds} rounds after a warm-up)", base="check_scope"))
+    print(f"load after the run: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--registry", default=os.environ.get("BASSINET_BENCH_POSTGRES_URL"), required=False)
@@ -469,6 +620,22 @@ def main() -> None:
     )
     parser.add_argument("--api", action="store_true", help="Token holders on the JSON API, not the pages.")
     parser.add_argument(
+        "--save", action="store_true", help="Data managers opening and saving patient forms, not reading."
+    )
+    parser.add_argument(
+        "--quality",
+        type=int,
+        default=0,
+        metavar="N",
+        help="Time the data-quality checks of the whole study, N rounds (no load).",
+    )
+    parser.add_argument(
+        "--rules",
+        type=Path,
+        default=ROOT / "examples" / "quality_rules.yaml",
+        help="Study rules for --quality.",
+    )
+    parser.add_argument(
         "--profile",
         type=int,
         default=0,
@@ -483,7 +650,10 @@ def main() -> None:
     if args.profile:
         profile(args.registry, accounts(args.registry, 2, tokens=False), args.profile)
         return
-    serve_and_load(args, accounts(args.registry, args.clients, tokens=args.api))
+    if args.quality:
+        quality(args.registry, accounts(args.registry, 1, tokens=False)[0], args.quality, args.rules)
+        return
+    serve_and_load(args, accounts(args.registry, args.clients, tokens=args.api, managers_only=args.save))
 
 
 if __name__ == "__main__":

@@ -274,11 +274,23 @@ def _table(kind: str) -> str:
 def _version(session: Session, kind: str, record_id: int) -> int:
     from sqlalchemy import func, select
 
-    from bassinet.registry.models import AuditEntry
+    from bassinet.registry import models as m
+    from bassinet.registry.corrections import RECORD_KINDS
 
+    # The record's patient too (every entry of a patient's record carries the patient's id): the
+    # audit log's index on patient_id finds the patient's few entries, where table and record
+    # alone made PostgreSQL scan the whole log back from its newest id (80 ms at 10,000 patients).
+    if kind == "patients":
+        patient = m.AuditEntry.patient_id == record_id
+    else:
+        table = RECORD_KINDS[kind].__table__
+        owner = select(table.c.patient_id).where(table.c.id == record_id).scalar_subquery()
+        patient = m.AuditEntry.patient_id == owner
     latest = session.scalar(
-        select(func.max(AuditEntry.id)).where(
-            AuditEntry.table_name == _table(kind), AuditEntry.record_id == record_id
+        select(func.max(m.AuditEntry.id)).where(
+            patient,
+            m.AuditEntry.table_name == _table(kind),
+            m.AuditEntry.record_id == record_id,
         )
     )
     return int(latest or 0)

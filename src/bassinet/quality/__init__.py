@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bassinet.quality.builtin import BUILTIN_CHECKS, Check, add_years
 from bassinet.quality.findings import PATIENT, RECORD_KINDS, Finding, PatientData, Severity
-from bassinet.quality.study_rules import PATIENT_FIELDS, SYMBOLS, StudyRule
+from bassinet.quality.study_rules import PATIENT_FIELDS, SYMBOLS, StudyRule, symbol_table
 from bassinet.quality.study_rules import load_rules as _load
 from bassinet.quality.study_rules import parse_rules as _parse
 
@@ -37,8 +37,11 @@ def check_patient(p: PatientData, *, as_of: dt.date, rules: Iterable[StudyRule] 
     found: list[Finding] = []
     for check in BUILTIN_CHECKS:
         found.extend(check.run(p, as_of))
-    for rule in rules:
-        found.extend(rule.check(p, as_of))
+    chosen = tuple(rules)
+    if chosen:
+        symbols = symbol_table(p, as_of)  # prepared once for all the rules
+        for rule in chosen:
+            found.extend(rule.check_symbols(p, symbols))
     return found
 
 

@@ -117,8 +117,13 @@ class StudyRule:
 
     def check(self, p: PatientData, as_of: dt.date) -> Iterator[Finding]:
         """The rule's finding for ``p`` if its expression is true (none if it cannot be evaluated)."""
+        return self.check_symbols(p, symbol_table(p, as_of))
+
+    def check_symbols(self, p: PatientData, symbols: dict[str, Any]) -> Iterator[Finding]:
+        """As :meth:`check`, with ``p``'s values already prepared by :func:`symbol_table` (once
+        for all the rules of a patient)."""
         try:
-            hit = self.compiled.matches(_symbols(p, as_of))
+            hit = self.compiled.matches(symbols)
         except rule_engine.errors.EvaluationError:
             return
         if hit:
@@ -127,7 +132,8 @@ class StudyRule:
             )
 
 
-def _symbols(p: PatientData, as_of: dt.date) -> dict[str, Any]:
+def symbol_table(p: PatientData, as_of: dt.date) -> dict[str, Any]:
+    """Every name a rule may use, with ``p``'s value as of ``as_of``; rule-engine only reads it."""
     values: dict[str, Any] = {name: p.fields.get(name) for name in PATIENT_FIELDS}
     values["study_id"], values["centre"] = p.study_id, p.centre
     values.update(p.records)

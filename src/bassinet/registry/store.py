@@ -16,6 +16,7 @@ audit trail's triggers nor change an audit row.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -85,8 +86,10 @@ def _alembic_config(engine: Engine) -> Config:
     return config
 
 
+@functools.cache
 def head_revision() -> str:
-    """The newest migration's revision id."""
+    """The newest migration's revision id (read once per process: alembic compiles every
+    migration file to find it, some 20 ms, and :func:`require_current` asks at each import)."""
     script = ScriptDirectory(str(MIGRATIONS))
     head = script.get_current_head()
     assert head is not None, "the migrations folder has no head revision"

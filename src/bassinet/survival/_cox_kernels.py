@@ -38,34 +38,17 @@ Therneau TM, Grambsch PM (2000). Modeling Survival Data. Springer (section 3.3).
 from __future__ import annotations
 
 import math
-import os
-from collections.abc import Callable
-from typing import Any, TypeVar, cast
 
 import numpy as np
 from numpy.typing import NDArray
 
+from bassinet.survival._jit import Jit
+
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-#: Set BASSINET_NO_JIT=1 to use the NumPy engine everywhere (the plain path).
-_DISABLED = os.environ.get("BASSINET_NO_JIT", "") not in ("", "0")
-
-_JIT: Callable[[Any], Any] | None = None
-if not _DISABLED:
-    try:
-        import numba
-    except ImportError:  # the NumPy engine is used
-        pass
-    else:
-        _JIT = numba.njit(cache=True, nogil=True)
-
-
-def _jit(func: F) -> F:
-    """``func`` compiled by Numba (on its first call), or as it is without Numba."""
-    return func if _JIT is None else cast(F, _JIT(func))
+#: The loops' compiler: ``numba.njit(cache=True, nogil=True)``, or none (see ``_jit.py``).
+_jit = Jit()
 
 
 @_jit
@@ -392,7 +375,7 @@ def concordance(
 
 def available() -> bool:
     """Whether the compiled loops can be used (Numba installed and not turned off)."""
-    return _JIT is not None
+    return _jit.available
 
 
 @_jit

@@ -29,37 +29,21 @@ Efron B (1982). The Jackknife, the Bootstrap and Other Resampling Plans. SIAM.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
-from typing import Any, TypeVar, cast
-
 import numpy as np
 from numpy.typing import NDArray
 
+from bassinet.survival._jit import Jit
+
 FloatArray = NDArray[np.float64]
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-_DISABLED = os.environ.get("BASSINET_NO_JIT", "") not in ("", "0")
-
-_JIT: Callable[[Any], Any] | None = None
-if not _DISABLED:
-    try:
-        import numba
-    except ImportError:  # the NumPy code is used
-        pass
-    else:
-        # error_model="numpy": a division by zero gives inf or NaN as in NumPy, not an exception
-        _JIT = numba.njit(cache=True, nogil=True, error_model="numpy")
-
-
-def _jit(func: F) -> F:
-    return func if _JIT is None else cast(F, _JIT(func))
+#: The loops' compiler: ``numba.njit(cache=True, nogil=True)`` with NumPy's error model (a
+#: division by zero gives inf or NaN, not an exception), or none (see ``_jit.py``).
+_jit = Jit(error_model="numpy")
 
 
 def available() -> bool:
     """Whether the loops are compiled (Numba installed and BASSINET_NO_JIT unset)."""
-    return _JIT is not None
+    return _jit.available
 
 
 @_jit
