@@ -101,12 +101,6 @@ CASES: list[tuple[str, str, dict[str, str], set[tuple[str, str]]]] = [
         {("last_contact_date", "is before 'diagnosis_date' (2020-03-01)")},
     ),
     (
-        "arm without date",
-        "patients",
-        {"randomisation_arm": "IB"},
-        {("randomisation_arm", "is given without 'randomisation_date'")},
-    ),
-    (
         "remission on the day of diagnosis",
         "remissions",
         {"time_point": "end_of_induction", "assessment_date": "2020-03-01", "status": "CR"},

@@ -323,7 +323,8 @@ def test_a_finding_names_patient_record_field_value_and_rule() -> None:
         "wbc",
         "range",
         Severity.WARNING,
-        "wbc 1234 x10^9/L is above 1000 x10^9/L: a count above 1,000 x10^9/L is rare even in infant ALL; "
+        "White cells (WBC) (x10^9/L) 1234 is above 1000 x10^9/L: "
+        "a count above 1,000 x10^9/L is rare even in infant ALL; "
         "confirm it against the source",
     )
 
@@ -331,7 +332,7 @@ def test_a_finding_names_patient_record_field_value_and_rule() -> None:
 def test_no_contact_message_counts_the_days() -> None:
     (finding,) = check_patient(infant(), as_of=D(2022, 1, 2))
     assert finding.message == (
-        "no contact for over a year: last_contact_date 2021-01-01, 366 days before 2022-01-02"
+        "no contact for over a year: last contact 2021-01-01, 366 days before 2022-01-02"
     )
     assert finding.severity is Severity.WARNING
 

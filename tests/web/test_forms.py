@@ -86,6 +86,35 @@ def test_a_study_id_already_in_the_registry_is_not_entered_again(site: Site) -> 
     assert "is already in the registry" in (_field_error(page, "study_id") or "")
 
 
+def test_a_study_id_of_another_centre_is_refused_without_describing_that_patient(site: Site) -> None:
+    """Cold review: the dry run compared the form with MON-1 of Monza and named its centre."""
+    client = _signed_in(site, "dm_rot")
+    status, page, _ = _post(client, "/patients/new", {"study_id": "MON-1", **NEW})
+    assert status == 400
+    assert "is already in the registry" in (_field_error(page, "study_id") or "")
+    errors = re.findall(r'<p class="field-error" id="e-([a-z0-9_]+)">', page)
+    assert errors == ["study_id"]
+    assert "Monza" not in page and "differs" not in page and "allocat" not in page
+
+
+def test_no_form_offers_the_randomisation_arm_and_a_posted_arm_is_ignored(site: Site) -> None:
+    """Cold review: an arm typed into the patient form passed as a randomisation."""
+    client = _signed_in(site, "dm_rot")
+    rot = _patient(site, "ROT-1")
+    assert rot is not None
+    for path in ("/patients/new", f"/patients/{rot.id}/edit"):
+        page = client.get(path).text
+        assert 'name="randomisation_arm"' not in page and 'name="randomisation_date"' not in page
+    before = (rot.randomisation_arm, rot.randomisation_date)
+    _post(
+        client,
+        f"/patients/{rot.id}/edit",
+        {"randomisation_arm": "IB", "randomisation_date": "2020-05-01", "reason": "arm chosen by hand"},
+    )
+    after = _patient(site, "ROT-1")
+    assert after is not None and (after.randomisation_arm, after.randomisation_date) == before
+
+
 def test_a_new_remission_is_checked_against_the_patients_dates_then_added(site: Site) -> None:
     client = _signed_in(site, "dm_rot")
     _post(client, "/patients/new", {"study_id": "FORM-2", **NEW})
@@ -99,7 +128,8 @@ def test_a_new_remission_is_checked_against_the_patients_dates_then_added(site: 
     status, _, _ = _post(client, path, {**record, "assessment_date": "2020-04-01"})
     assert status == 303
     listing = client.get(f"/patients/{patient.id}/records").text
-    assert "2020-04-01" in listing and "end_of_induction" in listing
+    assert "2020-04-01" in listing and "end of induction" in listing
+    assert "end_of_induction" not in listing and "<th scope=\"col\">Assessment date</th>" in listing
 
 
 def test_a_correction_needs_a_reason_and_is_audited_with_it_and_the_user(site: Site) -> None:

@@ -20,7 +20,8 @@ def test_a_centre_data_manager_sees_only_the_centre(site: Site) -> None:
     assert centres_listed(page.text) == ["Rotterdam"]
     assert "UTR-1" not in page.text and "MON-1" not in page.text
     assert "ROT-1" in page.text
-    assert "wbc is missing: due at diagnosis" in page.text
+    assert "White cells (WBC) (x10^9/L) is missing: due at diagnosis" in page.text
+    assert "wbc is missing" not in page.text
 
 
 def test_values_from_the_data_are_escaped(site: Site) -> None:

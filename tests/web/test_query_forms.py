@@ -210,7 +210,7 @@ def test_a_save_shows_the_patients_findings_as_warnings(site: Site) -> None:
     assert summary is not None
     assert html.unescape(summary[1]) == f"Saved. {len(expected)} data-quality findings for this patient:"
     assert (
-        '<strong class="severity-error">error</strong> · Event date: '
+        '<strong class="severity-error">error</strong> · '
         "relapse on 2020-09-01 has no complete remission (CR) assessed before it"
     ) in shown
     patient_page = manager.get(f"/patients/{pid}").text

@@ -59,6 +59,10 @@ KINDS: dict[str, str] = {
 }
 #: Patient fields that a form does not set: they belong to the centre and its study group.
 FROM_CENTRE = ("study_group", "original_country")
+#: Fields no form offers: an arm is recorded by randomisation (the Randomise button of the
+#: protocol panel, which stores its stratum and decision with it), never typed; a historical
+#: arm comes with the import of the trial's own records.
+BY_RANDOMISATION = ("randomisation_arm", "randomisation_date")
 #: The reason stored with a first entry (a new patient or a new record) when none is given.
 FIRST_ENTRY = "entered with the web form"
 
@@ -225,7 +229,7 @@ def form_fields(kind: str, *, new: bool = False) -> tuple[Column, ...]:
 
     if kind not in KINDS:
         raise DataError(f"no record kind '{kind}'; kinds: {', '.join(KINDS)}")
-    columns = SHEETS[kind].columns
+    columns = tuple(c for c in SHEETS[kind].columns if c.name not in BY_RANDOMISATION)
     if kind != "patients":
         return tuple(c for c in columns if c.name != "study_id")
     if new:
@@ -414,6 +418,7 @@ class _Entry:
     cells: dict[str, str]
     study_id: str
     early: list[FieldError]
+    taken: bool = False  # a new patient's study ID is already in the registry
 
 
 def _new_patient_row(engine: Engine, cells: dict[str, str]) -> dict[str, str]:
@@ -454,11 +459,12 @@ def _entry(
         if centre and centre not in entry_centres(actor, engine):
             early.append(FieldError("centre", "is not a centre where you may enter patients"))
         study_id = cells.get("study_id", "")
-        if study_id and _known(engine, study_id):
+        taken = bool(study_id) and _known(engine, study_id)
+        if taken:
             early.append(
                 FieldError("study_id", "is already in the registry: a study ID is one patient; open it there")
             )
-        return _Entry({"patients": [_new_patient_row(engine, cells)]}, 0, cells, study_id, early)
+        return _Entry({"patients": [_new_patient_row(engine, cells)]}, 0, cells, study_id, early, taken)
     study_id = _patient(actor, engine, patient_id)
     rows, index = _row(engine, study_id, kind, record_id)
     if kind == "patients":
@@ -468,6 +474,24 @@ def _entry(
     else:
         rows[kind][index].update(cells)
     return _Entry(rows, index, cells, study_id, early)
+
+
+def _rule_problems(engine: Engine, entry: _Entry, actor: str) -> tuple[Problem, ...]:
+    """The import rules' problems with the form's rows (a dry run), none for a study ID in use.
+
+    A new patient whose study ID is already in the registry is refused by that alone: its
+    rows are not compared with the stored patient, whose centre, arm and dates a user of
+    another centre must not learn (an out-of-scope patient is "not found", never described).
+    """
+    from bassinet.registry.signoff import CasebookLocked
+
+    if entry.taken:
+        return ()
+    try:
+        return _dry_run(engine, entry.rows, actor)
+    except CasebookLocked as exc:  # the write path's rule, shown beside the field it refuses
+        entry.early.append(FieldError(exc.field, str(exc)))
+        return ()
 
 
 def _known(engine: Engine, study_id: str) -> bool:
@@ -497,13 +521,7 @@ def check_entry(
     authorise(actor, Action.EDIT_PATIENTS)  # first, as in save_entry
     fmt = fmt or EntryFormat()
     entry = _entry(actor, engine, kind, values, fmt, patient_id, record_id)
-    from bassinet.registry.signoff import CasebookLocked
-
-    try:
-        problems = _dry_run(engine, entry.rows, actor.username)
-    except CasebookLocked as exc:  # the write path's rule, shown beside the field it refuses
-        problems = ()
-        entry.early.append(FieldError(exc.field, str(exc)))
+    problems = _rule_problems(engine, entry, actor.username)
     fields = {c.name for c in form_fields(kind, new=patient_id is None)}
     return _verdict(problems, kind, entry.index, fields, entry.early)
 
@@ -584,13 +602,7 @@ def save_entry(
             _lock(kind, target, version, entry.cells)(session)
     if editing and not why:
         entry.early.append(FieldError("reason", "is required: say why a stored value changes"))
-    from bassinet.registry.signoff import CasebookLocked
-
-    try:
-        problems = _dry_run(engine, entry.rows, actor.username)
-    except CasebookLocked as exc:  # the write path's rule, shown beside the field it refuses
-        problems = ()
-        entry.early.append(FieldError(exc.field, str(exc)))
+    problems = _rule_problems(engine, entry, actor.username)
     fields = {c.name for c in form_fields(kind, new=patient_id is None)}
     verdict = _verdict(problems, kind, entry.index, fields, entry.early)
     if not verdict.ok:

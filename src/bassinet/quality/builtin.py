@@ -29,6 +29,7 @@ from bassinet.quality.findings import (
     Severity,
     record_ref,
 )
+from bassinet.registry.vocabulary import field_label, label
 
 CheckFunction = Callable[[PatientData, dt.date], Iterator[Finding]]
 
@@ -87,7 +88,8 @@ def _required(p: PatientData, as_of: dt.date) -> Iterator[Finding]:
 
     def missing(name: str, stage: str) -> Iterator[Finding]:
         if f.get(name) is None:
-            yield _finding(p, PATIENT, name, check, Severity.ERROR, f"{name} is missing: due {stage}")
+            message = f"{field_label(name)} is missing: due {stage}"
+            yield _finding(p, PATIENT, name, check, Severity.ERROR, message)
 
     yield from missing("wbc", "at diagnosis")
     yield from missing("cns_status", "at diagnosis")
@@ -113,7 +115,8 @@ def _required(p: PatientData, as_of: dt.date) -> Iterator[Finding]:
             "remissions",
             check,
             Severity.ERROR,
-            f"no remission assessment at end of induction, though {course} started on {day.isoformat()}",
+            f"no remission assessment at end of induction, though {label(course)} started on "
+            f"{day.isoformat()}",
         )
     for t in p.records["transplants"]:
         for name in ("stem_cell_source", "mrd_result"):
@@ -124,7 +127,7 @@ def _required(p: PatientData, as_of: dt.date) -> Iterator[Finding]:
                     name,
                     check,
                     Severity.ERROR,
-                    f"{name} of the transplant of {t['transplant_date'].isoformat()} is missing",
+                    f"{field_label(name)} of the transplant of {t['transplant_date'].isoformat()} is missing",
                 )
     deaths = [e for e in p.records["events"] if e.get("event_type") == "death"]
     if f.get("vital_status") == "dead" and not deaths:
@@ -134,7 +137,7 @@ def _required(p: PatientData, as_of: dt.date) -> Iterator[Finding]:
             "vital_status",
             check,
             Severity.ERROR,
-            "vital_status is 'dead' but no death event is recorded",
+            "the vital status is 'dead' but no death event is recorded",
         )
     for e in p.records["events"]:
         for kind, name in (("death", "death_cause"), ("relapse", "relapse_site")):
@@ -145,7 +148,7 @@ def _required(p: PatientData, as_of: dt.date) -> Iterator[Finding]:
                     name,
                     check,
                     Severity.ERROR,
-                    f"{name} of the {kind} of {e['event_date'].isoformat()} is missing",
+                    f"{field_label(name)} of the {kind} of {e['event_date'].isoformat()} is missing",
                 )
 
 
@@ -163,7 +166,8 @@ def _range(p: PatientData, as_of: dt.date) -> Iterator[Finding]:
                 name,
                 check,
                 Severity.WARNING,
-                f"{name} {value:g} {unit} is above {highest:g} {unit}: {why}; confirm it against the source",
+                f"{field_label(name)} {value:g} is above {highest:g} {unit}: {why}; "
+                "confirm it against the source",
             )
     birth, diagnosis = p.date("date_of_birth"), p.date("diagnosis_date")
     if birth is not None and diagnosis is not None and diagnosis >= add_years(birth, 1):
@@ -173,7 +177,7 @@ def _range(p: PatientData, as_of: dt.date) -> Iterator[Finding]:
             "diagnosis_date",
             check,
             Severity.ERROR,
-            f"diagnosis_date {diagnosis.isoformat()} is on or after the first birthday "
+            f"the diagnosis date {diagnosis.isoformat()} is on or after the first birthday "
             f"({add_years(birth, 1).isoformat()}): not an infant",
         )
     for kind, result, value in (("mrd", "result", "value"), ("transplants", "mrd_result", "mrd_value")):
@@ -185,7 +189,8 @@ def _range(p: PatientData, as_of: dt.date) -> Iterator[Finding]:
                     value,
                     check,
                     Severity.WARNING,
-                    f"{value} is 0 with result 'quantified': a measurement finding no disease is 'negative'",
+                    f"{field_label(value)} is 0 with the result 'quantified': "
+                    "a measurement finding no disease is 'negative'",
                 )
 
 
@@ -215,7 +220,7 @@ def _date_order(p: PatientData, as_of: dt.date) -> Iterator[Finding]:
                 name,
                 check,
                 Severity.ERROR,
-                f"{name} {day.isoformat()} is before diagnosis_date {diagnosis.isoformat()}",
+                f"{field_label(name)} {day.isoformat()} is before the diagnosis date {diagnosis.isoformat()}",
             )
         if last is not None and day > last:
             yield _finding(
@@ -224,7 +229,7 @@ def _date_order(p: PatientData, as_of: dt.date) -> Iterator[Finding]:
                 name,
                 check,
                 Severity.ERROR,
-                f"{name} {day.isoformat()} is after last_contact_date {last.isoformat()}",
+                f"{field_label(name)} {day.isoformat()} is after the last contact date {last.isoformat()}",
             )
         if death is not None and day > death:
             yield _finding(
@@ -233,7 +238,7 @@ def _date_order(p: PatientData, as_of: dt.date) -> Iterator[Finding]:
                 name,
                 check,
                 Severity.ERROR,
-                f"{name} {day.isoformat()} is after the death on {death.isoformat()}",
+                f"{field_label(name)} {day.isoformat()} is after the death on {death.isoformat()}",
             )
     randomised = p.date("randomisation_date")
     if randomised is not None and diagnosis is not None and randomised < diagnosis:
@@ -243,7 +248,8 @@ def _date_order(p: PatientData, as_of: dt.date) -> Iterator[Finding]:
             "randomisation_date",
             check,
             Severity.ERROR,
-            f"randomisation_date {randomised.isoformat()} is before diagnosis_date {diagnosis.isoformat()}",
+            f"the randomisation date {randomised.isoformat()} is before the diagnosis date "
+            f"{diagnosis.isoformat()}",
         )
     induction = [c for c in p.records["courses"] if c.get("course") == "induction"]
     if induction:
@@ -256,7 +262,7 @@ def _date_order(p: PatientData, as_of: dt.date) -> Iterator[Finding]:
                     "start_date",
                     check,
                     Severity.ERROR,
-                    f"{c['course']} starts on {c['start_date'].isoformat()}, before induction "
+                    f"{label(c['course'])} starts on {c['start_date'].isoformat()}, before induction "
                     f"({start.isoformat()})",
                 )
 
@@ -311,7 +317,7 @@ def _mrd_time_point(p: PatientData, as_of: dt.date) -> Iterator[Finding]:
                 "time_point",
                 check,
                 Severity.WARNING,
-                f"MRD of {day.isoformat()} is at {point} but the patient has no record of {words}",
+                f"MRD of {day.isoformat()} is at {label(point)} but the patient has no record of {words}",
             )
 
 
@@ -330,7 +336,7 @@ def _no_contact(p: PatientData, as_of: dt.date) -> Iterator[Finding]:
             "last_contact_date",
             "no_contact",
             Severity.WARNING,
-            f"no contact for over a year: last_contact_date {last.isoformat()}, "
+            f"no contact for over a year: last contact {last.isoformat()}, "
             f"{(as_of - last).days} days before {as_of.isoformat()}",
         )
 

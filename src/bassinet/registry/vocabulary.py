@@ -286,3 +286,28 @@ def label(code: object) -> str:
     """
     text = str(code.value if isinstance(code, StrEnum) else code)
     return LABELS.get(text, text.replace("_", " "))
+
+
+#: Field labels that are not the field's name in words (abbreviations keep their capitals).
+FIELD_LABELS: dict[str, str] = {
+    "study_id": "Study ID",
+    "cd10": "CD10",
+    "kmt2a_status": "KMT2A status",
+    "kmt2a_partner": "KMT2A partner",
+    "wbc": "White cells (WBC)",
+    "cns_status": "CNS status",
+    "day8_blasts": "Day-8 blasts",
+    "mrd_value": "MRD before transplant",
+    "mrd_method": "MRD method",
+    "value": "MRD value",
+}
+
+
+def field_label(name: str) -> str:
+    """The label a page gives the field ``name``, with its unit: ``"wbc"`` -> "White cells (WBC) (x10^9/L)".
+
+    The entry forms, the data-quality findings and the query pages name fields this way, so
+    that a reader never meets a column name.
+    """
+    unit = f" ({LAB_BOUNDS[name][2]})" if name in LAB_BOUNDS else ""
+    return FIELD_LABELS.get(name, name.replace("_", " ").capitalize()) + unit

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from bassinet.access import Action, Actor, load_actor, permits
 from bassinet.errors import DataError
 from bassinet.registry.models import User
-from bassinet.registry.vocabulary import label
+from bassinet.registry.vocabulary import field_label, label
 from bassinet.web import sessions
 from bassinet.web.security import csrf_matches
 from bassinet.web.sessions import WebState
@@ -197,6 +197,26 @@ def value_words(value: object, field: str = "") -> str:
 environment.filters["risk_group_words"] = risk_group_words
 environment.filters["value_words"] = value_words
 environment.filters["leukemia_words"] = leukemia_words
+#: Record kinds as the pages name them (data-quality findings refer to ``KIND:ID``).
+RECORD_KIND_WORDS = {
+    "remissions": "remission assessment",
+    "mrd": "MRD measurement",
+    "courses": "treatment course",
+    "transplants": "transplant",
+    "events": "event",
+}
+
+
+def record_words(ref: str) -> str:
+    """A finding's record in words: ``"patient"`` -> "patient", ``"mrd:12"`` -> "MRD measurement 12"."""
+    kind, _, number = ref.partition(":")
+    if not number:
+        return label(kind)
+    return f"{RECORD_KIND_WORDS.get(kind, label(kind))} {number}"
+
+
+environment.filters["field_label"] = field_label
+environment.filters["record_words"] = record_words
 environment.filters["words"] = label  # a vocabulary code in words: "resistant_disease" -> "resistant disease"
 
 _REFUSAL = re.compile(r"^\S+ may not (?P<action>[a-z_]+)(?P<rest>.*)$")

@@ -18,37 +18,12 @@ from fastapi.responses import Response
 from bassinet.application import entry
 from bassinet.application.quality import patient_findings
 from bassinet.errors import DataError
-from bassinet.registry.vocabulary import LAB_BOUNDS, label
+from bassinet.registry.vocabulary import field_label, label
 from bassinet.web.context import CSRFRefused, SignedIn, Visit, current_state, engine_of, redirect, render
 from bassinet.web.quality_pages import study_rules
 from bassinet.web.security import csrf_matches
 
 router = APIRouter()
-
-
-#: Labels that are not the field's name in words (abbreviations keep their capitals).
-LABELS = {
-    "study_id": "Study ID",
-    "cd10": "CD10",
-    "kmt2a_status": "KMT2A status",
-    "kmt2a_partner": "KMT2A partner",
-    "wbc": "White cells (WBC)",
-    "cns_status": "CNS status",
-    "day8_blasts": "Day-8 blasts",
-    "mrd_value": "MRD before transplant",
-    "mrd_method": "MRD method",
-    "value": "MRD value",
-}
-
-
-def field_label(name: str) -> str:
-    """The label the entry forms give the field ``name`` (with its unit), for other pages."""
-    return _label(name)
-
-
-def _label(name: str) -> str:
-    unit = f" ({LAB_BOUNDS[name][2]})" if name in LAB_BOUNDS else ""
-    return LABELS.get(name, name.replace("_", " ").capitalize()) + unit
 
 
 def _choices(column: Any) -> list[str] | None:
@@ -87,7 +62,7 @@ def _page(
         fields.append(
             {
                 "name": column.name,
-                "label": _label(column.name),
+                "label": field_label(column.name),
                 "required": column.required,
                 "codes": choices,
                 # each choice as (code, words): a centre is shown by its name, a code in words

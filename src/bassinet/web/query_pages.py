@@ -37,8 +37,8 @@ from bassinet.application.queries_workflow import (
 )
 from bassinet.application.records import parse_assignments
 from bassinet.errors import AccessDenied, DataError
+from bassinet.registry.vocabulary import field_label
 from bassinet.web.context import Posted, SignedIn, Visit, engine_of, redirect, render
-from bassinet.web.forms import field_label
 from bassinet.web.quality_pages import study_rules
 
 router = APIRouter()
