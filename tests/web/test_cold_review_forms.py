@@ -84,6 +84,8 @@ def test_a_reader_posting_a_form_is_refused_before_any_rule_runs(site: Site) -> 
         ("ALL", "leukemia_type", "acute lymphoblastic leukemia"),
         ("ROT_1", "study_id", "ROT_1"),  # data, not a code: shown exactly as stored
         ("2020-01-01", "diagnosis_date", "2020-01-01"),
+        ("2026-11-30T03:53:05.015165+00:00", "locked_at", "2026-11-30 03:53:05 UTC"),  # an instant
+        ("2026-11-30T04:53:05+01:00", "signed_at", "2026-11-30 03:53:05 UTC"),
     ],
 )
 def test_an_audited_value_is_shown_in_words(value: str, field: str, words: str) -> None:

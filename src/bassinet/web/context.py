@@ -177,6 +177,9 @@ _CODES = _vocabulary_codes()
 _YES_NO = {"True": "yes", "False": "no", "true": "yes", "false": "no"}
 
 
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?([+-]\d{2}:\d{2}|Z)?")
+
+
 def value_words(value: object, field: str = "") -> str:
     """A stored value as a page shows it: a code in words, a boolean as yes or no, data unchanged.
 
@@ -187,6 +190,11 @@ def value_words(value: object, field: str = "") -> str:
     text = "" if value is None else str(value)
     if text in _YES_NO:
         return _YES_NO[text]
+    if _TIMESTAMP.fullmatch(text):  # a stored instant as the audit trail writes it: to the second, UTC
+        moment = dt.datetime.fromisoformat(text)
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(dt.UTC)
+        return moment.strftime("%Y-%m-%d %H:%M:%S") + (" UTC" if moment.tzinfo is not None else "")
     if "risk" in field or field == "stratum" or field == "outcome":
         return RISK_GROUP_WORDS.get(text, text)
     if field == "leukemia_type":
