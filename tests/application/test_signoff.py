@@ -377,7 +377,7 @@ def test_an_import_quarantines_a_locked_patients_changed_row_and_keeps_the_other
     )
     assert "ROT-1" in (tmp_path / "quarantine.csv").read_text()
     with Session(world.engine) as session:
-        wbc = dict(session.execute(select(m.Patient.study_id, m.Patient.wbc)).tuples().all())
+        wbc = dict(session.execute(select(m.Patient.study_id, m.Patient.wbc)).all())
     assert (wbc["ROT-1"], wbc["ROT-2"]) == (None, 55.0)
 
 

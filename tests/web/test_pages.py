@@ -213,3 +213,16 @@ def test_markup_in_study_ids_and_centre_names_is_escaped_on_every_page(site: Sit
         assert SCRIPT not in html and "<img src=x" not in html, path
         seen += "&lt;script&gt;" in html or "&lt;img src=x" in html or "&#34;&gt;&lt;img" in html
     assert seen >= 5
+
+
+def test_a_patients_facts_are_shown_in_words(site: Site) -> None:
+    """Cold review: the facts listed the stored codes ('F', 'pro_B')."""
+    client = site.client()
+    sign_in(site, client, "cli_rot")
+    with Session(site.world.engine) as session:
+        rot = session.scalars(select(m.Patient).where(m.Patient.study_id == "ROT-1")).one()
+        pid, sex = rot.id, rot.sex
+    page = client.get(f"/patients/{pid}").text
+    shown = re.search(r"<dt>Sex</dt><dd>(.*?)</dd>", page)
+    assert shown is not None
+    assert shown[1] == {"F": "female", "M": "male"}[sex]
