@@ -59,6 +59,7 @@ def _add(url: str, name: str = "alice") -> None:
         ["users", "disable"],
         ["users", "grant"],
         ["users", "revoke"],
+        ["users", "set-name"],
         ["tokens"],
         ["tokens", "create"],
         ["tokens", "revoke"],
@@ -93,6 +94,36 @@ def test_a_study_wide_grant_enrols_totp_and_prints_the_otpauth_uri_once(url: str
     assert code == 0 and "otpauth://" not in output
 
 
+def _full_name(url: str, username: str) -> str | None:
+    engine = make_engine(url)
+    with Session(engine) as session:
+        name = session.scalars(select(User.full_name).where(User.username == username)).one()
+    engine.dispose()
+    return name
+
+
+def test_a_full_name_is_given_when_adding_and_set_or_cleared_later_and_logged(url: str) -> None:
+    add = ("users", "add", "inv", "--password-stdin", "--full-name", " Dr A. B ", "-r", url)
+    code, output, errors = run(*add, stdin=PASSWORD + "\n")
+    assert (code, errors) == (0, ""), errors
+    assert "added user inv" in output
+    assert _full_name(url, "inv") == "Dr A. B"
+    code, output, _ = run("users", "set-name", "inv", "Dr Anna Bakker", "-r", url)
+    assert code == 0 and "set the full name of inv" in output
+    assert _full_name(url, "inv") == "Dr Anna Bakker"
+    assert run("users", "set-name", "inv", "", "-r", url)[0] == 0
+    assert _full_name(url, "inv") is None
+    engine = make_engine(url)
+    with Session(engine) as session:
+        logged = session.scalars(
+            select(SecurityEntry.detail)
+            .where(SecurityEntry.event == "full_name_set")
+            .order_by(SecurityEntry.id)
+        ).all()
+    engine.dispose()
+    assert logged == ["Dr Anna Bakker", "(none)"]
+
+
 def test_the_password_is_prompted_twice_when_not_on_stdin(url: str) -> None:
     code, output, _ = run("users", "add", "bob", "-r", url, stdin=f"{PASSWORD}\n{PASSWORD}\n")
     assert code == 0 and "added user bob" in output
@@ -119,6 +150,13 @@ def test_the_password_is_prompted_twice_when_not_on_stdin(url: str) -> None:
             "has no monitor role over centre",
         ),
         (["users", "disable", "ghost"], None, "unknown user 'ghost'"),
+        (["users", "set-name", "ghost", "Dr G"], None, "unknown user 'ghost'"),
+        (["users", "set-name", "alice", "x" * 201], None, "user 'alice': the full name has 201 characters"),
+        (
+            ["users", "add", "bob", "--password-stdin", "--full-name", "y" * 300],
+            PASSWORD + "\n",
+            "user 'bob': the full name has 300 characters, at most 200",
+        ),
         (["tokens", "create", "alice", "--name", "x", "--action", "import"], None, "cannot exceed its owner"),
         (["tokens", "revoke", "5"], None, "no token with id 5"),
     ],

@@ -17,6 +17,7 @@ from bassinet.access.accounts import (
     list_users,
     load_actor,
     revoke_role,
+    set_full_name,
     unlock_user,
 )
 from bassinet.access.policy import POLICY, Action, Actor, Permission, authorise, parse_role, permits
@@ -68,5 +69,6 @@ __all__ = [
     "revoke_role",
     "revoke_token",
     "scope_patients",
+    "set_full_name",
     "unlock_user",
 ]

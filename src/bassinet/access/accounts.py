@@ -98,10 +98,27 @@ def load_actor(session: Session, username: str) -> Actor:
     return Actor(user.id, user.username, _permissions(session, user))
 
 
+def _full_name(full_name: str | None, username: str) -> str | None:
+    """``full_name`` stripped (None when empty); over 200 characters is a DataError naming the user."""
+    name = (full_name or "").strip()
+    if len(name) > 200:
+        raise DataError(f"user {username!r}: the full name has {len(name)} characters, at most 200")
+    return name or None
+
+
 def add_user(
-    session: Session, username: str, password: str, *, actor: str, enrol_totp: bool = False
+    session: Session,
+    username: str,
+    password: str,
+    *,
+    actor: str,
+    enrol_totp: bool = False,
+    full_name: str | None = None,
 ) -> Enrolment:
-    """Create a local account; with ``enrol_totp``, also its TOTP secret (URI returned once)."""
+    """Create a local account; with ``enrol_totp``, also its TOTP secret (URI returned once).
+
+    ``full_name`` is the name a signature shows beside the username (empty: none).
+    """
     if not USERNAME.fullmatch(username):
         raise DataError(
             f"username {username!r} is not allowed: use 2 to 100 letters, digits, '.', '_', '@' or '-'"
@@ -116,6 +133,7 @@ def add_user(
         failed_logins=0,
         disabled=False,
         created_at=now,
+        full_name=_full_name(full_name, username),
     )
     session.add(user)
     log_security_event(session, SecurityEvent.USER_ADDED, actor=actor, subject=username)
@@ -134,6 +152,19 @@ def _enrol(session: Session, user: User, *, actor: str) -> str:
 def enrol_totp(session: Session, username: str, *, actor: str) -> str:
     """Give ``username`` a new TOTP secret, replacing any old one; returns the otpauth URI."""
     return _enrol(session, _user(session, username), actor=actor)
+
+
+def set_full_name(session: Session, username: str, full_name: str | None, *, actor: str) -> None:
+    """Give ``username`` the full name a signature shows (empty: none); logged as ``full_name_set``.
+
+    A signature already made keeps the name it was made with.
+    """
+    user = _user(session, username)
+    user.full_name = _full_name(full_name, username)
+    log_security_event(
+        session, SecurityEvent.FULL_NAME_SET, actor=actor, subject=username, detail=user.full_name or "(none)"
+    )
+    session.flush()
 
 
 def disable_user(session: Session, username: str, *, actor: str) -> None:

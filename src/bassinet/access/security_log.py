@@ -26,6 +26,7 @@ class SecurityEvent(StrEnum):
     USER_DISABLED = "user_disabled"
     USER_ENABLED = "user_enabled"
     USER_UNLOCKED = "user_unlocked"
+    FULL_NAME_SET = "full_name_set"
     ROLE_GRANTED = "role_granted"
     ROLE_REVOKED = "role_revoked"
     TOTP_ENROLLED = "totp_enrolled"

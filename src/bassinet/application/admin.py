@@ -42,11 +42,33 @@ def _admin(actor: Actor, engine: Engine, work: Callable[[Session], T], *, write:
         return work(session)
 
 
-def add_user(actor: Actor, engine: Engine, username: str, password: str, *, totp: bool = False) -> Enrolment:
-    """Add a local account; with ``totp`` also its second factor (the URI is returned once)."""
+def add_user(
+    actor: Actor,
+    engine: Engine,
+    username: str,
+    password: str,
+    *,
+    totp: bool = False,
+    full_name: str | None = None,
+) -> Enrolment:
+    """Add a local account; with ``totp`` also its second factor (the URI is returned once).
+
+    ``full_name`` is the name its signatures show beside the username.
+    """
     from bassinet.access import add_user as run
 
-    return _admin(actor, engine, lambda s: run(s, username, password, actor=actor.username, enrol_totp=totp))
+    return _admin(
+        actor,
+        engine,
+        lambda s: run(s, username, password, actor=actor.username, enrol_totp=totp, full_name=full_name),
+    )
+
+
+def set_full_name(actor: Actor, engine: Engine, username: str, full_name: str | None) -> None:
+    """Set the full name a user's signatures show (empty: none; logged as ``full_name_set``)."""
+    from bassinet.access import set_full_name as run
+
+    _admin(actor, engine, lambda s: run(s, username, full_name, actor=actor.username))
 
 
 def list_users(actor: Actor, engine: Engine) -> list[UserSummary]:

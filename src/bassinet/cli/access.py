@@ -24,6 +24,10 @@ app.add_typer(tokens_app, name="tokens")
 User = Annotated[str | None, typer.Option("--user", "-u", help="Who does this (default: $BASSINET_USER).")]
 Centre = Annotated[str | None, typer.Option("--centre", help="Scope: one centre, by name.")]
 Group = Annotated[str | None, typer.Option("--study-group", help="Scope: every centre of a study group.")]
+FullName = Annotated[
+    str | None,
+    typer.Option("--full-name", help="The name the user's signatures show, e.g. 'Dr A. B'."),
+]
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -53,6 +57,7 @@ def users_add(
         bool, typer.Option("--password-stdin", help="Read the password from standard input.")
     ] = False,
     totp: Annotated[bool, typer.Option("--totp", help="Enrol a TOTP second factor now.")] = False,
+    full_name: FullName = None,
     registry: Registry = None,
     user: User = None,
 ) -> None:
@@ -63,9 +68,30 @@ def users_add(
 
         password = _read_password(password_stdin)
         with _open_registry(registry) as engine:
-            enrolment = admin.add_user(_actor(user), engine, username, password, totp=totp)
+            enrolment = admin.add_user(
+                _actor(user), engine, username, password, totp=totp, full_name=full_name
+            )
         out.print(f"added user {username}")
         _show_uri(username, enrolment.totp_uri)
+
+    _run(work)
+
+
+@users_app.command("set-name")
+def users_set_name(
+    username: Annotated[str, typer.Argument(help="The account.")],
+    full_name: Annotated[str, typer.Argument(help="The name its signatures show; '' clears it.")],
+    registry: Registry = None,
+    user: User = None,
+) -> None:
+    """Set the full name a user's signatures show (a signature already made keeps its name)."""
+
+    def work() -> None:
+        from bassinet.application import admin
+
+        with _open_registry(registry) as engine:
+            admin.set_full_name(_actor(user), engine, username, full_name)
+        out.print(f"set the full name of {username}")
 
     _run(work)
 

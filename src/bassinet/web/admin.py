@@ -62,10 +62,12 @@ def _change(request: Request, visit: Visit, done: str, work: object) -> Response
 
 
 @router.post("/users")
-def new_user(request: Request, visit: Posted, username: Text = "", password: Text = "") -> Response:
+def new_user(
+    request: Request, visit: Posted, username: Text = "", password: Text = "", full_name: Text = ""
+) -> Response:
     def work() -> str | None:
         with Session(engine_of(request)) as session, session.begin():
-            add_user(session, username.strip(), password, actor=visit.actor.username)
+            add_user(session, username.strip(), password, actor=visit.actor.username, full_name=full_name)
         return None
 
     return _change(request, visit, f"added user {username.strip()!r}.", work)
