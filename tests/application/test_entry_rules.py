@@ -292,3 +292,65 @@ def test_the_form_and_the_import_give_the_same_verdict_in_the_same_words(
         patients = list(session.scalars(select(m.Patient).where(m.Patient.study_id == study_id)))
         assert len(patients) == (0 if sheet == "patients" else 1)
         assert all(not getattr(p, sheet) for p in patients)
+
+
+# -- the import's file and command-line words, as a form user reads them (cold review) ----
+
+
+@pytest.mark.parametrize(
+    ("rule", "words"),
+    [
+        (
+            "differs from the registry, where patient 'P1' is in centre 'Utrecht': a study ID is one "
+            "patient, so this is a move from 'Utrecht' to 'Rotterdam'; give --reason to move it "
+            "(or use `bassinet move`)",
+            "differs from the registry, where patient 'P1' is in centre 'Utrecht': a study ID is one "
+            "patient, so this is a move from 'Utrecht' to 'Rotterdam'; a move to another centre is "
+            "not made with this form: ask the registry's administrator",
+        ),
+        (
+            "conflicts with the allocation of patient 'P1' (bassinet, allocated 2020-05-01): the registry "
+            "holds randomisation_arm 'IB', the file says empty; an allocated arm and its date are not "
+            "changed by import",
+            "conflicts with the allocation of patient 'P1' (bassinet, allocated 2020-05-01): the registry "
+            "holds randomisation_arm 'IB', the form leaves it empty; an allocated arm and its date are "
+            "not changed with this form",
+        ),
+        ("the registry holds x 1, the file says 2", "the registry holds x 1, the form says 2"),
+        ("holds x 1, the file has no column", "holds x 1, the form has no field for it"),
+        ("must be >= 0 x10^9/L", "must be >= 0 x10^9/L"),  # a rule without file words is unchanged
+    ],
+)
+def test_a_form_shows_the_import_rules_without_file_or_command_line_words(rule: str, words: str) -> None:
+    assert entry.form_words(rule) == words
+
+
+def test_the_form_verdict_shows_a_fields_and_another_records_problem_in_form_words() -> None:
+    """The one place where the form maps the import's problems to fields applies the words."""
+    from bassinet.registry.problems import Problem
+
+    move = (
+        "differs from the registry, where patient 'P1' is in centre 'Utrecht': a study ID is one patient, "
+        "so this is a move from 'Utrecht' to 'Rotterdam'; give --reason to move it (or use `bassinet move`)"
+    )
+    arm = (
+        "conflicts with the allocation of patient 'P1' (bassinet, allocated 2020-05-01): the registry holds "
+        "randomisation_arm 'IB', the file says empty; an allocated arm and its date are not changed by import"
+    )
+    problems = (
+        Problem("/tmp/x/patients.csv", "patients", 2, "centre", "Rotterdam", move, "centre"),
+        Problem("/tmp/x/patients.csv", "patients", 2, "randomisation_arm", None, arm, "randomisation_arm"),
+    )
+    verdict = entry._verdict(problems, "patients", 0, {"centre"}, [])
+    [field] = verdict.errors
+    [other] = verdict.elsewhere
+    assert field.field == "centre"
+    assert field.rule.endswith(
+        "; a move to another centre is not made with this form: ask the registry's administrator"
+    )
+    assert other.field == "randomisation_arm"
+    assert other.rule.endswith(
+        "the form leaves it empty; an allocated arm and its date are not changed with this form"
+    )
+    for rule in (field.rule, other.rule):
+        assert "--reason" not in rule and "bassinet move" not in rule and "the file" not in rule

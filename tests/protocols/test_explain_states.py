@@ -152,6 +152,9 @@ def test_the_family_of_a_randomised_child_reads_that_the_course_was_chosen_by_ch
     )
     code, text, _ = explain(url, "RAND", "clinician")
     assert "## Randomised: ADE_MAE" in text and "Allocation (recorded) of 2019-06-08" in text
+    # the plan agrees with the allocation on record: done, never "eligible" (cold review)
+    assert "Randomisation: done, arm ADE_MAE on 2019-06-08." in text
+    assert "Randomisation: eligible" not in text
     assert "ADE: cytarabine, daunorubicin, etoposide" in text
 
 

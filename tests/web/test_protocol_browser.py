@@ -64,7 +64,7 @@ def test_a_clinician_stratifies_randomises_with_confirmation_and_is_refused_a_se
     _sign_in(b, server, site, "cli_rot")
     b.get(f"{server}/patients/{world['ROT-HR']}")
     _loaded(b, "Patient ROT-HR")
-    assert b.find_element(By.ID, "risk-group").text == "HR"
+    assert b.find_element(By.ID, "risk-group").text == "high risk (HR)"
     assert b.find_element(By.ID, "transplant-indication").text == "indicated"
     assert b.find_element(By.ID, "stored-group").text == "No stratification decision stored yet."
     _shot(b, "protocol-panel")

@@ -61,7 +61,7 @@ def test_a_clinician_sees_the_risk_group_the_transplant_indication_their_reasons
 ) -> None:
     page = _client(site, "cli_rot").get(f"/patients/{world['ROT-HR']}")
     panel = _panel(page.text)
-    assert re.search(r'id="risk-group"><strong>HR</strong>', panel)
+    assert re.search(r'id="risk-group"><strong>high risk</strong> \(HR\)', panel)
     assert re.search(r'id="transplant-indication"><strong>indicated</strong>', panel)
     assert "Risk group: HR (interfant-06)" in panel  # the explanation's own heading
     assert "KMT2A rearranged" in panel and "this criterion is met." in panel
@@ -77,7 +77,7 @@ def test_a_clinician_sees_the_risk_group_the_transplant_indication_their_reasons
 
 def test_an_incomplete_patient_shows_what_is_missing_in_words(site: Site, world: dict[str, int]) -> None:
     panel = _panel(_client(site, "cli_rot").get(f"/patients/{world['ROT-MR']}").text)
-    assert re.search(r'id="risk-group"><strong>MR</strong>', panel)
+    assert re.search(r'id="risk-group"><strong>medium risk</strong> \(MR\)', panel)
     assert 'id="transplant-indication">not decided yet' in panel
     assert "The facts of these decisions are not complete" in panel
     assert "(called MRD) before the course the doctors call OCTADAD is not recorded yet" in panel
@@ -114,7 +114,7 @@ def test_roles_without_the_actions_see_no_buttons_and_are_refused(
     client = _client(site, username)
     page = client.get(f"/patients/{world['ROT-MR']}")
     panel = _panel(page.text)
-    assert re.search(r'id="risk-group"><strong>MR</strong>', panel)
+    assert re.search(r'id="risk-group"><strong>medium risk</strong> \(MR\)', panel)
     assert "<form" not in panel and "Reasons" not in panel
     token = csrf_of(page.text)
     for response in (
@@ -291,6 +291,27 @@ def test_refusals_are_plain_sentences_without_command_lines(message: str, senten
     assert plain_refusal(message) == sentence
 
 
+@pytest.mark.parametrize(
+    ("may_edit", "sentence"),
+    [
+        (True, "R1 is not randomised: the request is late; record the follow-up first."),
+        (
+            False,
+            "R1 is not randomised: the request is late; ask the centre's data manager to record the "
+            "follow-up.",
+        ),
+    ],
+)
+def test_a_user_who_may_not_edit_is_told_to_ask_the_data_manager_to_record_a_fact(
+    may_edit: bool, sentence: str
+) -> None:
+    message = (
+        "R1 is not randomised: the request is late; record the follow-up (`bassinet correct R1 "
+        "last_contact_date=...`) first, or give --on the date of the request"
+    )
+    assert plain_refusal(message, may_edit=may_edit) == sentence
+
+
 def test_without_a_randomisation_key_the_page_says_so_and_draws_nothing(
     site: Site, world: dict[str, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -391,3 +412,23 @@ def test_a_clinician_is_told_to_ask_the_data_manager_for_missing_facts_by_label(
     manager = _panel(_client(site, "dm_rot").get(f"/patients/{pid}").text)
     assert "The facts of these decisions are not complete" in manager
     assert 'id="ask-data-manager"' not in manager  # the data manager enters them
+
+
+def test_the_stored_decisions_list_marks_a_decision_the_facts_no_longer_give(
+    site: Site, world: dict[str, int]
+) -> None:
+    client = _client(site, "cli_rot")
+    pid = _fresh(site, "COLD-HR3", born=dt.date(2025, 1, 1), wbc=400.0)
+    page = client.get(f"/patients/{pid}")
+    client.post(f"/patients/{pid}/protocol/stratify", data={"csrf_token": csrf_of(page.text)})
+    assert 'id="decision-stale"' not in client.get(f"/patients/{pid}").text  # current: no mark
+    with registry_session(site.world.engine, actor="test setup") as session:
+        session.get(m.Patient, pid).wbc = 100.0  # type: ignore[union-attr]
+    html = client.get(f"/patients/{pid}").text
+    assert "no longer current: the facts changed since; stratify again." in _panel(html)
+    decisions = re.search(r'<section aria-labelledby="decisions">.*?</section>', html, re.S)
+    assert decisions is not None
+    assert (
+        '<p class="stale" id="decision-stale">No longer current: the facts changed since; stratify again.</p>'
+        in decisions.group(0)
+    )

@@ -22,6 +22,7 @@ lock is held, so two saves cannot both pass. Never a silent overwrite.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -393,6 +394,32 @@ def _dry_run(engine: Engine, rows: dict[str, list[dict[str, str]]], actor: str) 
     return report.rejected
 
 
+#: The import's words that speak of its file or its command line, and a form user's words
+#: for them (a cold review found "the file says empty" and "give --reason" beside a field).
+#: Only the words change: the rules are the import's, checked once (see the module docstring).
+FORM_WORDS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        re.compile(r"give --reason to move it \(or use `bassinet move`\)"),
+        "a move to another centre is not made with this form: ask the registry's administrator",
+    ),
+    (re.compile(r"\bthe file says empty\b"), "the form leaves it empty"),
+    (re.compile(r"\bthe file says\b"), "the form says"),
+    (re.compile(r"\bthe file has no column\b"), "the form has no field for it"),
+    (re.compile(r"\bare not changed by import\b"), "are not changed with this form"),
+)
+
+
+def form_words(rule: str) -> str:
+    """An import problem's rule in a form user's words: no file, no command-line option.
+
+    ``"..., the file says empty; ... are not changed by import"`` becomes
+    ``"..., the form leaves it empty; ... are not changed with this form"``.
+    """
+    for pattern, words in FORM_WORDS:
+        rule = pattern.sub(words, rule)
+    return rule
+
+
 def _verdict(
     problems: tuple[Problem, ...], kind: str, row: int, fields: set[str], known: list[FieldError]
 ) -> Verdict:
@@ -405,9 +432,9 @@ def _verdict(
         sheet = Path(p.source).stem
         if sheet == kind and p.row == row + 2 and p.field in fields:
             if p.field not in taken:
-                errors.append(FieldError(p.field, p.rule))
+                errors.append(FieldError(p.field, form_words(p.rule)))
             continue
-        elsewhere.append(OtherProblem(sheet, p.field or p.column or "", show(p.value), p.rule))
+        elsewhere.append(OtherProblem(sheet, p.field or p.column or "", show(p.value), form_words(p.rule)))
     return Verdict(tuple(errors), tuple(dict.fromkeys(elsewhere)))
 
 

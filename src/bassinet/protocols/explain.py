@@ -219,8 +219,22 @@ def _decision_lines(decision: Decision) -> list[str]:
     return lines
 
 
-def for_clinician(facts: PatientFacts, group: Decision, plan: TreatmentPlan, sct: Decision) -> Document:
-    """Risk group with every criterion, the course plan with drugs, and the transplant indication."""
+def for_clinician(
+    facts: PatientFacts,
+    group: Decision,
+    plan: TreatmentPlan,
+    sct: Decision,
+    state: PatientState | None = None,
+) -> Document:
+    """Risk group with every criterion, the course plan with drugs, and the transplant indication.
+
+    With an arm on record (``state.arm``) the plan says the randomisation is done, with the
+    arm and its date, never "eligible" (a cold review found the two side by side).
+    """
+    if state is not None and state.arm is not None:
+        randomisation = f"Randomisation: done, arm {state.arm} on {state.arm_date or 'an unknown date'}."
+    else:
+        randomisation = f"Randomisation: {plan.randomisation.outcome or 'undetermined'}."
     sections = [
         Section(
             f"Risk group: {group.outcome or 'none'} ({group.protocol})",
@@ -229,7 +243,7 @@ def for_clinician(facts: PatientFacts, group: Decision, plan: TreatmentPlan, sct
         ),
         Section(
             "Treatment plan",
-            [f"Randomisation: {plan.randomisation.outcome or 'undetermined'}.", *plan.notes],
+            [randomisation, *plan.notes],
             [
                 f"{c.name}: {', '.join(c.drugs) or c.note}" + (f" ({c.note})" if c.note and c.drugs else "")
                 for c in plan.courses
@@ -354,7 +368,7 @@ def explain(
     _check_audience(audience)
     if audience == "family":
         return for_family(facts, group, plan, sct, state)
-    return for_clinician(facts, group, plan, sct)
+    return for_clinician(facts, group, plan, sct, state)
 
 
 def _check_audience(audience: str) -> None:
@@ -445,7 +459,7 @@ def explain_patient(
     sct = interfant06.sct_indication(facts)
     if audience == "family":
         return for_family(facts, group, plan, sct, state)
-    document = for_clinician(facts, group, plan, sct)
+    document = for_clinician(facts, group, plan, sct, state)
     if state.arm is not None:
         document.sections.insert(
             1,

@@ -23,6 +23,7 @@ from bassinet.access import Action, permits
 from bassinet.application import protocol
 from bassinet.application.protocol import ProtocolPanel
 from bassinet.errors import DataError
+from bassinet.protocols import interfant06
 from bassinet.protocols.explain import FACT_LABELS, MISSING_WORDS
 from bassinet.web.context import Posted, SignedIn, Visit, engine_of, redirect, render
 
@@ -38,10 +39,15 @@ _ADVICE = (
 )
 
 _KEY_MISSING = re.compile(r"randomisation key|BASSINET_RANDOMISATION_KEY")
+#: Advice to record a fact, which a user who may not edit patients cannot follow.
+_RECORD_FIRST = re.compile(r"\brecord the ([^.;:]*?) first\b")
 
 
-def plain_refusal(message: str) -> str:
+def plain_refusal(message: str, *, may_edit: bool = True) -> str:
     """An engine's refusal as a sentence for the page: no command lines, a capital, a full stop.
+
+    A user who may not edit patients (``may_edit`` False) is told to ask the centre's data
+    manager to record a fact, not to record it (as the panel's missing facts say).
 
     >>> plain_refusal("R1 is not randomised: no stored decision: run `bassinet stratify R1` first")
     'R1 is not randomised: no stored decision: stratify the patient first (the Stratify button).'
@@ -49,6 +55,8 @@ def plain_refusal(message: str) -> str:
     text = message.strip()
     for pattern, words in _ADVICE:
         text = pattern.sub(words, text)
+    if not may_edit:
+        text = _RECORD_FIRST.sub(r"ask the centre's data manager to record the \1", text)
     if _KEY_MISSING.search(text):
         text = "Randomisation is not set up on this server (no randomisation key): ask the trial office"
     text = text[:1].upper() + text[1:]
@@ -66,11 +74,13 @@ class PanelView(ProtocolPanel):
     ``randomise_refusal`` is the safe workflow's refusal in words (None: the patient may be
     randomised now, and the button is shown); ``ask_data_manager`` names by label the facts a
     user who may not edit asks the centre's data manager to enter (empty: none, or the user
-    may enter them).
+    may enter them). ``stale_protocol`` is the protocol whose stored decision the rules no
+    longer give (``stored_current`` False), so the page's list of stored decisions marks it.
     """
 
     randomise_refusal: str | None = None
     ask_data_manager: tuple[str, ...] = ()
+    stale_protocol: str | None = None
 
 
 def panel(request: Request, visit: Visit, patient_id: int) -> PanelView:
@@ -82,7 +92,7 @@ def panel(request: Request, visit: Visit, patient_id: int) -> PanelView:
         try:
             protocol.randomisation_preview(visit.actor, engine, found.study_id)
         except DataError as exc:
-            refusal = plain_refusal(str(exc))
+            refusal = plain_refusal(str(exc), may_edit=permits(visit.actor, Action.EDIT_PATIENTS))
     ask: tuple[str, ...] = ()
     if found.missing and not permits(visit.actor, Action.EDIT_PATIENTS):
         ask = tuple(dict.fromkeys(_LABEL_OF_WORDS.get(m, m) for m in found.missing if m != "risk group"))
@@ -92,7 +102,13 @@ def panel(request: Request, visit: Visit, patient_id: int) -> PanelView:
         for m in found.missing
     )
     values = {f.name: getattr(found, f.name) for f in fields(found)}
-    return PanelView(**{**values, "missing": missing}, randomise_refusal=refusal, ask_data_manager=ask)
+    stale = interfant06.NAME if found.stored and not found.stored_current else None
+    return PanelView(
+        **{**values, "missing": missing},
+        randomise_refusal=refusal,
+        ask_data_manager=ask,
+        stale_protocol=stale,
+    )
 
 
 def _back(patient_id: int) -> str:
@@ -109,7 +125,7 @@ def _refused(
         status_code=409,
         title=title,
         study_id=study_id,
-        message=plain_refusal(str(exc)),
+        message=plain_refusal(str(exc), may_edit=permits(visit.actor, Action.EDIT_PATIENTS)),
         back=_back(patient_id),
     )
 
