@@ -99,6 +99,7 @@ def test_the_raise_form_names_the_record_in_words_and_offers_its_fields_by_label
     assert page.status_code == 200
     assert "Remission assessment of 3 Apr 2020" in page.text
     assert _options(page.text) == {
+        "": "choose a field",
         "time_point": "Time point",
         "assessment_date": "Assessment date",
         "status": "Status",
@@ -106,6 +107,22 @@ def test_the_raise_form_names_the_record_in_words_and_offers_its_fields_by_label
     own = _options(monitor.get(f"/patients/{pid}/queries/new").text)
     assert own["wbc"] == "White cells (WBC) (x10^9/L)"
     assert not any("_" in text for text in own.values())  # labels, never column codes
+
+
+def test_the_field_dropdown_starts_empty_and_leaving_it_so_is_refused(site: Site) -> None:
+    pid, _ = new_patient(site, "QF-6", remission=False)
+    monitor = _signed_in(site, "mon_rot")
+    path = f"/patients/{pid}/queries/new"
+    page = monitor.get(path).text
+    assert _selected(page) == ""  # "choose a field", not the first field (Sex)
+    refused = monitor.post(
+        path, data={"csrf_token": csrf_of(page), "record": "patient", "field": "", "question": "Which?"}
+    )
+    assert refused.status_code == 400
+    assert _field_error(refused.text, "field") == "choose the field the query is about"
+    assert ">Which?</textarea>" in refused.text
+    with Session(site.world.engine) as session:
+        assert session.scalars(select(m.DataQuery).where(m.DataQuery.patient_id == pid)).all() == []
 
 
 def test_an_empty_question_is_refused_beside_it_and_the_field_chosen_is_kept(site: Site) -> None:
@@ -165,6 +182,8 @@ def test_the_patient_page_lists_the_thread_and_links_raising_for_monitors_only(s
     assert 'id="raise-query"' not in page  # a data manager answers, never raises
 
     listing = manager.get("/queries").text
+    summary = re.search(r'<p id="queries-summary">(.*?)</p>', listing, re.S)
+    assert summary is not None and summary[1] == "1 query not yet closed: Rotterdam (1)."
     assert re.search(
         rf'<tr id="query-{qid}">.*?Remission assessment of 3 Apr 2020</td><td>Assessment date</td>',
         listing,

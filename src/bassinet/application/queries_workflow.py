@@ -191,6 +191,8 @@ def raise_query(
         patient = find_patient(session, actor, study_id)
         authorise(actor, Action.RAISE_QUERY, patient.centre_id)
         fields = _record_fields(session, patient, record)
+        if not field:  # the raise form's "choose a field", left as it was
+            raise QueryRefused("field", "choose the field the query is about")
         if field not in fields:
             raise QueryRefused(
                 "field",
