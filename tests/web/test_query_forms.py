@@ -255,3 +255,45 @@ def test_another_centres_patient_has_no_findings_to_show_but_is_not_found(site: 
     assert elsewhere is not None
     with pytest.raises(RegistryError, match=f"no patient with id {elsewhere}"):
         patient_findings(actor_for(engine, "dm_rot"), engine, elsewhere)
+
+
+def _raise_on_wbc(site: Site, study_id: str) -> tuple[int, int, TestClient]:
+    """A patient (WBC 120.5) with an open query on its WBC; the monitor signed in."""
+    pid, _ = new_patient(site, study_id, remission=False)
+    monitor = _signed_in(site, "mon_rot")
+    path = f"/patients/{pid}/queries/new"
+    raised = monitor.post(
+        path,
+        data={
+            "csrf_token": csrf_of(monitor.get(path).text),
+            "record": "patient",
+            "field": "wbc",
+            "question": "WBC?",
+        },
+        follow_redirects=False,
+    )
+    assert raised.status_code == 303
+    return pid, int(re.findall(r"\d+", raised.headers["location"])[0]), monitor
+
+
+def test_a_refused_corrected_value_shows_the_list_again_with_the_rule_beside_it_and_what_was_typed(
+    site: Site,
+) -> None:
+    pid, qid, _ = _raise_on_wbc(site, "QF-7")
+    manager = _signed_in(site, "dm_rot")
+    token = csrf_of(manager.get("/queries").text)
+    typed = {"answer": "Source <says> 305", "field": "wbc", "corrected": "3o5", "reason": "typo & source"}
+    refused = manager.post(f"/queries/{qid}/answer", data={"csrf_token": token, **typed})
+    assert refused.status_code == 400
+    assert "<h1>Data queries</h1>" in refused.text
+    message = _field_error(refused.text.replace(f'id="e{qid}-corrected"', 'id="e-corrected"'), "corrected")
+    assert message is not None and "3o5" in message and "wbc" in message.lower()
+    row = re.search(rf'<tr id="query-{qid}">(.*?)</tr>', refused.text, re.S)
+    assert row is not None
+    assert ">Source &lt;says&gt; 305</textarea>" in row[1]
+    assert f'id="a{qid}-corrected" name="corrected" value="3o5" aria-invalid="true"' in row[1]
+    assert 'name="reason" value="typo &amp; source"' in row[1]
+    with Session(site.world.engine) as session:
+        query = session.get(m.DataQuery, qid)
+        assert query is not None and query.status == "open" and query.answer is None
+        assert session.get(m.Patient, pid).wbc == 120.5  # type: ignore[union-attr]

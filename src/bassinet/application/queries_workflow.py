@@ -29,7 +29,11 @@ if TYPE_CHECKING:
 
 
 class QueryRefused(DataError):
-    """A query the monitor's form cannot raise: ``field`` names the form field at fault."""
+    """A query step the form cannot take: ``field`` names the form field at fault.
+
+    Raising: ``field`` or ``question``; answering: ``answer``, ``reason`` or ``corrected``
+    (a corrected value the import's rules refuse, in the rule's words).
+    """
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
@@ -246,7 +250,7 @@ def answer_query(
     from bassinet.registry import registry_session
 
     if not answer.strip():
-        raise DataError(f"query {query_id}: an answer needs its text")
+        raise QueryRefused("answer", f"query {query_id}: an answer needs its text")
     with Session(engine) as session:
         query = _query_in_scope(session, actor, query_id)
         authorise(actor, Action.ANSWER_QUERY, query.patient.centre_id)
@@ -255,14 +259,19 @@ def answer_query(
         study_id, record = query.patient.study_id, query.record
     if corrections:
         if not reason or not reason.strip():
-            raise DataError(f"query {query_id}: a correction needs its reason")
+            raise QueryRefused("reason", f"query {query_id}: a correction needs its reason")
         from bassinet.application.records import correct, correct_record
 
         kind, _, number = record.partition(":")
-        if number.isdigit():  # the queried record's values, through the import's rules
-            correct_record(actor, engine, study_id, kind, int(number), corrections, reason=reason.strip())
-        else:
-            correct(actor, engine, study_id, corrections, reason=reason.strip())
+        try:
+            if number.isdigit():  # the queried record's values, through the import's rules
+                correct_record(actor, engine, study_id, kind, int(number), corrections, reason=reason.strip())
+            else:
+                correct(actor, engine, study_id, corrections, reason=reason.strip())
+        except QueryRefused:
+            raise
+        except DataError as refused:  # the rule's words, for the form's corrected value
+            raise QueryRefused("corrected", str(refused)) from refused
     with registry_session(engine, actor=actor.username) as session:
         query = _query_in_scope(session, actor, query_id)
         if query.status != "open":

@@ -47,6 +47,14 @@ Text = Annotated[str, Form()]
 
 @router.get("/queries")
 def queries(request: Request, visit: SignedIn) -> Response:
+    return _queries_page(request, visit, done=_done(request.query_params.get("done", "")))
+
+
+def _queries_page(
+    request: Request, visit: Visit, *, done: str = "", refused: dict[str, Any] | None = None
+) -> Response:
+    """The open queries; with ``refused`` (an answer the use case refused: its query id, the
+    form field at fault, the message and what was typed) shown again beside that query's form."""
     listed = open_queries(visit.actor, engine_of(request))
     return render(
         request,
@@ -56,7 +64,9 @@ def queries(request: Request, visit: SignedIn) -> Response:
         can_raise=permits(visit.actor, Action.RAISE_QUERY),
         can_answer=permits(visit.actor, Action.ANSWER_QUERY),
         label=field_label,
-        done=_done(request.query_params.get("done", "")),
+        done=done,
+        refused=refused or {},
+        status_code=400 if refused else 200,
     )
 
 
@@ -108,9 +118,22 @@ def answer(
     )
     if corrected.strip() and field.strip():  # the answer form's "corrected value" of the queried field
         changes = {**changes, field.strip(): corrected.strip()}
-    answer_query(
-        visit.actor, engine_of(request), query_id, answer=answer, corrections=changes, reason=reason or None
-    )
+    try:
+        answer_query(
+            visit.actor,
+            engine_of(request),
+            query_id,
+            answer=answer,
+            corrections=changes,
+            reason=reason or None,
+        )
+    except QueryRefused as refused:  # the list again, the problem beside that query's form, as typed
+        typed = {"answer": answer, "corrected": corrected, "reason": reason}
+        return _queries_page(
+            request,
+            visit,
+            refused={"id": query_id, "field": refused.field, "message": str(refused), **typed},
+        )
     return redirect(f"/queries?done=answered+{query_id}")
 
 
