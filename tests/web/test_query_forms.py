@@ -297,3 +297,35 @@ def test_a_refused_corrected_value_shows_the_list_again_with_the_rule_beside_it_
         query = session.get(m.DataQuery, qid)
         assert query is not None and query.status == "open" and query.answer is None
         assert session.get(m.Patient, pid).wbc == 120.5  # type: ignore[union-attr]
+
+
+def test_the_thread_shows_the_value_the_answer_corrected_from_the_audit_trail(site: Site) -> None:
+    pid, qid, monitor = _raise_on_wbc(site, "QF-8")
+    manager = _signed_in(site, "dm_rot")
+    token = csrf_of(manager.get("/queries").text)
+    typed = {"answer": "Typo", "field": "wbc", "corrected": "30.5", "reason": "source <document>"}
+    answered = manager.post(
+        f"/queries/{qid}/answer", data={"csrf_token": token, **typed}, follow_redirects=False
+    )
+    assert answered.status_code == 303
+    with Session(site.world.engine) as session:
+        audit = session.scalars(
+            select(m.AuditEntry).where(
+                m.AuditEntry.table_name == "patient",
+                m.AuditEntry.record_id == pid,
+                m.AuditEntry.field == "wbc",
+                m.AuditEntry.action == "update",
+            )
+        ).one()
+    expected = (
+        f'<dd class="correction">White cells (WBC) (x10^9/L) changed from {audit.old_value} '
+        f"to {audit.new_value}: source &lt;document&gt;</dd>"
+    )
+    assert audit.old_value is not None and audit.old_value.startswith("120.5")
+    assert audit.new_value is not None and audit.new_value.startswith("30.5")
+    row = re.search(rf'<tr id="query-{qid}">(.*?)</tr>', monitor.get("/queries").text, re.S)
+    assert row is not None and expected in row[1]  # seen before closing
+    patient_row = re.search(
+        rf'<tr id="patient-query-{qid}">(.*?)</tr>', monitor.get(f"/patients/{pid}").text, re.S
+    )
+    assert patient_row is not None and expected in patient_row[1]

@@ -41,6 +41,16 @@ class QueryRefused(DataError):
 
 
 @dataclass(frozen=True)
+class QueryCorrection:
+    """A value the data manager changed in answering a query, as its audit trail records it."""
+
+    field: str
+    old: str | None
+    new: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
 class QueryView:
     """One data query as the front ends show it."""
 
@@ -63,6 +73,8 @@ class QueryView:
     record_words: str = "patient"
     #: The monitor's note on closing (kept in the audit trail's reason), if any.
     closing_note: str | None = None
+    #: The values corrected with the answer (read from the audit trail), oldest first.
+    corrections: tuple[QueryCorrection, ...] = ()
 
     def age_days(self, now: dt.datetime) -> int:
         """Whole days since the query was raised."""
@@ -136,10 +148,60 @@ def _closing_note(session: Session, query_id: int) -> str | None:
     return None
 
 
+_ANSWERED_WITH = "query answered with a correction: "
+
+
+def _corrections(session: Session, q: m.DataQuery) -> tuple[QueryCorrection, ...]:
+    """The values of the queried record changed with the answer to ``q``, from the audit trail.
+
+    The answer's own audit entry carries the correction's reason; the record's entries with
+    that reason, written after the query was raised and before it was answered, are the
+    correction (the answer writes them first, in their own transaction).
+    """
+    from sqlalchemy import select
+
+    from bassinet.registry import models as m
+    from bassinet.registry.corrections import RECORD_KINDS
+
+    answered = session.execute(
+        select(m.AuditEntry.id, m.AuditEntry.reason)
+        .where(
+            m.AuditEntry.table_name == "data_query",
+            m.AuditEntry.record_id == q.id,
+            m.AuditEntry.field == "status",
+            m.AuditEntry.new_value == "answered",
+        )
+        .order_by(m.AuditEntry.id.desc())
+    ).first()
+    if answered is None or not (answered.reason or "").startswith(_ANSWERED_WITH):
+        return ()
+    reason = answered.reason.removeprefix(_ANSWERED_WITH)
+    kind, _, number = q.record.partition(":")
+    if number.isdigit() and kind in RECORD_KINDS:
+        table, record_id = RECORD_KINDS[kind].__tablename__, int(number)
+    else:
+        table, record_id = m.Patient.__tablename__, q.patient_id
+    rows = session.execute(
+        select(m.AuditEntry.field, m.AuditEntry.old_value, m.AuditEntry.new_value)
+        .where(
+            m.AuditEntry.patient_id == q.patient_id,
+            m.AuditEntry.table_name == table,
+            m.AuditEntry.record_id == record_id,
+            m.AuditEntry.action == "update",
+            m.AuditEntry.reason == reason,
+            m.AuditEntry.id < answered.id,
+            m.AuditEntry.at >= q.raised_at,
+        )
+        .order_by(m.AuditEntry.id)
+    ).all()
+    return tuple(QueryCorrection(r.field, r.old_value, r.new_value, reason) for r in rows)
+
+
 def _view(q: m.DataQuery, session: Session | None = None) -> QueryView:
     p = q.patient
     words = _words(session, q.record) if session is not None else "patient"
     note = _closing_note(session, q.id) if session is not None and q.status == "closed" else None
+    changed = _corrections(session, q) if session is not None and q.status != "open" else ()
     return QueryView(
         q.id,
         p.study_id,
@@ -158,6 +220,7 @@ def _view(q: m.DataQuery, session: Session | None = None) -> QueryView:
         q.closed_at,
         words,
         note,
+        changed,
     )
 
 
