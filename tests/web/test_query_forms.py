@@ -183,7 +183,10 @@ def test_the_patient_page_lists_the_thread_and_links_raising_for_monitors_only(s
 
     listing = manager.get("/queries").text
     summary = re.search(r'<p id="queries-summary">(.*?)</p>', listing, re.S)
-    assert summary is not None and summary[1] == "1 query not yet closed: Rotterdam (1)."
+    with Session(site.world.engine) as session:  # the site is shared with the other tests
+        n = len(session.scalars(select(m.DataQuery.id).where(m.DataQuery.status != "closed")).all())
+    words = "1 query" if n == 1 else f"{n} queries"
+    assert summary is not None and summary[1] == f"{words} not yet closed: Rotterdam ({n})."
     assert re.search(
         rf'<tr id="query-{qid}">.*?Remission assessment of 3 Apr 2020</td><td>Assessment date</td>',
         listing,
@@ -329,3 +332,32 @@ def test_the_thread_shows_the_value_the_answer_corrected_from_the_audit_trail(si
         rf'<tr id="patient-query-{qid}">(.*?)</tr>', monitor.get(f"/patients/{pid}").text, re.S
     )
     assert patient_row is not None and expected in patient_row[1]
+
+
+def test_closed_queries_are_listed_on_their_own_with_their_thread(site: Site) -> None:
+    _, qid, monitor = _raise_on_wbc(site, "QF-9")
+    manager = _signed_in(site, "dm_rot")
+    token = csrf_of(manager.get("/queries").text)
+    typed = {"answer": "Checked", "field": "wbc", "corrected": "", "reason": ""}
+    assert manager.post(f"/queries/{qid}/answer", data={"csrf_token": token, **typed}).status_code == 200
+    listing = monitor.get("/queries").text
+    assert '<a href="/queries?status=closed">Closed queries</a>' in listing
+    closed = monitor.post(
+        f"/queries/{qid}/close",
+        data={"csrf_token": csrf_of(listing), "note": "Fine"},
+        follow_redirects=False,
+    )
+    assert closed.status_code == 303
+    assert f'id="query-{qid}"' not in monitor.get("/queries").text  # no longer open
+    page = manager.get("/queries?status=closed").text
+    summary = re.search(r'<p id="queries-summary">(.*?)</p>', page, re.S)
+    with Session(site.world.engine) as session:  # the site is shared: another test closed one too
+        n = len(session.scalars(select(m.DataQuery.id).where(m.DataQuery.status == "closed")).all())
+    assert n >= 1
+    words = "1 closed query" if n == 1 else f"{n} closed queries"
+    assert summary is not None and summary[1] == f"{words}: Rotterdam ({n})."
+    row = re.search(rf'<tr id="query-{qid}">(.*?)</tr>', page, re.S)
+    assert row is not None
+    assert "<dd>WBC?</dd>" in row[1] and "<dd>Checked</dd>" in row[1] and "<dd>Fine</dd>" in row[1]
+    assert "<td>closed</td>" in row[1] and "<form" not in row[1]
+    assert '<a href="/queries">Open and answered queries</a>' in page

@@ -364,8 +364,13 @@ def close_query(actor: Actor, engine: Engine, query_id: int, *, note: str | None
         return _view(query, session)
 
 
-def open_queries(actor: Actor, engine: Engine, *, now: dt.datetime | None = None) -> OpenQueries:
-    """The queries not closed (open or answered) on patients the actor may read, oldest first."""
+def open_queries(
+    actor: Actor, engine: Engine, *, now: dt.datetime | None = None, closed: bool = False
+) -> OpenQueries:
+    """The queries not closed (open or answered) on patients the actor may read, oldest first.
+
+    With ``closed`` the closed ones instead (their thread, correction and closing note).
+    """
     authorise(actor, Action.READ_PATIENTS)
     from sqlalchemy import select
     from sqlalchemy.orm import Session, selectinload
@@ -380,7 +385,7 @@ def open_queries(actor: Actor, engine: Engine, *, now: dt.datetime | None = None
                 select(m.DataQuery)
                 .join(m.Patient, m.Patient.id == m.DataQuery.patient_id)
                 .options(selectinload(m.DataQuery.patient).selectinload(m.Patient.centre))
-                .where(m.DataQuery.status != "closed"),
+                .where((m.DataQuery.status == "closed") if closed else (m.DataQuery.status != "closed")),
                 actor,
                 Action.READ_PATIENTS,
             ).order_by(m.DataQuery.raised_at, m.DataQuery.id)
