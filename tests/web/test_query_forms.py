@@ -99,6 +99,7 @@ def test_the_raise_form_names_the_record_in_words_and_offers_its_fields_by_label
     assert page.status_code == 200
     assert "Remission assessment of 3 Apr 2020" in page.text
     assert _options(page.text) == {
+        "": "choose a field",
         "time_point": "Time point",
         "assessment_date": "Assessment date",
         "status": "Status",
@@ -106,6 +107,22 @@ def test_the_raise_form_names_the_record_in_words_and_offers_its_fields_by_label
     own = _options(monitor.get(f"/patients/{pid}/queries/new").text)
     assert own["wbc"] == "White cells (WBC) (x10^9/L)"
     assert not any("_" in text for text in own.values())  # labels, never column codes
+
+
+def test_the_field_dropdown_starts_empty_and_leaving_it_so_is_refused(site: Site) -> None:
+    pid, _ = new_patient(site, "QF-6", remission=False)
+    monitor = _signed_in(site, "mon_rot")
+    path = f"/patients/{pid}/queries/new"
+    page = monitor.get(path).text
+    assert _selected(page) == ""  # "choose a field", not the first field (Sex)
+    refused = monitor.post(
+        path, data={"csrf_token": csrf_of(page), "record": "patient", "field": "", "question": "Which?"}
+    )
+    assert refused.status_code == 400
+    assert _field_error(refused.text, "field") == "choose the field the query is about"
+    assert ">Which?</textarea>" in refused.text
+    with Session(site.world.engine) as session:
+        assert session.scalars(select(m.DataQuery).where(m.DataQuery.patient_id == pid)).all() == []
 
 
 def test_an_empty_question_is_refused_beside_it_and_the_field_chosen_is_kept(site: Site) -> None:
@@ -165,6 +182,11 @@ def test_the_patient_page_lists_the_thread_and_links_raising_for_monitors_only(s
     assert 'id="raise-query"' not in page  # a data manager answers, never raises
 
     listing = manager.get("/queries").text
+    summary = re.search(r'<p id="queries-summary">(.*?)</p>', listing, re.S)
+    with Session(site.world.engine) as session:  # the site is shared with the other tests
+        n = len(session.scalars(select(m.DataQuery.id).where(m.DataQuery.status != "closed")).all())
+    words = "1 query" if n == 1 else f"{n} queries"
+    assert summary is not None and summary[1] == f"{words} not yet closed: Rotterdam ({n})."
     assert re.search(
         rf'<tr id="query-{qid}">.*?Remission assessment of 3 Apr 2020</td><td>Assessment date</td>',
         listing,
@@ -236,3 +258,106 @@ def test_another_centres_patient_has_no_findings_to_show_but_is_not_found(site: 
     assert elsewhere is not None
     with pytest.raises(RegistryError, match=f"no patient with id {elsewhere}"):
         patient_findings(actor_for(engine, "dm_rot"), engine, elsewhere)
+
+
+def _raise_on_wbc(site: Site, study_id: str) -> tuple[int, int, TestClient]:
+    """A patient (WBC 120.5) with an open query on its WBC; the monitor signed in."""
+    pid, _ = new_patient(site, study_id, remission=False)
+    monitor = _signed_in(site, "mon_rot")
+    path = f"/patients/{pid}/queries/new"
+    raised = monitor.post(
+        path,
+        data={
+            "csrf_token": csrf_of(monitor.get(path).text),
+            "record": "patient",
+            "field": "wbc",
+            "question": "WBC?",
+        },
+        follow_redirects=False,
+    )
+    assert raised.status_code == 303
+    return pid, int(re.findall(r"\d+", raised.headers["location"])[0]), monitor
+
+
+def test_a_refused_corrected_value_shows_the_list_again_with_the_rule_beside_it_and_what_was_typed(
+    site: Site,
+) -> None:
+    pid, qid, _ = _raise_on_wbc(site, "QF-7")
+    manager = _signed_in(site, "dm_rot")
+    token = csrf_of(manager.get("/queries").text)
+    typed = {"answer": "Source <says> 305", "field": "wbc", "corrected": "3o5", "reason": "typo & source"}
+    refused = manager.post(f"/queries/{qid}/answer", data={"csrf_token": token, **typed})
+    assert refused.status_code == 400
+    assert "<h1>Data queries</h1>" in refused.text
+    message = _field_error(refused.text.replace(f'id="e{qid}-corrected"', 'id="e-corrected"'), "corrected")
+    assert message is not None and "3o5" in message and "wbc" in message.lower()
+    row = re.search(rf'<tr id="query-{qid}">(.*?)</tr>', refused.text, re.S)
+    assert row is not None
+    assert ">Source &lt;says&gt; 305</textarea>" in row[1]
+    assert f'id="a{qid}-corrected" name="corrected" value="3o5" aria-invalid="true"' in row[1]
+    assert 'name="reason" value="typo &amp; source"' in row[1]
+    with Session(site.world.engine) as session:
+        query = session.get(m.DataQuery, qid)
+        assert query is not None and query.status == "open" and query.answer is None
+        assert session.get(m.Patient, pid).wbc == 120.5  # type: ignore[union-attr]
+
+
+def test_the_thread_shows_the_value_the_answer_corrected_from_the_audit_trail(site: Site) -> None:
+    pid, qid, monitor = _raise_on_wbc(site, "QF-8")
+    manager = _signed_in(site, "dm_rot")
+    token = csrf_of(manager.get("/queries").text)
+    typed = {"answer": "Typo", "field": "wbc", "corrected": "30.5", "reason": "source <document>"}
+    answered = manager.post(
+        f"/queries/{qid}/answer", data={"csrf_token": token, **typed}, follow_redirects=False
+    )
+    assert answered.status_code == 303
+    with Session(site.world.engine) as session:
+        audit = session.scalars(
+            select(m.AuditEntry).where(
+                m.AuditEntry.table_name == "patient",
+                m.AuditEntry.record_id == pid,
+                m.AuditEntry.field == "wbc",
+                m.AuditEntry.action == "update",
+            )
+        ).one()
+    expected = (
+        f'<dd class="correction">White cells (WBC) (x10^9/L) changed from {audit.old_value} '
+        f"to {audit.new_value}: source &lt;document&gt;</dd>"
+    )
+    assert audit.old_value is not None and audit.old_value.startswith("120.5")
+    assert audit.new_value is not None and audit.new_value.startswith("30.5")
+    row = re.search(rf'<tr id="query-{qid}">(.*?)</tr>', monitor.get("/queries").text, re.S)
+    assert row is not None and expected in row[1]  # seen before closing
+    patient_row = re.search(
+        rf'<tr id="patient-query-{qid}">(.*?)</tr>', monitor.get(f"/patients/{pid}").text, re.S
+    )
+    assert patient_row is not None and expected in patient_row[1]
+
+
+def test_closed_queries_are_listed_on_their_own_with_their_thread(site: Site) -> None:
+    _, qid, monitor = _raise_on_wbc(site, "QF-9")
+    manager = _signed_in(site, "dm_rot")
+    token = csrf_of(manager.get("/queries").text)
+    typed = {"answer": "Checked", "field": "wbc", "corrected": "", "reason": ""}
+    assert manager.post(f"/queries/{qid}/answer", data={"csrf_token": token, **typed}).status_code == 200
+    listing = monitor.get("/queries").text
+    assert '<a href="/queries?status=closed">Closed queries</a>' in listing
+    closed = monitor.post(
+        f"/queries/{qid}/close",
+        data={"csrf_token": csrf_of(listing), "note": "Fine"},
+        follow_redirects=False,
+    )
+    assert closed.status_code == 303
+    assert f'id="query-{qid}"' not in monitor.get("/queries").text  # no longer open
+    page = manager.get("/queries?status=closed").text
+    summary = re.search(r'<p id="queries-summary">(.*?)</p>', page, re.S)
+    with Session(site.world.engine) as session:  # the site is shared: another test closed one too
+        n = len(session.scalars(select(m.DataQuery.id).where(m.DataQuery.status == "closed")).all())
+    assert n >= 1
+    words = "1 closed query" if n == 1 else f"{n} closed queries"
+    assert summary is not None and summary[1] == f"{words}: Rotterdam ({n})."
+    row = re.search(rf'<tr id="query-{qid}">(.*?)</tr>', page, re.S)
+    assert row is not None
+    assert "<dd>WBC?</dd>" in row[1] and "<dd>Checked</dd>" in row[1] and "<dd>Fine</dd>" in row[1]
+    assert "<td>closed</td>" in row[1] and "<form" not in row[1]
+    assert '<a href="/queries">Open and answered queries</a>' in page

@@ -29,11 +29,25 @@ if TYPE_CHECKING:
 
 
 class QueryRefused(DataError):
-    """A query the monitor's form cannot raise: ``field`` names the form field at fault."""
+    """A query step the form cannot take: ``field`` names the form field at fault.
+
+    Raising: ``field`` or ``question``; answering: ``answer``, ``reason`` or ``corrected``
+    (a corrected value the import's rules refuse, in the rule's words).
+    """
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+@dataclass(frozen=True)
+class QueryCorrection:
+    """A value the data manager changed in answering a query, as its audit trail records it."""
+
+    field: str
+    old: str | None
+    new: str | None
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -59,6 +73,8 @@ class QueryView:
     record_words: str = "patient"
     #: The monitor's note on closing (kept in the audit trail's reason), if any.
     closing_note: str | None = None
+    #: The values corrected with the answer (read from the audit trail), oldest first.
+    corrections: tuple[QueryCorrection, ...] = ()
 
     def age_days(self, now: dt.datetime) -> int:
         """Whole days since the query was raised."""
@@ -132,10 +148,60 @@ def _closing_note(session: Session, query_id: int) -> str | None:
     return None
 
 
+_ANSWERED_WITH = "query answered with a correction: "
+
+
+def _corrections(session: Session, q: m.DataQuery) -> tuple[QueryCorrection, ...]:
+    """The values of the queried record changed with the answer to ``q``, from the audit trail.
+
+    The answer's own audit entry carries the correction's reason; the record's entries with
+    that reason, written after the query was raised and before it was answered, are the
+    correction (the answer writes them first, in their own transaction).
+    """
+    from sqlalchemy import select
+
+    from bassinet.registry import models as m
+    from bassinet.registry.corrections import RECORD_KINDS
+
+    answered = session.execute(
+        select(m.AuditEntry.id, m.AuditEntry.reason)
+        .where(
+            m.AuditEntry.table_name == "data_query",
+            m.AuditEntry.record_id == q.id,
+            m.AuditEntry.field == "status",
+            m.AuditEntry.new_value == "answered",
+        )
+        .order_by(m.AuditEntry.id.desc())
+    ).first()
+    if answered is None or not (answered.reason or "").startswith(_ANSWERED_WITH):
+        return ()
+    reason = answered.reason.removeprefix(_ANSWERED_WITH)
+    kind, _, number = q.record.partition(":")
+    if number.isdigit() and kind in RECORD_KINDS:
+        table, record_id = RECORD_KINDS[kind].__tablename__, int(number)
+    else:
+        table, record_id = m.Patient.__tablename__, q.patient_id
+    rows = session.execute(
+        select(m.AuditEntry.field, m.AuditEntry.old_value, m.AuditEntry.new_value)
+        .where(
+            m.AuditEntry.patient_id == q.patient_id,
+            m.AuditEntry.table_name == table,
+            m.AuditEntry.record_id == record_id,
+            m.AuditEntry.action == "update",
+            m.AuditEntry.reason == reason,
+            m.AuditEntry.id < answered.id,
+            m.AuditEntry.at >= q.raised_at,
+        )
+        .order_by(m.AuditEntry.id)
+    ).all()
+    return tuple(QueryCorrection(r.field, r.old_value, r.new_value, reason) for r in rows)
+
+
 def _view(q: m.DataQuery, session: Session | None = None) -> QueryView:
     p = q.patient
     words = _words(session, q.record) if session is not None else "patient"
     note = _closing_note(session, q.id) if session is not None and q.status == "closed" else None
+    changed = _corrections(session, q) if session is not None and q.status != "open" else ()
     return QueryView(
         q.id,
         p.study_id,
@@ -154,6 +220,7 @@ def _view(q: m.DataQuery, session: Session | None = None) -> QueryView:
         q.closed_at,
         words,
         note,
+        changed,
     )
 
 
@@ -191,6 +258,8 @@ def raise_query(
         patient = find_patient(session, actor, study_id)
         authorise(actor, Action.RAISE_QUERY, patient.centre_id)
         fields = _record_fields(session, patient, record)
+        if not field:  # the raise form's "choose a field", left as it was
+            raise QueryRefused("field", "choose the field the query is about")
         if field not in fields:
             raise QueryRefused(
                 "field",
@@ -244,7 +313,7 @@ def answer_query(
     from bassinet.registry import registry_session
 
     if not answer.strip():
-        raise DataError(f"query {query_id}: an answer needs its text")
+        raise QueryRefused("answer", f"query {query_id}: an answer needs its text")
     with Session(engine) as session:
         query = _query_in_scope(session, actor, query_id)
         authorise(actor, Action.ANSWER_QUERY, query.patient.centre_id)
@@ -253,14 +322,19 @@ def answer_query(
         study_id, record = query.patient.study_id, query.record
     if corrections:
         if not reason or not reason.strip():
-            raise DataError(f"query {query_id}: a correction needs its reason")
+            raise QueryRefused("reason", f"query {query_id}: a correction needs its reason")
         from bassinet.application.records import correct, correct_record
 
         kind, _, number = record.partition(":")
-        if number.isdigit():  # the queried record's values, through the import's rules
-            correct_record(actor, engine, study_id, kind, int(number), corrections, reason=reason.strip())
-        else:
-            correct(actor, engine, study_id, corrections, reason=reason.strip())
+        try:
+            if number.isdigit():  # the queried record's values, through the import's rules
+                correct_record(actor, engine, study_id, kind, int(number), corrections, reason=reason.strip())
+            else:
+                correct(actor, engine, study_id, corrections, reason=reason.strip())
+        except QueryRefused:
+            raise
+        except DataError as refused:  # the rule's words, for the form's corrected value
+            raise QueryRefused("corrected", str(refused)) from refused
     with registry_session(engine, actor=actor.username) as session:
         query = _query_in_scope(session, actor, query_id)
         if query.status != "open":
@@ -290,8 +364,13 @@ def close_query(actor: Actor, engine: Engine, query_id: int, *, note: str | None
         return _view(query, session)
 
 
-def open_queries(actor: Actor, engine: Engine, *, now: dt.datetime | None = None) -> OpenQueries:
-    """The queries not closed (open or answered) on patients the actor may read, oldest first."""
+def open_queries(
+    actor: Actor, engine: Engine, *, now: dt.datetime | None = None, closed: bool = False
+) -> OpenQueries:
+    """The queries not closed (open or answered) on patients the actor may read, oldest first.
+
+    With ``closed`` the closed ones instead (their thread, correction and closing note).
+    """
     authorise(actor, Action.READ_PATIENTS)
     from sqlalchemy import select
     from sqlalchemy.orm import Session, selectinload
@@ -306,7 +385,7 @@ def open_queries(actor: Actor, engine: Engine, *, now: dt.datetime | None = None
                 select(m.DataQuery)
                 .join(m.Patient, m.Patient.id == m.DataQuery.patient_id)
                 .options(selectinload(m.DataQuery.patient).selectinload(m.Patient.centre))
-                .where(m.DataQuery.status != "closed"),
+                .where((m.DataQuery.status == "closed") if closed else (m.DataQuery.status != "closed")),
                 actor,
                 Action.READ_PATIENTS,
             ).order_by(m.DataQuery.raised_at, m.DataQuery.id)

@@ -1,12 +1,14 @@
 """The data-query pages: open queries per centre with their age; raise, answer, close.
 
 ``GET /queries`` lists the queries not yet closed on the patients the user may read, per
-centre, oldest first, with their age in days. A monitor raises a query with the form on
-that page (``POST /queries``: study ID, record, field, question) and closes an answered
-one (``POST /queries/{id}/close``); a data manager answers (``POST /queries/{id}/answer``),
-optionally correcting patient fields (``FIELD=VALUE``, one a line) with a reason. Every
-POST needs the session's CSRF token; the use cases (:mod:`bassinet.application.queries_workflow`)
-check the role at the patient's centre, and a query or patient outside the user's scope is
+centre, oldest first, with their age in days; ``GET /queries?status=closed`` the closed ones.
+A monitor raises a query with the form on that page (``POST /queries``: study ID, record,
+field, question) and closes an answered one (``POST /queries/{id}/close``); a data manager
+answers (``POST /queries/{id}/answer``), optionally correcting patient fields
+(``FIELD=VALUE``, one a line) with a reason; a refused answer shows the list again with the
+problem beside that query's form, as typed. Every POST needs the session's CSRF token; the
+use cases (:mod:`bassinet.application.queries_workflow`) check the role at the patient's
+centre, and a query or patient outside the user's scope is
 404 like one that does not exist.
 
 A monitor raises a query from the patient's page: ``GET /patients/{id}/queries/new?record=REF``
@@ -47,7 +49,21 @@ Text = Annotated[str, Form()]
 
 @router.get("/queries")
 def queries(request: Request, visit: SignedIn) -> Response:
-    listed = open_queries(visit.actor, engine_of(request))
+    closed = request.query_params.get("status") == "closed"  # ?status=closed: the closed queries
+    return _queries_page(request, visit, done=_done(request.query_params.get("done", "")), closed=closed)
+
+
+def _queries_page(
+    request: Request,
+    visit: Visit,
+    *,
+    done: str = "",
+    refused: dict[str, Any] | None = None,
+    closed: bool = False,
+) -> Response:
+    """The open queries; with ``refused`` (an answer the use case refused: its query id, the
+    form field at fault, the message and what was typed) shown again beside that query's form."""
+    listed = open_queries(visit.actor, engine_of(request), closed=closed)
     return render(
         request,
         "quality/queries.html",
@@ -56,7 +72,10 @@ def queries(request: Request, visit: SignedIn) -> Response:
         can_raise=permits(visit.actor, Action.RAISE_QUERY),
         can_answer=permits(visit.actor, Action.ANSWER_QUERY),
         label=field_label,
-        done=_done(request.query_params.get("done", "")),
+        done=done,
+        refused=refused or {},
+        closed=closed,
+        status_code=400 if refused else 200,
     )
 
 
@@ -108,9 +127,22 @@ def answer(
     )
     if corrected.strip() and field.strip():  # the answer form's "corrected value" of the queried field
         changes = {**changes, field.strip(): corrected.strip()}
-    answer_query(
-        visit.actor, engine_of(request), query_id, answer=answer, corrections=changes, reason=reason or None
-    )
+    try:
+        answer_query(
+            visit.actor,
+            engine_of(request),
+            query_id,
+            answer=answer,
+            corrections=changes,
+            reason=reason or None,
+        )
+    except QueryRefused as refused:  # the list again, the problem beside that query's form, as typed
+        typed = {"answer": answer, "corrected": corrected, "reason": reason}
+        return _queries_page(
+            request,
+            visit,
+            refused={"id": query_id, "field": refused.field, "message": str(refused), **typed},
+        )
     return redirect(f"/queries?done=answered+{query_id}")
 
 
