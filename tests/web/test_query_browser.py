@@ -123,7 +123,7 @@ def test_a_save_that_makes_a_finding_shows_it(server: str, browser: WebDriver, s
     assert summary.startswith("Saved. ") and summary.endswith("data-quality findings for this patient:")
     findings = b.find_element(By.ID, "saved-findings").text
     assert (
-        "error · Event date: relapse on 2020-09-01 has no complete remission (CR) assessed before it"
+        "error · relapse on 2020-09-01 has no complete remission (CR) assessed before it"
         in findings
     )
     _shot(b, "quality-after-save")
