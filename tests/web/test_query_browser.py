@@ -127,3 +127,9 @@ def test_a_save_that_makes_a_finding_shows_it(server: str, browser: WebDriver, s
         in findings
     )
     _shot(b, "quality-after-save")
+    b.get(f"{server}/quality?check=relapse_without_remission")
+    wait_for_heading(b, "Data quality")
+    listed = b.find_element(By.ID, "quality-findings").text
+    assert "QB-2" in listed and "relapse without remission" in listed and "Event date" in listed
+    assert "relapse_without_remission" not in listed and "event_date" not in listed
+    _shot(b, "quality-page")
