@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bassinet.access import list_users
 from bassinet.application.demo import create_demo_accounts
 from bassinet.errors import DataError
 from bassinet.registry import init_registry, make_engine
+from bassinet.registry import models as m
 from tests.access.conftest import build_world
 
 
@@ -27,6 +29,7 @@ def test_the_demo_makes_one_account_per_role_over_two_centres(tmp_path: Path) ->
         "datamanager",
         "clinician",
         "monitor",
+        "investigator",
     ]
     with_totp = {a.username for a in made.accounts if a.totp_secret}
     assert with_totp == {"admin", "statistician"}
@@ -34,6 +37,10 @@ def test_the_demo_makes_one_account_per_role_over_two_centres(tmp_path: Path) ->
         users = {u.username: u for u in list_users(session)}
     assert users["clinician"].grants == ("clinician over centre 'Rotterdam'",)
     assert users["datamanager"].grants == ("data_manager over centre 'Monza'",)
+    assert users["investigator"].grants == ("investigator over centre 'Monza'",)
+    with Session(engine) as session:  # the name a signature shows
+        names = dict(session.execute(select(m.User.username, m.User.full_name)).all())
+    assert names["investigator"] == "Dr Demo Investigator" and names["monitor"] is None
     assert users["statistician"].totp_enrolled and not users["monitor"].totp_enrolled
     assert made.password.startswith("demo-") and len(made.password) >= 20
     with pytest.raises(DataError, match="already exists"):

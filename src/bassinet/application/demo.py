@@ -34,7 +34,8 @@ class DemoAccounts:
 def create_demo_accounts(engine: Engine, *, actor: str = "bassinet demo") -> DemoAccounts:
     """Add one account per role to the (demo) registry at ``engine``, all with one new random
     password: ``admin`` and ``statistician`` (whole study, with a TOTP second factor),
-    ``datamanager`` and ``monitor`` at the largest centre, ``clinician`` at the second largest.
+    ``datamanager``, ``monitor`` and ``investigator`` (who signs casebooks, with a full name)
+    at the largest centre, ``clinician`` at the second largest.
 
     Raises a DataError if the registry has fewer than two centres or the accounts exist.
     """
@@ -56,10 +57,12 @@ def create_demo_accounts(engine: Engine, *, actor: str = "bassinet demo") -> Dem
             ("datamanager", "data_manager", first),
             ("clinician", "clinician", second),
             ("monitor", "monitor", first),
+            ("investigator", "investigator", first),
         ]
         accounts = []
         for username, role, centre in plan:
-            add_user(session, username, password, actor=actor)
+            full_name = "Dr Demo Investigator" if role == "investigator" else None
+            add_user(session, username, password, actor=actor, full_name=full_name)
             uri = grant_role(session, username, role, actor=actor, centre=centre).totp_uri
             match = re.search(r"secret=([A-Z2-7]+)", uri) if uri else None
             where = f"centre {centre}" if centre else "the whole study"
