@@ -226,6 +226,7 @@ def test_access_names() -> None:
         "revoke_role",
         "revoke_token",
         "scope_patients",
+        "set_full_name",
         "unlock_user",
     ]
     for name in bassinet.access.__all__:

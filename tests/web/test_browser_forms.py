@@ -119,7 +119,7 @@ def test_a_data_manager_enters_an_infant_fixes_a_mistake_and_adds_a_remission(
     _fill(b, {"assessment_date": "2020-12-15"})
     _submit(b, "Records of WEB-1")
     cells = [td.text for td in b.find_elements(By.CSS_SELECTOR, "section[aria-labelledby=k-remissions] td")]
-    assert cells[:3] == ["end_of_induction", "2020-12-15", "CR"]
+    assert cells[:3] == ["end of induction", "2020-12-15", "complete remission"]
     _shot(b, folder, "form-records.png")
     _click(b, b.find_element(By.LINK_TEXT, "Patient page"), "Patient WEB-1")
     assert b.find_element(By.TAG_NAME, "h1").text == "Patient WEB-1"
