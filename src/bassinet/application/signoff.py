@@ -256,19 +256,14 @@ def verify_fields(
 def lock_casebook(actor: Actor, engine: Engine, study_id: str, *, reason: str | None) -> CasebookStatus:
     """Lock the patient's casebook (a monitor): no change to it until unlocked with a reason."""
     authorise(actor, Action.LOCK_RECORD)
-    from sqlalchemy import select
-
     from bassinet.registry import models as m
     from bassinet.registry import registry_session
+    from bassinet.registry.signoff import open_lock
 
     why = _reason(reason, f"locking the casebook of {study_id}")
     with registry_session(engine, actor=actor.username) as session:
         patient = _patient(session, actor, study_id, Action.LOCK_RECORD)
-        held = session.scalars(
-            select(m.PatientLock).where(
-                m.PatientLock.patient_id == patient.id, m.PatientLock.unlocked_at.is_(None)
-            )
-        ).first()
+        held = open_lock(session, patient.id)
         if held is not None:
             raise DataError(f"patient {study_id}: the casebook is already locked by {held.locked_by}")
         session.info["reason"] = f"casebook locked: {why}"
@@ -287,19 +282,13 @@ def lock_casebook(actor: Actor, engine: Engine, study_id: str, *, reason: str | 
 def unlock_casebook(actor: Actor, engine: Engine, study_id: str, *, reason: str | None) -> CasebookStatus:
     """Unlock the patient's casebook with a reason (a monitor); the lock stays in its history."""
     authorise(actor, Action.LOCK_RECORD)
-    from sqlalchemy import select
-
-    from bassinet.registry import models as m
     from bassinet.registry import registry_session
+    from bassinet.registry.signoff import open_lock
 
     why = _reason(reason, f"unlocking the casebook of {study_id}")
     with registry_session(engine, actor=actor.username) as session:
         patient = _patient(session, actor, study_id, Action.LOCK_RECORD)
-        held = session.scalars(
-            select(m.PatientLock).where(
-                m.PatientLock.patient_id == patient.id, m.PatientLock.unlocked_at.is_(None)
-            )
-        ).first()
+        held = open_lock(session, patient.id)
         if held is None:
             raise DataError(f"patient {study_id}: the casebook is not locked")
         session.info["reason"] = f"casebook unlocked: {why}"

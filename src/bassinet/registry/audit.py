@@ -84,13 +84,10 @@ def _entries(session: Session) -> Iterable[dict[str, Any]]:
                 if name == "id":
                     continue
                 if action == "update":
-                    history = state.attrs[name].history
-                    if not history.has_changes():
+                    change = updated_value(state, name)
+                    if change is None:
                         continue
-                    old = history.deleted[0] if history.deleted else None
-                    new = history.added[0] if history.added else None
-                    if audit_text(old) == audit_text(new):
-                        continue
+                    old, new = change
                     yield {
                         **record,
                         "field": name,
@@ -108,6 +105,17 @@ def _entries(session: Session) -> Iterable[dict[str, Any]]:
                         "old_value": text if action == "delete" else None,
                         "new_value": None if action == "delete" else text,
                     }
+
+
+def updated_value(state: Any, name: str) -> tuple[object, object] | None:
+    """The old and new value of attribute ``name`` of an updated object's ``state``, or None
+    when its stored text does not change (an update that writes the same value is no change)."""
+    history = state.attrs[name].history
+    if not history.has_changes():
+        return None
+    old = history.deleted[0] if history.deleted else None
+    new = history.added[0] if history.added else None
+    return None if audit_text(old) == audit_text(new) else (old, new)
 
 
 _MARKED = "_bassinet_audit_marked"

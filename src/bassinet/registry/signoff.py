@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session, UOWTransaction
 
 from bassinet.errors import DataError
 from bassinet.registry import models as m
-from bassinet.registry.audit import audit_text
+from bassinet.registry.audit import audit_text, updated_value
 
 #: The kind of each record model, as ``KIND:ID`` names it (the keys of the corrections' kinds).
 KIND_OF: dict[type[m.Base], str] = {
@@ -100,12 +100,7 @@ def _changes(session: Session) -> list[FieldChange]:
                     found.append(FieldChange(patient_id, "patient", "centre"))
             for name in record_fields(type(obj)):
                 if action == "update":
-                    history = state.attrs[name].history
-                    if not history.has_changes():
-                        continue
-                    old = history.deleted[0] if history.deleted else None
-                    new = history.added[0] if history.added else None
-                    if audit_text(old) == audit_text(new):
+                    if updated_value(state, name) is None:
                         continue
                 elif state.dict.get(name) is None and action == "insert":
                     continue
@@ -163,6 +158,12 @@ def _enforce(session: Session, _flush: UOWTransaction, _instances: object) -> No
         for mark in session.scalars(select(m.SdvMark).where(m.SdvMark.patient_id.in_(patient_ids))):
             if (mark.patient_id, mark.record, mark.field) in changed:
                 session.delete(mark)
+
+
+def open_lock(session: Session, patient_id: int) -> m.PatientLock | None:
+    """The lock that holds the casebook of patient ``patient_id`` now (not unlocked), or None."""
+    held = m.PatientLock.patient_id == patient_id, m.PatientLock.unlocked_at.is_(None)
+    return session.scalars(select(m.PatientLock).where(*held)).first()
 
 
 def casebook_values(session: Session, patient: m.Patient) -> list[tuple[str, str, str | None]]:
